@@ -1,0 +1,3 @@
+from guestprobe.cli import main
+
+main()

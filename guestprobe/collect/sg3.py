@@ -1,0 +1,215 @@
+"""sg3_utils probes: which tool and argv answers which question, and what its exit status means.
+
+This module only *builds* argv lists and *classifies* exit statuses; starting the process is
+:mod:`guestprobe.collect.process`'s job and decoding the bytes is :mod:`guestprobe.decode`'s.
+
+Output formats are chosen to be byte-exact and stable across sg3_utils 1.44 (RHEL 8), 1.47
+(RHEL 9) and 1.48+: ``--raw`` (binary) where the tool has it, and for ``sg_persist`` (which has
+no ``--raw``) ``--hex --hex``, which since 1.44 dumps the *whole* parameter data, header included,
+as a plain hex dump.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+from enum import Enum
+
+# sg3_utils exit statuses (sg_lib.h SG_LIB_*). 50 + errno for OS errors.
+SG_LIB_SYNTAX_ERROR = 1
+SG_LIB_CAT_NOT_READY = 2
+SG_LIB_CAT_MEDIUM_HARD = 3
+SG_LIB_CAT_ILLEGAL_REQ = 5
+SG_LIB_CAT_UNIT_ATTENTION = 6
+SG_LIB_CAT_DATA_PROTECT = 7
+SG_LIB_CAT_INVALID_OP = 9
+SG_LIB_CAT_ABORTED_COMMAND = 11
+SG_LIB_FILE_ERROR = 15
+SG_LIB_LBA_OUT_OF_RANGE = 22
+SG_LIB_CAT_RES_CONFLICT = 24
+SG_LIB_CAT_TIMEOUT = 33
+SG_LIB_OS_BASE_ERR = 50
+SG_LIB_CAT_MALFORMED = 97
+SG_LIB_CAT_OTHER = 99
+
+
+class Outcome(str, Enum):
+    """What a probe's answer means, independent of which tool sent it."""
+
+    OK = "ok"
+    NOT_SUPPORTED = "not_supported"  # INVALID OPCODE or ILLEGAL REQUEST (invalid field)
+    LBA_OUT_OF_RANGE = "lba_out_of_range"
+    RESERVATION_CONFLICT = "reservation_conflict"
+    NOT_READY = "not_ready"
+    UNIT_ATTENTION = "unit_attention"
+    ABORTED = "aborted"
+    TIMED_OUT = "timed_out"
+    PASSTHROUGH_UNAVAILABLE = "passthrough_unavailable"  # SG_IO refused: ENOTTY/EINVAL
+    PERMISSION_DENIED = "permission_denied"
+    DEVICE_GONE = "device_gone"
+    TOOL_MISSING = "tool_missing"
+    MEDIUM_ERROR = "medium_error"
+    DATA_PROTECT = "data_protect"
+    MALFORMED = "malformed_response"
+    USAGE_ERROR = "usage_error"  # our argv was refused by the tool (or a preliminary step failed)
+    SKIPPED = "skipped"  # not sent, with a reason
+    OTHER_ERROR = "other_error"
+
+
+# Outcomes after which no further command to the same disk can tell us anything new.
+DISK_UNREACHABLE = frozenset(
+    {
+        Outcome.PASSTHROUGH_UNAVAILABLE,
+        Outcome.PERMISSION_DENIED,
+        Outcome.DEVICE_GONE,
+        Outcome.TIMED_OUT,
+        Outcome.TOOL_MISSING,
+    }
+)
+
+_OS_ERRNO_OUTCOMES = {
+    errno.ENOTTY: Outcome.PASSTHROUGH_UNAVAILABLE,
+    errno.EINVAL: Outcome.PASSTHROUGH_UNAVAILABLE,
+    errno.EOPNOTSUPP: Outcome.PASSTHROUGH_UNAVAILABLE,
+    errno.EACCES: Outcome.PERMISSION_DENIED,
+    errno.EPERM: Outcome.PERMISSION_DENIED,
+    errno.ENXIO: Outcome.DEVICE_GONE,
+    errno.ENODEV: Outcome.DEVICE_GONE,
+    errno.ENOENT: Outcome.DEVICE_GONE,
+    errno.EIO: Outcome.OTHER_ERROR,
+    errno.ETIMEDOUT: Outcome.TIMED_OUT,
+}
+
+_CATEGORY_OUTCOMES = {
+    0: Outcome.OK,
+    SG_LIB_SYNTAX_ERROR: Outcome.USAGE_ERROR,
+    SG_LIB_CAT_NOT_READY: Outcome.NOT_READY,
+    SG_LIB_CAT_MEDIUM_HARD: Outcome.MEDIUM_ERROR,
+    4: Outcome.MEDIUM_ERROR,  # hardware error
+    SG_LIB_CAT_ILLEGAL_REQ: Outcome.NOT_SUPPORTED,
+    SG_LIB_CAT_UNIT_ATTENTION: Outcome.UNIT_ATTENTION,
+    SG_LIB_CAT_DATA_PROTECT: Outcome.DATA_PROTECT,
+    SG_LIB_CAT_INVALID_OP: Outcome.NOT_SUPPORTED,
+    SG_LIB_CAT_ABORTED_COMMAND: Outcome.ABORTED,
+    SG_LIB_FILE_ERROR: Outcome.DEVICE_GONE,
+    SG_LIB_LBA_OUT_OF_RANGE: Outcome.LBA_OUT_OF_RANGE,
+    SG_LIB_CAT_RES_CONFLICT: Outcome.RESERVATION_CONFLICT,
+    SG_LIB_CAT_TIMEOUT: Outcome.TIMED_OUT,
+    SG_LIB_CAT_MALFORMED: Outcome.MALFORMED,
+    SG_LIB_CAT_OTHER: Outcome.OTHER_ERROR,
+}
+
+EXIT_STATUS_MEANING = {
+    0: "success",
+    SG_LIB_SYNTAX_ERROR: "syntax error, or a preliminary command failed",
+    SG_LIB_CAT_NOT_READY: "not ready",
+    SG_LIB_CAT_MEDIUM_HARD: "medium or hardware error",
+    SG_LIB_CAT_ILLEGAL_REQ: "illegal request (invalid field or unsupported service action)",
+    SG_LIB_CAT_UNIT_ATTENTION: "unit attention",
+    SG_LIB_CAT_DATA_PROTECT: "data protect",
+    SG_LIB_CAT_INVALID_OP: "invalid operation code (command not supported)",
+    SG_LIB_CAT_ABORTED_COMMAND: "aborted command",
+    SG_LIB_FILE_ERROR: "could not open the device",
+    SG_LIB_LBA_OUT_OF_RANGE: "LBA out of range",
+    SG_LIB_CAT_RES_CONFLICT: "reservation conflict",
+    SG_LIB_CAT_TIMEOUT: "command timed out",
+    SG_LIB_CAT_MALFORMED: "malformed response",
+    SG_LIB_CAT_OTHER: "other error",
+}
+
+
+def classify_exit_status(exit_status: int) -> Outcome:
+    """Map an sg3_utils exit status to an :class:`Outcome`.
+
+    >>> classify_exit_status(75).value   # 50 + ENOTTY: virtio-blk refuses SG_IO
+    'passthrough_unavailable'
+    """
+    if exit_status in _CATEGORY_OUTCOMES:
+        return _CATEGORY_OUTCOMES[exit_status]
+    if SG_LIB_OS_BASE_ERR < exit_status < SG_LIB_CAT_MALFORMED:
+        return _OS_ERRNO_OUTCOMES.get(exit_status - SG_LIB_OS_BASE_ERR, Outcome.OTHER_ERROR)
+    return Outcome.OTHER_ERROR
+
+
+def describe_exit_status(exit_status: int) -> str:
+    """A short human meaning of an sg3_utils exit status."""
+    if exit_status in EXIT_STATUS_MEANING:
+        return EXIT_STATUS_MEANING[exit_status]
+    if SG_LIB_OS_BASE_ERR < exit_status < SG_LIB_CAT_MALFORMED:
+        code = exit_status - SG_LIB_OS_BASE_ERR
+        name = errno.errorcode.get(code, str(code))
+        return f"operating system error {name}"
+    return "unknown exit status"
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """One question to one disk: its stable name, the tool, and the argv minus the device."""
+
+    name: str
+    tool: str
+    args: tuple[str, ...]
+    output: str  # "raw" (binary stdout), "hex" (sg3_utils hex dump) or "none"
+    writes_medium: bool = False  # True only for the out-of-range WRITE SAME probes
+
+    def argv(self, device: str) -> list[str]:
+        return [self.tool, *self.args, device]
+
+
+INQUIRY = ProbeSpec("inquiry", "sg_inq", ("--raw", "--only"), "raw")
+
+
+def vpd_probe(page: int) -> ProbeSpec:
+    return ProbeSpec(f"vpd_0x{page:02x}", "sg_vpd", (f"--page=0x{page:02x}", "--raw"), "raw")
+
+
+VPD_PAGES = (0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2)
+READ_CAPACITY_16 = ProbeSpec("readcap16", "sg_readcap", ("--long", "--raw", "--readonly"), "raw")
+_PR_IN_COMMON = ("--readonly", "--no-inquiry", "--in", "--hex", "--hex")
+PR_READ_KEYS = ProbeSpec("pr_read_keys", "sg_persist", (*_PR_IN_COMMON, "--read-keys"), "hex")
+PR_READ_RESERVATION = ProbeSpec(
+    "pr_read_reservation", "sg_persist", (*_PR_IN_COMMON, "--read-reservation"), "hex"
+)
+PR_REPORT_CAPABILITIES = ProbeSpec(
+    "pr_report_capabilities", "sg_persist", (*_PR_IN_COMMON, "--report-capabilities"), "hex"
+)
+REPORT_OPCODES = ProbeSpec("opcodes", "sg_opcodes", ("--no-inquiry", "--raw"), "raw")
+
+
+def write_same_probe(
+    name: str, cdb_size: int, capacity_blocks: int, block_size: int, timeout_s: int, unmap: bool
+) -> ProbeSpec:
+    """WRITE SAME of one block at LBA = capacity: one past the last block, so never a write.
+
+    A device that implements the command answers LBA OUT OF RANGE (exit 22); one that does not
+    answers INVALID OPCODE (9) or ILLEGAL REQUEST (5). ``--xferlen`` spares sg_write_same its own
+    READ CAPACITY.
+    """
+    args = [
+        f"--{cdb_size}",
+        f"--lba={capacity_blocks}",
+        "--num=1",
+        f"--xferlen={block_size}",
+        f"--timeout={max(1, int(timeout_s))}",
+    ]
+    if unmap:
+        args.insert(1, "--unmap")
+    return ProbeSpec(name, "sg_write_same", tuple(args), "none", writes_medium=True)
+
+
+def write_same_probes(
+    capacity_blocks: int, block_size: int, timeout_s: int
+) -> list[ProbeSpec]:
+    """The out-of-range WRITE SAME probes for a disk of the given capacity."""
+    probes = [write_same_probe("write_same16_oor", 16, capacity_blocks, block_size, timeout_s, False)]
+    if capacity_blocks < 2**32:
+        probes.append(
+            write_same_probe("write_same10_oor", 10, capacity_blocks, block_size, timeout_s, False)
+        )
+    probes.append(
+        write_same_probe("write_same16_unmap_oor", 16, capacity_blocks, block_size, timeout_s, True)
+    )
+    return probes
+
+
+SG3_TOOLS = ("sg_inq", "sg_vpd", "sg_readcap", "sg_persist", "sg_opcodes", "sg_write_same")
