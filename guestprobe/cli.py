@@ -1,0 +1,204 @@
+"""The command line. The only layer that prints; every failure a user can meet is one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from typing import Any
+
+import click
+
+from guestprobe import __version__
+from guestprobe.errors import (
+    EXIT_STATUS_MEANINGS,
+    BadInputError,
+    ExitStatus,
+    GuestprobeError,
+    NotABlockDeviceError,
+    NotRootError,
+    Sg3UtilsMissingError,
+)
+
+VERDICT_ORDER = ("usable", "unknown", "degraded", "not_usable")
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        raise NotRootError("guestprobe must run as root: SCSI pass-through (SG_IO) needs it; try sudo")
+
+
+def _require_sg3_utils() -> None:
+    from guestprobe.collect.sg3 import SG3_TOOLS  # noqa: PLC0415
+
+    missing = [tool for tool in SG3_TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise Sg3UtilsMissingError(
+            f"sg3_utils is not installed (missing {', '.join(missing)}): "
+            "install it with 'dnf install sg3_utils' (RHEL) or 'apt-get install sg3-utils'"
+        )
+
+
+def _resolve_targets(paths: tuple[str, ...]) -> list[str] | None:
+    if not paths:
+        return None
+    from guestprobe.collect.discover import resolve_named_device  # noqa: PLC0415
+    from guestprobe.collect.sysfs import SysRoot  # noqa: PLC0415
+
+    names = []
+    for path in paths:
+        try:
+            name = resolve_named_device(SysRoot(), path)
+        except FileNotFoundError:
+            raise NotABlockDeviceError(f"{path}: no such file") from None
+        except (ValueError, OSError) as exc:
+            raise NotABlockDeviceError(f"{path}: {exc}") from None
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _emit(document: dict[str, Any], as_json: bool, output: str | None) -> None:
+    from guestprobe.report.output import to_json, write_atomically  # noqa: PLC0415
+    from guestprobe.report.table import render_table  # noqa: PLC0415
+
+    text = to_json(document)
+    if output:
+        write_atomically(output, text.encode())
+    if as_json:
+        if not output:
+            click.echo(text, nl=False)
+    else:
+        click.echo(render_table(document), nl=False)
+
+
+def _fail_on_status(document: dict[str, Any], fail_on: str | None) -> bool:
+    if not fail_on:
+        return False
+    threshold = VERDICT_ORDER.index(fail_on)
+    verdicts = [v for d in document["disks"] for v in d.get("verdicts", [])]
+    verdicts += document.get("guest_verdicts", [])
+    return any(VERDICT_ORDER.index(v["status"]) >= threshold for v in verdicts if v["status"] in VERDICT_ORDER)
+
+
+def _checker():  # the check engine, when the rules are installed
+    from guestprobe.check.engine import apply_checks  # noqa: PLC0415
+
+    return apply_checks
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="guestprobe")
+def cli() -> None:
+    """Which Veritas InfoScale storage features can this KVM guest's disks use, and why."""
+
+
+@cli.command()
+@click.argument("devices", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the table.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the JSON report to FILE (atomically).")
+@click.option("--all", "include_all", is_flag=True, help="Include loop, ram, zram, fd and sr devices.")
+@click.option("--no-write-probes", is_flag=True, help="Do not send the out-of-range WRITE SAME probes.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(1, 600), default=15.0, show_default=True,
+              help="Seconds one probe may take before its disk is reported as timed out.")
+@click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Disks probed at the same time.")
+@click.option("--live-vpd", is_flag=True, help="Fetch VPD pages from the disk even where the kernel caches them.")
+@click.option("--fail-on", type=click.Choice(["unknown", "degraded", "not_usable"]),
+              help="Exit 1 when any verdict is this bad or worse.")
+def scan(devices, as_json, output, include_all, no_write_probes, timeout_s, workers, live_vpd, fail_on):
+    """Find every disk (or only DEVICES), probe it through sg3_utils, judge it.
+
+    A default scan never writes a data block: the WRITE SAME probes address one block past the
+    end of the disk, which a device answers with LBA OUT OF RANGE.
+    """
+    from guestprobe.collect.probe import ProbeOptions  # noqa: PLC0415
+    from guestprobe.collect.scan import collect  # noqa: PLC0415
+    from guestprobe.report.document import build_document  # noqa: PLC0415
+
+    _require_root()
+    _require_sg3_utils()
+    names = _resolve_targets(devices)
+    options = ProbeOptions(timeout_s=timeout_s, write_probes=not no_write_probes,
+                           use_sysfs_pages=not live_vpd)
+    progress = None
+    if sys.stderr.isatty() and not as_json:
+        def progress(done: int, total: int) -> None:
+            click.echo(f"\rprobed {done}/{total} disks", err=True, nl=done == total)
+    collection = collect(options, names=names, include_all=include_all, max_workers=workers,
+                         progress=progress)
+    document = build_document(collection, _checker())
+    _emit(document, as_json, output)
+    for disk in document["disks"]:
+        if disk["status"] != "probed":
+            click.echo(f"guestprobe: {disk['dev_path']}: {disk['status'].replace('_', ' ')} during the scan",
+                       err=True)
+    if _fail_on_status(document, fail_on):
+        sys.exit(ExitStatus.FAIL_ON)
+    if not document["scan"]["complete"]:
+        sys.exit(ExitStatus.PARTIAL)
+
+
+def load_document(path: str) -> dict[str, Any]:
+    """Read a JSON report (or a bundle, once bundles exist); BadInputError when unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise BadInputError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadInputError(f"{path}: not a guestprobe JSON report") from None
+
+
+@cli.command()
+@click.argument("report", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the JSON report to FILE.")
+@click.option("--fail-on", type=click.Choice(["unknown", "degraded", "not_usable"]))
+def report(report, as_json, output, fail_on):
+    """Decode and judge a saved report again, with this machine's guestprobe and rules."""
+    from guestprobe.report.document import build_document, collection_from_document  # noqa: PLC0415
+
+    collection = collection_from_document(load_document(report))
+    document = build_document(collection, _checker())
+    _emit(document, as_json, output)
+    if _fail_on_status(document, fail_on):
+        sys.exit(ExitStatus.FAIL_ON)
+
+
+@cli.command("exit-statuses")
+def exit_statuses() -> None:
+    """List guestprobe's exit statuses and what they mean."""
+    for status, meaning in EXIT_STATUS_MEANINGS.items():
+        click.echo(f"{int(status):3d}  {meaning}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one-line messages and documented exit statuses, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="guestprobe", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitStatus.USAGE)
+    except click.exceptions.Abort:
+        click.echo("guestprobe: interrupted", err=True)
+        sys.exit(130)
+    except GuestprobeError as exc:
+        click.echo(f"guestprobe: {exc}", err=True)
+        sys.exit(exc.exit_status)
+    except KeyboardInterrupt:
+        click.echo("guestprobe: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, details on request
+        if os.environ.get("GUESTPROBE_DEBUG"):
+            raise
+        click.echo(f"guestprobe: internal error: {exc!r} (set GUESTPROBE_DEBUG=1 for details)", err=True)
+        sys.exit(ExitStatus.INTERNAL)
+    sys.exit(0)

@@ -1,0 +1,167 @@
+"""Facts about the guest as a whole: hypervisor, kernel, sg3_utils, udev, VirtIO devices."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from guestprobe.collect import process
+from guestprobe.collect.sg3 import SG3_TOOLS
+from guestprobe.collect.sysfs import SysRoot
+from guestprobe.collect.udev import UdevView
+
+# virtio device ids (virtio spec 1.2, section 5): the kinds a support engineer cares about.
+VIRTIO_DEVICE_KINDS = {
+    1: "net",
+    2: "block",
+    3: "console",
+    4: "entropy",
+    5: "balloon",
+    8: "scsi",
+    9: "9p",
+    16: "gpu",
+    18: "input",
+    19: "vsock",
+    26: "fs",
+}
+
+# sg_inq's own version string -> the sg3_utils release that shipped it (sg_inq.c version_str).
+SG_INQ_RELEASES = {
+    "1.98": "1.43/1.44",
+    "2.05": "1.45",
+    "2.10": "1.46",
+    "2.13": "1.47",
+    "2.48": "1.48",
+    "2.65": "1.49",
+}
+SG_INQ_MIN_ONLY_OPTION = (1, 98)  # `sg_inq --only` appeared with sg3_utils 1.43
+
+
+@dataclass
+class VirtioDevice:
+    name: str
+    device_id: int | None
+    kind: str
+    driver: str | None
+    pci_slot: str | None
+
+
+@dataclass
+class PlatformFacts:
+    """The guest-wide facts, as collected."""
+
+    kernel_release: str | None = None
+    hostname: str | None = None
+    dmi_sys_vendor: str | None = None
+    dmi_product_name: str | None = None
+    dmi_product_family: str | None = None
+    dmi_chassis_asset_tag: str | None = None
+    sys_hypervisor_type: str | None = None
+    cpu_hypervisor_flag: bool | None = None
+    sg3_utils: dict[str, Any] = field(default_factory=dict)
+    udev_database_populated: bool = False
+    udev_unavailable_reason: str | None = None
+    virtio_devices: list[VirtioDevice] = field(default_factory=list)
+    euid: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlatformFacts:
+        known = {f.name for f in fields(cls)}
+        kwargs = {key: value for key, value in data.items() if key in known}
+        kwargs["virtio_devices"] = [VirtioDevice(**v) for v in data.get("virtio_devices", [])]
+        return cls(**kwargs)
+
+    def virtio_count(self, kind: str | None = None) -> int:
+        return sum(1 for dev in self.virtio_devices if kind is None or dev.kind == kind)
+
+    @property
+    def hypervisor(self) -> str | None:
+        """A best guess at the hypervisor's name from DMI, for remediation wording."""
+        text = " ".join(filter(None, [self.dmi_sys_vendor, self.dmi_product_name])).lower()
+        for needle, name in (
+            ("kubevirt", "kubevirt"),
+            ("ovirt", "ovirt"),
+            ("rhev", "ovirt"),
+            ("red hat", "kvm"),
+            ("qemu", "kvm"),
+            ("kvm", "kvm"),
+            ("openstack", "openstack"),
+            ("vmware", "vmware"),
+            ("microsoft", "hyperv"),
+            ("xen", "xen"),
+        ):
+            if needle in text:
+                return name
+        if self.sys_hypervisor_type:
+            return self.sys_hypervisor_type
+        return "unknown" if self.cpu_hypervisor_flag else None
+
+
+def parse_sg_inq_version(stderr_text: str) -> str | None:
+    """``Version string: 2.10 20210328`` -> ``2.10``."""
+    match = re.search(r"(\d+\.\d+)\s+\d{8}", stderr_text)
+    return match.group(1) if match else None
+
+
+def sg_inq_supports_only(version: str | None) -> bool:
+    if version is None:
+        return False
+    major, minor = (int(part) for part in version.split("."))
+    return (major, minor) >= SG_INQ_MIN_ONLY_OPTION
+
+
+def sg3_utils_facts(timeout_s: float = 10.0) -> dict[str, Any]:
+    """Which sg3_utils tools are on PATH, and sg_inq's version (one process)."""
+    tools = {tool: shutil.which(tool) for tool in SG3_TOOLS}
+    facts: dict[str, Any] = {"tools": tools, "sg_inq_version": None, "release": None}
+    if tools["sg_inq"]:
+        result = process.run([tools["sg_inq"], "--version"], timeout_s)
+        version = parse_sg_inq_version(result.stderr_text + result.stdout.decode("utf-8", "replace"))
+        facts["sg_inq_version"] = version
+        facts["release"] = SG_INQ_RELEASES.get(version or "")
+    return facts
+
+
+def collect_platform(sys: SysRoot, udev: UdevView, probe_sg3: bool = True) -> PlatformFacts:
+    facts = PlatformFacts()
+    facts.kernel_release = sys.read_text(sys.path("/proc/sys/kernel/osrelease"))
+    facts.hostname = sys.read_text(sys.path("/proc/sys/kernel/hostname"))
+    dmi = sys.path("/sys/class/dmi/id")
+    facts.dmi_sys_vendor = sys.read_text(dmi / "sys_vendor")
+    facts.dmi_product_name = sys.read_text(dmi / "product_name")
+    facts.dmi_product_family = sys.read_text(dmi / "product_family")
+    facts.dmi_chassis_asset_tag = sys.read_text(dmi / "chassis_asset_tag")
+    facts.sys_hypervisor_type = sys.read_text(sys.path("/sys/hypervisor/type"))
+    cpuinfo = sys.read_text(sys.path("/proc/cpuinfo"))
+    if cpuinfo is not None:
+        facts.cpu_hypervisor_flag = bool(re.search(r"^flags\s*:.*\bhypervisor\b", cpuinfo, re.M))
+    facts.udev_database_populated = udev.database_populated
+    facts.udev_unavailable_reason = udev.unavailable_reason
+    facts.virtio_devices = list_virtio_devices(sys)
+    if probe_sg3:
+        facts.sg3_utils = sg3_utils_facts()
+    return facts
+
+
+def list_virtio_devices(sys: SysRoot) -> list[VirtioDevice]:
+    base = sys.path("/sys/bus/virtio/devices")
+    devices = []
+    for name in sys.listdir(base):
+        node = base / name
+        device_id = sys.read_int(node / "device")
+        real = sys.realpath(node)
+        devices.append(
+            VirtioDevice(
+                name=name,
+                device_id=device_id,
+                kind=VIRTIO_DEVICE_KINDS.get(device_id or -1, f"id-{device_id}"),
+                driver=sys.link_name(node / "driver"),
+                pci_slot=real.parent.name if real.parent.name.count(":") == 2 else None,
+            )
+        )
+    return devices

@@ -1,0 +1,159 @@
+"""Collect everything a report needs: platform facts, the disk inventory, every probe's answer.
+
+Disks are probed concurrently from a bounded pool, so one slow or hung disk never holds up the
+others. The result is a plain :class:`Collection` that serialises to JSON and back unchanged:
+the same object feeds the report on the guest and ``guestprobe report`` on an engineer's laptop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from guestprobe import __version__
+from guestprobe.collect import process
+from guestprobe.collect.discover import BlockDisk, Discoverer
+from guestprobe.collect.platform import PlatformFacts, collect_platform, sg_inq_supports_only
+from guestprobe.collect.probe import ProbeOptions, ProbeResult, Runner, probe_disk
+from guestprobe.collect.sg3 import Outcome
+from guestprobe.collect.sysfs import SysRoot
+from guestprobe.collect.udev import UdevView
+
+DISK_PROBED = "probed"
+DISK_TIMED_OUT = "timed_out"
+DISK_VANISHED = "vanished"
+
+
+@dataclass
+class DiskCollection:
+    disk: BlockDisk
+    probes: list[ProbeResult] = field(default_factory=list)
+    status: str = DISK_PROBED
+    processes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "inventory": self.disk.to_dict(),
+            "status": self.status,
+            "processes": self.processes,
+            "probes": [probe.to_dict() for probe in self.probes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DiskCollection:
+        return cls(
+            disk=BlockDisk.from_dict(data["inventory"]),
+            probes=[ProbeResult.from_dict(p) for p in data.get("probes", [])],
+            status=data.get("status", DISK_PROBED),
+            processes=data.get("processes", 0),
+        )
+
+    def probe(self, name: str) -> ProbeResult | None:
+        for result in self.probes:
+            if result.name == name:
+                return result
+        return None
+
+
+@dataclass
+class Collection:
+    platform: PlatformFacts
+    disks: list[DiskCollection]
+    options: dict[str, Any]
+    started_at: str
+    duration_s: float
+    tool_version: str = __version__
+    processes_started: int = 0
+    abandoned_processes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tool_version": self.tool_version,
+            "started_at": self.started_at,
+            "duration_s": round(self.duration_s, 3),
+            "options": self.options,
+            "processes_started": self.processes_started,
+            "abandoned_processes": self.abandoned_processes,
+            "platform": self.platform.to_dict(),
+            "disks": [disk.to_dict() for disk in self.disks],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Collection:
+        return cls(
+            platform=PlatformFacts.from_dict(data["platform"]),
+            disks=[DiskCollection.from_dict(d) for d in data["disks"]],
+            options=data.get("options", {}),
+            started_at=data.get("started_at", ""),
+            duration_s=data.get("duration_s", 0.0),
+            tool_version=data.get("tool_version", "unknown"),
+            processes_started=data.get("processes_started", 0),
+            abandoned_processes=data.get("abandoned_processes", 0),
+        )
+
+
+def _probe_one(
+    discoverer: Discoverer, disk: BlockDisk, options: ProbeOptions, run: Runner
+) -> DiskCollection:
+    probes = probe_disk(disk, options, run)
+    collected = DiskCollection(disk=disk, probes=probes)
+    collected.processes = sum(p.attempts for p in probes if p.source == "sg3_utils")
+    outcomes = {p.outcome for p in probes}
+    if Outcome.TIMED_OUT.value in outcomes:
+        collected.status = DISK_TIMED_OUT
+    elif Outcome.DEVICE_GONE.value in outcomes or discoverer.describe(disk.name) is None:
+        collected.status = DISK_VANISHED
+    return collected
+
+
+def collect(
+    options: ProbeOptions,
+    names: Sequence[str] | None = None,
+    include_all: bool = False,
+    sys: SysRoot | None = None,
+    udev: UdevView | None = None,
+    run: Runner = process.run,
+    max_workers: int = 8,
+    progress: Any = None,
+) -> Collection:
+    """Discover the disks (or only ``names``) and probe them all; never raises for a disk."""
+    sys = sys or SysRoot()
+    udev = udev or UdevView(run_dir=sys.path("/run/udev"))
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    start = time.monotonic()
+    before = process.processes_started()
+    platform = collect_platform(sys, udev)
+    options.sg_inq_only = sg_inq_supports_only(platform.sg3_utils.get("sg_inq_version"))
+    discoverer = Discoverer(sys, udev)
+    if names is None:
+        disks = discoverer.discover(include_all=include_all)
+    else:
+        disks = [d for d in (discoverer.describe(n) for n in names) if d is not None]
+    results: list[DiskCollection] = []
+    if disks:
+        workers = max(1, min(max_workers, len(disks)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
+            futures = [pool.submit(_probe_one, discoverer, disk, options, run) for disk in disks]
+            for future in futures:
+                results.append(future.result())
+                if progress is not None:
+                    progress(len(results), len(disks))
+    return Collection(
+        platform=platform,
+        disks=results,
+        options={
+            "timeout_s": options.timeout_s,
+            "write_probes": options.write_probes,
+            "use_sysfs_pages": options.use_sysfs_pages,
+            "targets": list(names) if names is not None else None,
+            "include_all": include_all,
+        },
+        started_at=started_at,
+        duration_s=time.monotonic() - start,
+        processes_started=process.processes_started() - before,
+        abandoned_processes=process.abandoned_processes(),
+    )

@@ -1,0 +1,106 @@
+"""Build the JSON report document from a collection, and read one back.
+
+The document carries the raw collection (inventory, every probe's argv, exit status and bytes)
+beside the decoded facts, so ``guestprobe report`` can decode and judge it again elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from guestprobe import __version__
+from guestprobe.classify.paths import group_paths
+from guestprobe.collect.scan import DISK_PROBED, Collection, DiskCollection
+from guestprobe.errors import BadInputError
+from guestprobe.facts import disk_facts
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_MAJOR = SCHEMA_VERSION.split(".", 1)[0]
+
+# A checker adds verdicts: (document) -> None. Set by the check engine; None = facts only.
+Checker = Callable[[dict[str, Any]], None]
+
+
+def _disk_document(collected: DiskCollection) -> dict[str, Any]:
+    facts, transport = disk_facts(collected)
+    disk = collected.disk
+    probes = []
+    for probe in collected.probes:
+        entry = {"id": f"{disk.name}/{probe.name}"}
+        entry.update(probe.to_dict())
+        probes.append(entry)
+    return {
+        "name": disk.name,
+        "dev_path": disk.dev_path,
+        "sg_path": disk.sg_path,
+        "hctl": disk.hctl,
+        "by_id": disk.by_id,
+        "by_path": disk.by_path,
+        "size_bytes": disk.size_bytes,
+        "status": collected.status,
+        "transport": transport.to_dict(),
+        "facts": facts,
+        "processes": collected.processes,
+        "inventory": disk.to_dict(),
+        "probes": probes,
+        "verdicts": [],
+    }
+
+
+def build_document(collection: Collection, checker: Checker | None = None) -> dict[str, Any]:
+    disks = [_disk_document(d) for d in collection.disks]
+    groups = group_paths((d["name"], d["facts"]["identity"]["lu_designator"]) for d in disks)
+    complete = all(d["status"] == DISK_PROBED for d in disks)
+    document: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "guestprobe", "version": __version__},
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "scan": {
+            "collected_by_version": collection.tool_version,
+            "started_at": collection.started_at,
+            "duration_s": round(collection.duration_s, 3),
+            "options": collection.options,
+            "complete": complete,
+            "disk_count": len(disks),
+            "processes_started": collection.processes_started,
+            "processes_per_disk": round(collection.processes_started / len(disks), 2) if disks else 0,
+            "abandoned_processes": collection.abandoned_processes,
+        },
+        "platform": collection.platform.to_dict(),
+        "disks": disks,
+        "logical_units": groups,
+        "guest_verdicts": [],
+    }
+    if checker is not None:
+        checker(document)
+    return document
+
+
+def collection_from_document(document: Any) -> Collection:
+    """Rebuild the raw collection from a report document; BadInputError when it is not one."""
+    if not isinstance(document, dict) or "schema_version" not in document:
+        raise BadInputError("not a guestprobe report (no schema_version)")
+    version = str(document["schema_version"])
+    if version.split(".", 1)[0] != SCHEMA_MAJOR:
+        raise BadInputError(
+            f"report schema version {version} is not readable by this guestprobe "
+            f"(reads {SCHEMA_MAJOR}.x)"
+        )
+    try:
+        scan = document["scan"]
+        return Collection.from_dict(
+            {
+                "tool_version": scan.get("collected_by_version", "unknown"),
+                "started_at": scan.get("started_at", ""),
+                "duration_s": scan.get("duration_s", 0.0),
+                "options": scan.get("options", {}),
+                "processes_started": scan.get("processes_started", 0),
+                "abandoned_processes": scan.get("abandoned_processes", 0),
+                "platform": document["platform"],
+                "disks": document["disks"],
+            }
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BadInputError(f"report is damaged or incomplete: {exc!r}") from None

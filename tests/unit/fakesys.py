@@ -1,0 +1,98 @@
+"""A fake machine for tests: a sysfs/procfs tree below tmp_path, built from captured files.
+
+The shared captures (tests/fixtures/shared-captures) hold each disk's sysfs *files* and its sysfs
+*path*; the driver/subsystem symlinks of the device tree were not captured, so ``add_disk`` lays
+them from the topology the path and the capture's scsi_hosts.txt / virtio_devices.txt describe.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+SHARED = FIXTURES / "shared-captures"
+
+# capture file name prefix -> path below /sys/block/NAME
+_PREFIXES = (
+    ("device_", "device/"),
+    ("queue_", "queue/"),
+    ("scsi_disk_", "SCSI_DISK/"),
+)
+
+
+class FakeSys:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for folder in ("sys/block", "sys/class/scsi_host", "sys/bus/virtio/devices", "proc/self",
+                       "sys/class/dmi/id", "proc/sys/kernel", "sys/dev/block"):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+        self.write("/proc/self/mountinfo", "")
+        self.write("/proc/sys/kernel/osrelease", "6.1.0-56-amd64\n")
+        self.write("/sys/class/dmi/id/sys_vendor", "QEMU\n")
+        self.write("/sys/class/dmi/id/product_name", "Standard PC (i440FX + PIIX, 1996)\n")
+        self.write("/proc/cpuinfo", "processor\t: 0\nflags\t\t: fpu sse hypervisor\n")
+
+    def p(self, absolute: str) -> Path:
+        return self.root / absolute.lstrip("/")
+
+    def write(self, absolute: str, data: str | bytes) -> None:
+        path = self.p(absolute)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+
+    def link(self, absolute: str, target_absolute: str) -> None:
+        path = self.p(absolute)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            path.unlink()
+        os.symlink(self.p(target_absolute), path)
+
+    def node(self, absolute: str, driver: str | None = None, subsystem: str | None = None) -> None:
+        self.p(absolute).mkdir(parents=True, exist_ok=True)
+        if driver:
+            self.link(f"{absolute}/driver", f"/sys/bus/x/drivers/{driver}")
+            self.p(f"/sys/bus/x/drivers/{driver}").mkdir(parents=True, exist_ok=True)
+        if subsystem:
+            self.link(f"{absolute}/subsystem", f"/sys/class/{subsystem}")
+            self.p(f"/sys/class/{subsystem}").mkdir(parents=True, exist_ok=True)
+
+    def add_scsi_host(self, host: str, proc_name: str) -> None:
+        self.write(f"/sys/class/scsi_host/{host}/proc_name", proc_name + "\n")
+
+    def add_virtio(self, name: str, device_id: int, driver: str, pci: str, features: str = "") -> None:
+        node = f"/sys/devices/pci0000:00/{pci}/{name}"
+        self.node(node, driver=driver, subsystem="virtio")
+        self.write(f"{node}/device", f"0x{device_id:04x}\n")
+        if features:
+            self.write(f"{node}/features", features + "\n")
+        self.link(f"/sys/bus/virtio/devices/{name}", node)
+
+    def add_disk_from_capture(self, capture: Path, sg_name: str | None = None, devnum: str = "8:0") -> str:
+        """Lay one captured disk's sysfs; returns its kernel name."""
+        sysfs_path = (capture / "sysfs_path.txt").read_text().strip()
+        name = sysfs_path.rsplit("/", 1)[1]
+        self.p(sysfs_path).mkdir(parents=True, exist_ok=True)
+        self.link(f"/sys/block/{name}", sysfs_path)
+        self.link(f"/sys/dev/block/{devnum}", sysfs_path)
+        self.write(f"{sysfs_path}/dev", devnum + "\n")
+        parent = sysfs_path.rsplit("/block/", 1)[0] if "/block/" in sysfs_path else sysfs_path.rsplit("/", 1)[0]
+        hctl = parent.rsplit("/", 1)[1]
+        scsi_disk = f"device/scsi_disk/{hctl}/"
+        for item in sorted((capture / "sysfs").iterdir()):
+            rel = item.name
+            for prefix, replacement in _PREFIXES:
+                if rel.startswith(prefix):
+                    rel = replacement.replace("SCSI_DISK/", scsi_disk) + rel[len(prefix):]
+                    break
+            target = f"{sysfs_path}/{rel}"
+            if rel.startswith("device/"):
+                target = f"{parent}/{rel[len('device/'):]}"
+            self.write(target, item.read_bytes())
+        if "/block/" in sysfs_path:
+            self.link(f"{sysfs_path}/device", parent)
+        else:
+            self.link(f"{sysfs_path}/device", parent)
+        if sg_name:
+            self.p(f"{parent}/scsi_generic/{sg_name}").mkdir(parents=True, exist_ok=True)
+        return name
