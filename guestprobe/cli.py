@@ -176,6 +176,10 @@ def exit_statuses() -> None:
         click.echo(f"{int(status):3d}  {meaning}")
 
 
+# -- commands defined in their own packages (one line each) ---------------------------------------
+# (register further commands here)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line messages and documented exit statuses, never a traceback."""
     try:

@@ -202,9 +202,7 @@ def load_order(deps: dict[str, list[str]], wanted: tuple[str, ...]) -> list[str]
             continue
         visit(path, ())
     if missing:
-        builtin = set()  # a module built into the kernel needs no insmod
-        # (callers pass modules.builtin through deps with no entries; see ensure_initramfs)
-        raise GuestImageError(f"modules not found in modules.dep: {missing} {builtin or ''}")
+        raise GuestImageError(f"modules not found in modules.dep: {missing}")
     return order
 
 
