@@ -26,11 +26,13 @@ VERDICT_ORDER = ("usable", "unknown", "degraded", "not_usable")
 
 def _require_root() -> None:
     if os.geteuid() != 0:
-        raise NotRootError("guestprobe must run as root: SCSI pass-through (SG_IO) needs it; try sudo")
+        raise NotRootError(
+            "guestprobe must run as root: SCSI pass-through (SG_IO) needs it; try sudo"
+        )
 
 
 def _require_sg3_utils() -> None:
-    from guestprobe.collect.sg3 import SG3_TOOLS  # noqa: PLC0415
+    from guestprobe.collect.sg3 import SG3_TOOLS
 
     missing = [tool for tool in SG3_TOOLS if shutil.which(tool) is None]
     if missing:
@@ -43,8 +45,8 @@ def _require_sg3_utils() -> None:
 def _resolve_targets(paths: tuple[str, ...]) -> list[str] | None:
     if not paths:
         return None
-    from guestprobe.collect.discover import resolve_named_device  # noqa: PLC0415
-    from guestprobe.collect.sysfs import SysRoot  # noqa: PLC0415
+    from guestprobe.collect.discover import resolve_named_device
+    from guestprobe.collect.sysfs import SysRoot
 
     names = []
     for path in paths:
@@ -60,8 +62,8 @@ def _resolve_targets(paths: tuple[str, ...]) -> list[str] | None:
 
 
 def _emit(document: dict[str, Any], as_json: bool, output: str | None) -> None:
-    from guestprobe.report.output import to_json, write_atomically  # noqa: PLC0415
-    from guestprobe.report.table import render_table  # noqa: PLC0415
+    from guestprobe.report.output import to_json, write_atomically
+    from guestprobe.report.table import render_table
 
     text = to_json(document)
     if output:
@@ -79,11 +81,15 @@ def _fail_on_status(document: dict[str, Any], fail_on: str | None) -> bool:
     threshold = VERDICT_ORDER.index(fail_on)
     verdicts = [v for d in document["disks"] for v in d.get("verdicts", [])]
     verdicts += document.get("guest_verdicts", [])
-    return any(VERDICT_ORDER.index(v["status"]) >= threshold for v in verdicts if v["status"] in VERDICT_ORDER)
+    return any(
+        VERDICT_ORDER.index(v["status"]) >= threshold
+        for v in verdicts
+        if v["status"] in VERDICT_ORDER
+    )
 
 
 def _checker():  # the check engine, when the rules are installed
-    from guestprobe.check.engine import apply_checks  # noqa: PLC0415
+    from guestprobe.check.engine import apply_checks
 
     return apply_checks
 
@@ -97,43 +103,76 @@ def cli() -> None:
 @cli.command()
 @click.argument("devices", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the table.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the JSON report to FILE (atomically).")
-@click.option("--all", "include_all", is_flag=True, help="Include loop, ram, zram, fd and sr devices.")
-@click.option("--no-write-probes", is_flag=True, help="Do not send the out-of-range WRITE SAME probes.")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(1, 600), default=15.0, show_default=True,
-              help="Seconds one probe may take before its disk is reported as timed out.")
-@click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Disks probed at the same time.")
-@click.option("--live-vpd", is_flag=True, help="Fetch VPD pages from the disk even where the kernel caches them.")
-@click.option("--fail-on", type=click.Choice(["unknown", "degraded", "not_usable"]),
-              help="Exit 1 when any verdict is this bad or worse.")
-def scan(devices, as_json, output, include_all, no_write_probes, timeout_s, workers, live_vpd, fail_on):
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Also write the JSON report to FILE (atomically).",
+)
+@click.option(
+    "--all", "include_all", is_flag=True, help="Include loop, ram, zram, fd and sr devices."
+)
+@click.option(
+    "--no-write-probes", is_flag=True, help="Do not send the out-of-range WRITE SAME probes."
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(1, 600),
+    default=15.0,
+    show_default=True,
+    help="Seconds one probe may take before its disk is reported as timed out.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Disks probed at the same time.",
+)
+@click.option(
+    "--live-vpd",
+    is_flag=True,
+    help="Fetch VPD pages from the disk even where the kernel caches them.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["unknown", "degraded", "not_usable"]),
+    help="Exit 1 when any verdict is this bad or worse.",
+)
+def scan(
+    devices, as_json, output, include_all, no_write_probes, timeout_s, workers, live_vpd, fail_on
+):
     """Find every disk (or only DEVICES), probe it through sg3_utils, judge it.
 
     A default scan never writes a data block: the WRITE SAME probes address one block past the
     end of the disk, which a device answers with LBA OUT OF RANGE.
     """
-    from guestprobe.collect.probe import ProbeOptions  # noqa: PLC0415
-    from guestprobe.collect.scan import collect  # noqa: PLC0415
-    from guestprobe.report.document import build_document  # noqa: PLC0415
+    from guestprobe.collect.probe import ProbeOptions
+    from guestprobe.collect.scan import collect
+    from guestprobe.report.document import build_document
 
     _require_root()
     _require_sg3_utils()
     names = _resolve_targets(devices)
-    options = ProbeOptions(timeout_s=timeout_s, write_probes=not no_write_probes,
-                           use_sysfs_pages=not live_vpd)
+    options = ProbeOptions(
+        timeout_s=timeout_s, write_probes=not no_write_probes, use_sysfs_pages=not live_vpd
+    )
     progress = None
     if sys.stderr.isatty() and not as_json:
+
         def progress(done: int, total: int) -> None:
             click.echo(f"\rprobed {done}/{total} disks", err=True, nl=done == total)
-    collection = collect(options, names=names, include_all=include_all, max_workers=workers,
-                         progress=progress)
+
+    collection = collect(
+        options, names=names, include_all=include_all, max_workers=workers, progress=progress
+    )
     document = build_document(collection, _checker())
     _emit(document, as_json, output)
     for disk in document["disks"]:
         if disk["status"] != "probed":
-            click.echo(f"guestprobe: {disk['dev_path']}: {disk['status'].replace('_', ' ')} during the scan",
-                       err=True)
+            what = disk["status"].replace("_", " ")
+            click.echo(f"guestprobe: {disk['dev_path']}: {what} during the scan", err=True)
     if _fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)
     if not document["scan"]["complete"]:
@@ -156,11 +195,13 @@ def load_document(path: str) -> dict[str, Any]:
 @cli.command()
 @click.argument("report", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the JSON report to FILE.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Also write the JSON report to FILE."
+)
 @click.option("--fail-on", type=click.Choice(["unknown", "degraded", "not_usable"]))
 def report(report, as_json, output, fail_on):
     """Decode and judge a saved report again, with this machine's guestprobe and rules."""
-    from guestprobe.report.document import build_document, collection_from_document  # noqa: PLC0415
+    from guestprobe.report.document import build_document, collection_from_document
 
     collection = collection_from_document(load_document(report))
     document = build_document(collection, _checker())
@@ -200,9 +241,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
-    except Exception as exc:  # noqa: BLE001 - a bug: one line, details on request
+    except Exception as exc:
         if os.environ.get("GUESTPROBE_DEBUG"):
             raise
-        click.echo(f"guestprobe: internal error: {exc!r} (set GUESTPROBE_DEBUG=1 for details)", err=True)
+        click.echo(
+            f"guestprobe: internal error: {exc!r} (set GUESTPROBE_DEBUG=1 for details)", err=True
+        )
         sys.exit(ExitStatus.INTERNAL)
     sys.exit(0)

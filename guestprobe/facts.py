@@ -127,8 +127,11 @@ def disk_facts(collected: DiskCollection) -> tuple[dict[str, Any], Transport]:
         "decoded": _to_dict(capacity),
         "evidence": [d.probe_id("readcap16")],
     }
-    facts["block_limits"] = {"decoded": _to_dict(d.decode("vpd_0xb0", decode_block_limits)),
-                             "outcome": d.outcome("vpd_0xb0"), "evidence": [d.probe_id("vpd_0xb0")]}
+    facts["block_limits"] = {
+        "decoded": _to_dict(d.decode("vpd_0xb0", decode_block_limits)),
+        "outcome": d.outcome("vpd_0xb0"),
+        "evidence": [d.probe_id("vpd_0xb0")],
+    }
     facts["block_device_characteristics"] = {
         "decoded": _to_dict(d.decode("vpd_0xb1", decode_block_device_characteristics)),
         "outcome": d.outcome("vpd_0xb1"),

@@ -73,7 +73,9 @@ def classify_transport(
     chain = disk.driver_chain
     if disk.dm_name is not None or disk.name.startswith("dm-"):
         uuid = disk.dm_uuid or ""
-        detail = "dm-multipath" if uuid.startswith("mpath-") else (uuid.split("-", 1)[0].lower() or None)
+        detail = (
+            "dm-multipath" if uuid.startswith("mpath-") else (uuid.split("-", 1)[0].lower() or None)
+        )
         return Transport("device-mapper", detail=detail, evidence=[f"dm uuid {uuid or 'unknown'}"])
     if disk.md_level is not None or disk.name.startswith("md"):
         return Transport("md", detail=disk.md_level, evidence=["md device"])
@@ -85,7 +87,9 @@ def classify_transport(
         return Transport("virtio-blk", evidence=evidence, virtio_blk_scsi_feature=scsi_feature)
     if "nvme" in chain or disk.nvme_transport is not None:
         return Transport(
-            "nvme", detail=disk.nvme_transport, evidence=["driver nvme"],
+            "nvme",
+            detail=disk.nvme_transport,
+            evidence=["driver nvme"],
         )
     if "vbd" in chain or "xen-blkfront" in chain or disk.name.startswith("xvd"):
         return Transport("xen", detail="xen-blkfront", evidence=["driver xen-blkfront"])
@@ -94,7 +98,9 @@ def classify_transport(
         return Transport("other", evidence=[f"drivers {', '.join(chain) or 'unknown'}"])
     kind = SCSI_HOST_KINDS.get(proc_name or "", "other-scsi")
     if kind == "ata" or (kind == "other-scsi" and "ata" in disk.subsystems):
-        return Transport("ata", detail=proc_name, evidence=[f"SCSI host {disk.scsi_host} is {proc_name}"])
+        return Transport(
+            "ata", detail=proc_name, evidence=[f"SCSI host {disk.scsi_host} is {proc_name}"]
+        )
     evidence = [f"SCSI host {disk.scsi_host} is {proc_name or 'unknown'}"]
     if kind != "virtio-scsi":
         return Transport(kind, detail=proc_name, evidence=evidence)

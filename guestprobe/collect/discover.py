@@ -242,7 +242,12 @@ class Discoverer:
             base = device / "scsi_disk" / entry
             disk.scsi_disk = {
                 attr: self.sys.read_text(base / attr)
-                for attr in ("provisioning_mode", "thin_provisioning", "cache_type", "protection_type")
+                for attr in (
+                    "provisioning_mode",
+                    "thin_provisioning",
+                    "cache_type",
+                    "protection_type",
+                )
             }
         for probe_name, file_name in SYSFS_SCSI_PAGES.items():
             data = self.sys.read_bytes(device / file_name)
@@ -266,7 +271,12 @@ class Discoverer:
         if self._mounts is None:
             self._mounts = read_mounts(self.sys)
         disk.mounts = [
-            {"devnum": m.devnum, "mount_point": m.mount_point, "fs_type": m.fs_type, "source": m.source}
+            {
+                "devnum": m.devnum,
+                "mount_point": m.mount_point,
+                "fs_type": m.fs_type,
+                "source": m.source,
+            }
             for m in self._mounts
             if m.devnum in devnums
         ]
@@ -282,7 +292,7 @@ def resolve_named_device(sys: SysRoot, path: str) -> str:
     Raises FileNotFoundError or NotADirectoryError-style ValueError for a path that is no block
     device; the CLI turns that into a one-line message.
     """
-    import stat  # noqa: PLC0415
+    import stat
 
     real = os.path.realpath(path)
     st = os.stat(real)

@@ -121,7 +121,9 @@ def sg3_utils_facts(timeout_s: float = 10.0) -> dict[str, Any]:
     facts: dict[str, Any] = {"tools": tools, "sg_inq_version": None, "release": None}
     if tools["sg_inq"]:
         result = process.run([tools["sg_inq"], "--version"], timeout_s)
-        version = parse_sg_inq_version(result.stderr_text + result.stdout.decode("utf-8", "replace"))
+        version = parse_sg_inq_version(
+            result.stderr_text + result.stdout.decode("utf-8", "replace")
+        )
         facts["sg_inq_version"] = version
         facts["release"] = SG_INQ_RELEASES.get(version or "")
     return facts

@@ -23,8 +23,8 @@ from guestprobe.collect.sg3 import (
     PR_REPORT_CAPABILITIES,
     READ_CAPACITY_16,
     REPORT_OPCODES,
-    VPD_PAGES,
     SG_LIB_CAT_INVALID_OP,
+    VPD_PAGES,
     Outcome,
     ProbeSpec,
     classify_exit_status,
@@ -99,7 +99,10 @@ class DiskProber:
     # -- helpers -------------------------------------------------------------------------------
     def _skip(self, name: str, reason: str) -> ProbeResult:
         result = ProbeResult(
-            name=name, source="none", outcome=Outcome.SKIPPED.value, output_format="none",
+            name=name,
+            source="none",
+            outcome=Outcome.SKIPPED.value,
+            output_format="none",
             skip_reason=reason,
         )
         self.results.append(result)
@@ -110,7 +113,10 @@ class DiskProber:
             return self._skip(spec.name, self._stop_reason)
         argv = spec.argv(self.disk.scsi_device)
         result = ProbeResult(
-            name=spec.name, source="sg3_utils", outcome=Outcome.OTHER_ERROR.value, argv=argv,
+            name=spec.name,
+            source="sg3_utils",
+            outcome=Outcome.OTHER_ERROR.value,
+            argv=argv,
             output_format=spec.output,
         )
         for _ in range(2):  # a UNIT ATTENTION (reset, power on, reservations preempted) once
@@ -147,7 +153,10 @@ class DiskProber:
             return None
         page_file = SYSFS_SCSI_PAGES[name]
         result = ProbeResult(
-            name=name, source="sysfs", outcome=Outcome.OK.value, output_format="raw",
+            name=name,
+            source="sysfs",
+            outcome=Outcome.OK.value,
+            output_format="raw",
             sysfs_file=f"{self.disk.sysfs_path.rsplit('/block/', 1)[0]}/{page_file}",
             stdout_hex=hex_bytes,
         )
@@ -156,8 +165,10 @@ class DiskProber:
 
     # -- the plan --------------------------------------------------------------------------------
     def probe(self) -> list[ProbeResult]:
-        inquiry = INQUIRY if self.options.sg_inq_only else ProbeSpec(
-            "inquiry", "sg_inq", ("--raw",), "raw"
+        inquiry = (
+            INQUIRY
+            if self.options.sg_inq_only
+            else ProbeSpec("inquiry", "sg_inq", ("--raw",), "raw")
         )
         self._send(inquiry)  # the live pass-through test, on every disk
         self._probe_vpd()
@@ -216,8 +227,12 @@ class DiskProber:
             if spec.name == "write_same16_oor" and result.exit_status == SG_LIB_CAT_INVALID_OP:
                 ws16_not_supported = True
         if capacity.capacity_blocks >= 2**32:
-            self._skip("write_same10_oor", "capacity of 2^32 blocks or more: out of WRITE SAME(10)'s reach")
+            self._skip(
+                "write_same10_oor", "capacity of 2^32 blocks or more: out of WRITE SAME(10)'s reach"
+            )
 
 
-def probe_disk(disk: BlockDisk, options: ProbeOptions, run: Runner = process.run) -> list[ProbeResult]:
+def probe_disk(
+    disk: BlockDisk, options: ProbeOptions, run: Runner = process.run
+) -> list[ProbeResult]:
     return DiskProber(disk, options, run).probe()

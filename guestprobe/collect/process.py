@@ -12,6 +12,7 @@ killed and **abandoned**: the scan goes on and the process is reaped whenever th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
@@ -66,7 +67,7 @@ def run(argv: Sequence[str], timeout_s: float) -> CommandResult:
     argv = tuple(argv)
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
+        proc = subprocess.Popen(
             list(argv),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -104,20 +105,14 @@ def run(argv: Sequence[str], timeout_s: float) -> CommandResult:
 
 def _abandon(proc: subprocess.Popen[bytes]) -> None:
     """SIGKILL the process and walk away without waiting for it to die."""
-    try:
+    with contextlib.suppress(OSError):
         proc.kill()
-    except OSError:
-        pass
     for stream in (proc.stdout, proc.stderr):
         if stream is not None:
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
     # A killed process normally dies at once; reap it if so, otherwise leave it be.
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=0.05)
-    except subprocess.TimeoutExpired:
-        pass
     with _lock:
         _abandoned.append(proc)

@@ -197,11 +197,11 @@ def write_same_probe(
     return ProbeSpec(name, "sg_write_same", tuple(args), "none", writes_medium=True)
 
 
-def write_same_probes(
-    capacity_blocks: int, block_size: int, timeout_s: int
-) -> list[ProbeSpec]:
+def write_same_probes(capacity_blocks: int, block_size: int, timeout_s: int) -> list[ProbeSpec]:
     """The out-of-range WRITE SAME probes for a disk of the given capacity."""
-    probes = [write_same_probe("write_same16_oor", 16, capacity_blocks, block_size, timeout_s, False)]
+    probes = [
+        write_same_probe("write_same16_oor", 16, capacity_blocks, block_size, timeout_s, False)
+    ]
     if capacity_blocks < 2**32:
         probes.append(
             write_same_probe("write_same10_oor", 10, capacity_blocks, block_size, timeout_s, False)

@@ -40,7 +40,7 @@ class UdevView:
     def _get_context(self) -> object | None:
         if self._context is None and self._unavailable is None:
             try:
-                import pyudev  # noqa: PLC0415 - the one place pyudev is imported, lazily
+                import pyudev
 
                 self._context = pyudev.Context()
             except (ImportError, OSError) as exc:  # libudev missing or unloadable
@@ -53,11 +53,11 @@ class UdevView:
         if context is None:
             return UdevRecord()
         try:
-            import pyudev  # noqa: PLC0415
+            import pyudev
 
             device = pyudev.Devices.from_name(context, "block", kernel_name)
             properties = {str(key): str(device.properties[key]) for key in device.properties}
             links = tuple(sorted(str(link) for link in device.device_links))
-        except Exception:  # noqa: BLE001 - a vanished device or a broken database is a fact
+        except Exception:
             return UdevRecord()
         return UdevRecord(properties=properties, links=links)

@@ -65,7 +65,9 @@ def build_document(collection: Collection, checker: Checker | None = None) -> di
             "complete": complete,
             "disk_count": len(disks),
             "processes_started": collection.processes_started,
-            "processes_per_disk": round(collection.processes_started / len(disks), 2) if disks else 0,
+            "processes_per_disk": round(collection.processes_started / len(disks), 2)
+            if disks
+            else 0,
             "abandoned_processes": collection.abandoned_processes,
         },
         "platform": collection.platform.to_dict(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -18,7 +19,7 @@ def to_json(document: dict[str, Any]) -> str:
 def write_atomically(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
+    directory = target.parent if str(target.parent) else Path()
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
     except OSError as exc:
@@ -31,8 +32,6 @@ def write_atomically(path: str | os.PathLike[str], data: bytes, mode: int = 0o64
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None

@@ -22,8 +22,10 @@ def _short(outcome: str | None) -> str:
 
 def _grid(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
-             for row in [header, *rows]]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+        for row in [header, *rows]
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
@@ -37,7 +39,8 @@ def render_table(document: dict[str, Any]) -> str:
         rows.append(
             [
                 disk["name"],
-                disk["transport"]["kind"] + (f"/{disk['transport']['mode']}" if disk["transport"]["mode"] else ""),
+                disk["transport"]["kind"]
+                + (f"/{disk['transport']['mode']}" if disk["transport"]["mode"] else ""),
                 " ".join(filter(None, [identity["vendor"], identity["product"]])) or "-",
                 identity["lu_designator"] or "-",
                 _short(facts["passthrough"]["inquiry_outcome"]),
@@ -46,18 +49,32 @@ def render_table(document: dict[str, Any]) -> str:
                 disk["status"],
             ]
         )
-    header = ["DISK", "TRANSPORT", "IDENTITY", "LU DESIGNATOR", "INQUIRY", "PR IN", "WS16", "STATUS"]
+    header = [
+        "DISK",
+        "TRANSPORT",
+        "IDENTITY",
+        "LU DESIGNATOR",
+        "INQUIRY",
+        "PR IN",
+        "WS16",
+        "STATUS",
+    ]
     parts = [_grid(header, rows) if rows else "No disks found."]
     matrix = _verdict_matrix(document)
     if matrix:
         parts.append(matrix)
     for group in document.get("logical_units", []):
         if group["path_count"] > 1:
-            parts.append(f"{group['lu_designator']}: one LU through {group['path_count']} paths "
-                         f"({', '.join(group['disks'])})")
+            parts.append(
+                f"{group['lu_designator']}: one LU through {group['path_count']} paths "
+                f"({', '.join(group['disks'])})"
+            )
     for verdict in document.get("guest_verdicts", []):
-        parts.append(f"[{verdict['status']}] {verdict['title']}: {verdict['reasons'][0]['text']}"
-                     if verdict.get("reasons") else f"[{verdict['status']}] {verdict['title']}")
+        parts.append(
+            f"[{verdict['status']}] {verdict['title']}: {verdict['reasons'][0]['text']}"
+            if verdict.get("reasons")
+            else f"[{verdict['status']}] {verdict['title']}"
+        )
     scan = document["scan"]
     parts.append(
         f"{scan['disk_count']} disks in {scan['duration_s']:.1f} s, "
@@ -78,6 +95,8 @@ def _verdict_matrix(document: dict[str, Any]) -> str:
     rows = []
     for disk in document["disks"]:
         by_feature = {v["feature"]: v["status"] for v in disk.get("verdicts", [])}
-        rows.append([disk["name"], *[STATUS_SYMBOLS.get(by_feature.get(f, ""), "-") for f in features]])
+        rows.append(
+            [disk["name"], *[STATUS_SYMBOLS.get(by_feature.get(f, ""), "-") for f in features]]
+        )
     legend = "yes = usable, degr = degraded, NO = not usable, ? = unknown (facts missing)"
     return _grid(["DISK", *features], rows) + "\n" + legend

@@ -12,6 +12,10 @@ from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SHARED = FIXTURES / "shared-captures"
+if not SHARED.is_dir():  # before the captures are copied into the repo: the shared/ beside it
+    SHARED = FIXTURES.parent.parent.parent / "shared" / "captures"
+MIXED = SHARED / "kvm-mixed" / "cap"
+SATA_NVME = SHARED / "kvm-sata-nvme" / "cap"
 
 # capture file name prefix -> path below /sys/block/NAME
 _PREFIXES = (
@@ -24,8 +28,15 @@ _PREFIXES = (
 class FakeSys:
     def __init__(self, root: Path) -> None:
         self.root = root
-        for folder in ("sys/block", "sys/class/scsi_host", "sys/bus/virtio/devices", "proc/self",
-                       "sys/class/dmi/id", "proc/sys/kernel", "sys/dev/block"):
+        for folder in (
+            "sys/block",
+            "sys/class/scsi_host",
+            "sys/bus/virtio/devices",
+            "proc/self",
+            "sys/class/dmi/id",
+            "proc/sys/kernel",
+            "sys/dev/block",
+        ):
             (root / folder).mkdir(parents=True, exist_ok=True)
         self.write("/proc/self/mountinfo", "")
         self.write("/proc/sys/kernel/osrelease", "6.1.0-56-amd64\n")
@@ -60,7 +71,9 @@ class FakeSys:
     def add_scsi_host(self, host: str, proc_name: str) -> None:
         self.write(f"/sys/class/scsi_host/{host}/proc_name", proc_name + "\n")
 
-    def add_virtio(self, name: str, device_id: int, driver: str, pci: str, features: str = "") -> None:
+    def add_virtio(
+        self, name: str, device_id: int, driver: str, pci: str, features: str = ""
+    ) -> None:
         node = f"/sys/devices/pci0000:00/{pci}/{name}"
         self.node(node, driver=driver, subsystem="virtio")
         self.write(f"{node}/device", f"0x{device_id:04x}\n")
@@ -68,7 +81,9 @@ class FakeSys:
             self.write(f"{node}/features", features + "\n")
         self.link(f"/sys/bus/virtio/devices/{name}", node)
 
-    def add_disk_from_capture(self, capture: Path, sg_name: str | None = None, devnum: str = "8:0") -> str:
+    def add_disk_from_capture(
+        self, capture: Path, sg_name: str | None = None, devnum: str = "8:0"
+    ) -> str:
         """Lay one captured disk's sysfs; returns its kernel name."""
         sysfs_path = (capture / "sysfs_path.txt").read_text().strip()
         name = sysfs_path.rsplit("/", 1)[1]
@@ -76,18 +91,22 @@ class FakeSys:
         self.link(f"/sys/block/{name}", sysfs_path)
         self.link(f"/sys/dev/block/{devnum}", sysfs_path)
         self.write(f"{sysfs_path}/dev", devnum + "\n")
-        parent = sysfs_path.rsplit("/block/", 1)[0] if "/block/" in sysfs_path else sysfs_path.rsplit("/", 1)[0]
+        parent = (
+            sysfs_path.rsplit("/block/", 1)[0]
+            if "/block/" in sysfs_path
+            else sysfs_path.rsplit("/", 1)[0]
+        )
         hctl = parent.rsplit("/", 1)[1]
         scsi_disk = f"device/scsi_disk/{hctl}/"
         for item in sorted((capture / "sysfs").iterdir()):
             rel = item.name
             for prefix, replacement in _PREFIXES:
                 if rel.startswith(prefix):
-                    rel = replacement.replace("SCSI_DISK/", scsi_disk) + rel[len(prefix):]
+                    rel = replacement.replace("SCSI_DISK/", scsi_disk) + rel[len(prefix) :]
                     break
             target = f"{sysfs_path}/{rel}"
             if rel.startswith("device/"):
-                target = f"{parent}/{rel[len('device/'):]}"
+                target = f"{parent}/{rel[len('device/') :]}"
             self.write(target, item.read_bytes())
         if "/block/" in sysfs_path:
             self.link(f"{sysfs_path}/device", parent)
@@ -96,3 +115,47 @@ class FakeSys:
         if sg_name:
             self.p(f"{parent}/scsi_generic/{sg_name}").mkdir(parents=True, exist_ok=True)
         return name
+
+
+def kvm_mixed(root: Path) -> FakeSys:
+    """The kvm-mixed guest: virtio-blk vda, a passed-through tgt LUN sda, a QEMU scsi-hd sdb."""
+    fake = FakeSys(root)
+    fake.add_virtio(
+        "virtio2",
+        2,
+        "virtio_blk",
+        "0000:00:06.0",
+        "0010101001111110000000000000110010000000100000000000000000000000",
+    )
+    fake.node("/sys/devices/pci0000:00/0000:00:06.0", driver="virtio-pci", subsystem="pci")
+    fake.add_virtio("virtio3", 8, "virtio_scsi", "0000:00:07.0")
+    fake.node("/sys/devices/pci0000:00/0000:00:07.0", driver="virtio-pci", subsystem="pci")
+    fake.add_virtio("virtio0", 9, "9pnet_virtio", "0000:00:04.0")
+    fake.add_scsi_host("host0", "virtio_scsi")
+    base = "/sys/devices/pci0000:00/0000:00:07.0/virtio3/host0"
+    fake.node(base, subsystem="scsi")
+    for target, hctl in (("target0:0:0", "0:0:0:0"), ("target0:0:1", "0:0:1:0")):
+        fake.node(f"{base}/{target}", subsystem="scsi")
+        fake.node(f"{base}/{target}/{hctl}", driver="sd", subsystem="scsi")
+    fake.add_disk_from_capture(MIXED / "0x1af4_VBLKSER01", devnum="254:0")
+    fake.add_disk_from_capture(MIXED / "IET_beaf11", sg_name="sg1", devnum="8:0")
+    fake.add_disk_from_capture(MIXED / "QEMU_SHDSER01", sg_name="sg0", devnum="8:16")
+    return fake
+
+
+def kvm_sata_nvme(root: Path) -> FakeSys:
+    """The kvm-sata-nvme guest: an AHCI SATA disk sda and an NVMe namespace nvme0n1."""
+    fake = FakeSys(root)
+    fake.add_scsi_host("host0", "ahci")
+    fake.node("/sys/devices/pci0000:00/0000:00:06.0", driver="ahci", subsystem="pci")
+    fake.node("/sys/devices/pci0000:00/0000:00:06.0/ata1")
+    base = "/sys/devices/pci0000:00/0000:00:06.0/ata1/host0"
+    fake.node(base, subsystem="scsi")
+    fake.node(f"{base}/target0:0:0", subsystem="scsi")
+    fake.node(f"{base}/target0:0:0/0:0:0:0", driver="sd", subsystem="scsi")
+    fake.node("/sys/devices/pci0000:00/0000:00:07.0", driver="nvme", subsystem="pci")
+    fake.node("/sys/devices/pci0000:00/0000:00:07.0/nvme/nvme0", subsystem="nvme")
+    fake.write("/sys/devices/pci0000:00/0000:00:07.0/nvme/nvme0/transport", "pcie\n")
+    fake.add_disk_from_capture(SATA_NVME / "ATA_SATASER1", sg_name="sg0", devnum="8:0")
+    fake.add_disk_from_capture(SATA_NVME / "virtio_NVMECAP1", devnum="259:0")
+    return fake

@@ -9,8 +9,15 @@ from guestprobe.collect import process
 
 
 def test_run_captures_bytes_status_and_duration():
-    result = process.run([sys.executable, "-c", "import sys; sys.stdout.buffer.write(b'\\x00\\xff'); "
-                          "sys.stderr.write('warn'); sys.exit(22)"], timeout_s=20)
+    result = process.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.stdout.buffer.write(b'\\x00\\xff'); "
+            "sys.stderr.write('warn'); sys.exit(22)",
+        ],
+        timeout_s=20,
+    )
     assert result.exit_status == 22
     assert result.stdout == b"\x00\xff"
     assert result.stderr_text == "warn"

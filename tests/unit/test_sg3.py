@@ -50,7 +50,11 @@ def test_probe_argv_is_a_list_without_shell():
 
 def test_write_same_probes_address_one_block_past_the_end():
     probes = write_same_probes(capacity_blocks=131072, block_size=512, timeout_s=15)
-    assert [p.name for p in probes] == ["write_same16_oor", "write_same10_oor", "write_same16_unmap_oor"]
+    assert [p.name for p in probes] == [
+        "write_same16_oor",
+        "write_same10_oor",
+        "write_same16_unmap_oor",
+    ]
     for probe in probes:
         argv = probe.argv("/dev/sg2")
         assert "--lba=131072" in argv and "--num=1" in argv and "--xferlen=512" in argv
