@@ -180,12 +180,16 @@ def scan(
 
 
 def load_document(path: str) -> dict[str, Any]:
-    """Read a JSON report (or a bundle, once bundles exist); BadInputError when unreadable."""
+    """Read a JSON report or a support bundle; BadInputError when unreadable."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
         raise BadInputError(f"{path}: {exc.strerror or exc}") from None
+    from guestprobe.bundle.archive import is_bundle, read_bundle
+
+    if is_bundle(data):  # a support bundle (guestprobe collect): verified against its manifest
+        return read_bundle(data, path).report
     try:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -219,6 +223,9 @@ def exit_statuses() -> None:
 
 # -- commands defined in their own packages (one line each) ---------------------------------------
 # (register further commands here)
+from guestprobe.bundle.commands import register_commands  # noqa: E402 (collect, compare)
+
+register_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

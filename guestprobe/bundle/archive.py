@@ -1,0 +1,249 @@
+"""The support bundle: one .tar.gz with the JSON report, the versions, and a manifest of both.
+
+Layout (flat, three regular files, nothing else)::
+
+    manifest.json   {"format": "guestprobe-bundle", "format_version": 1, "schema_version": "1.0",
+                     "tool": {...}, "created_at": ..., "redaction": {...} | null,
+                     "files": [{"name": "report.json", "size": 81234, "sha256": "…"}, …]}
+    report.json     the full JSON report: every probe's argv, exit status, raw bytes, stderr and
+                    timing, the sysfs/udev inventory, the decoded facts and the verdicts
+    versions.json   guestprobe, Python, click, pyudev, sg3_utils, kernel and OS release
+
+The report already holds everything needed to decode and judge again; no data block and no file
+content is ever part of a bundle. Reading checks every byte against the manifest, so a truncated,
+foreign or edited bundle is refused with one line (:class:`~guestprobe.errors.BadInputError`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import platform
+import tarfile
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from guestprobe import __version__
+from guestprobe.errors import BadInputError
+
+BUNDLE_FORMAT = "guestprobe-bundle"
+BUNDLE_FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+REPORT = "report.json"
+VERSIONS = "versions.json"
+MEMBERS = (MANIFEST, REPORT, VERSIONS)
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024  # a report of thousands of disks is a few hundred MB at most
+_CHUNK = 1024 * 1024
+
+
+@dataclass
+class Bundle:
+    manifest: dict[str, Any]
+    report: dict[str, Any]
+    versions: dict[str, Any]
+
+
+def is_bundle(data: bytes) -> bool:
+    """A gzip stream (what every bundle is); the content is checked by :func:`read_bundle`."""
+    return data[:2] == GZIP_MAGIC
+
+
+def _json_bytes(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, sort_keys=False) + "\n").encode()
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover - Python < 3.8
+        return None
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def _os_release(path: Path) -> dict[str, str]:
+    wanted = {"ID", "NAME", "VERSION_ID", "PRETTY_NAME"}
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return {}
+    fields = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key in wanted:
+            fields[key] = value.strip().strip("\"'")
+    return fields
+
+
+def describe_versions(
+    document: dict[str, Any], os_release: Path = Path("/etc/os-release")
+) -> dict[str, Any]:
+    """Versions of everything that shaped the report: tool, libraries, sg3_utils, kernel, OS."""
+    facts = document.get("platform") or {}
+    sg3 = facts.get("sg3_utils") or {}
+    return {
+        "guestprobe": __version__,
+        "report_schema": document.get("schema_version"),
+        "python": platform.python_version(),
+        "click": _package_version("click"),
+        "pyudev": _package_version("pyudev"),
+        "sg3_utils": {"release": sg3.get("release"), "sg_inq_version": sg3.get("sg_inq_version")},
+        "kernel": facts.get("kernel_release"),
+        "os_release": _os_release(os_release),
+    }
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes, mtime: int) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = mtime
+    info.mode = 0o600
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    tar.addfile(info, io.BytesIO(data))
+
+
+def build_bundle(
+    document: dict[str, Any],
+    versions: dict[str, Any],
+    redaction: dict[str, Any] | None = None,
+    created_at: datetime | None = None,
+) -> bytes:
+    """The bundle's bytes (a gzip'd tar); write them with ``write_atomically(..., mode=0o600)``."""
+    created = created_at or datetime.now(timezone.utc)
+    mtime = int(created.timestamp())
+    payload = {REPORT: _json_bytes(document), VERSIONS: _json_bytes(versions)}
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "format_version": BUNDLE_FORMAT_VERSION,
+        "schema_version": document.get("schema_version"),
+        "tool": {"name": "guestprobe", "version": __version__},
+        "created_at": created.isoformat(timespec="seconds"),
+        "redaction": redaction,
+        "files": [
+            {"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in payload.items()
+        ],
+    }
+    buffer = io.BytesIO()
+    # the gzip header's mtime is fixed too: the same report always gives the same bundle bytes
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=mtime) as gz:  # noqa: SIM117
+        with tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            _add(tar, MANIFEST, _json_bytes(manifest), mtime)
+            for name, data in payload.items():
+                _add(tar, name, data, mtime)
+    return buffer.getvalue()
+
+
+def _gunzip(data: bytes, source: str) -> bytes:
+    """Decompress the whole stream, bounded; a cut-off stream is an error, never a short read."""
+    out = bytearray()
+    rest = data
+    while rest:  # gzip allows several members one after the other
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            while not inflater.eof:
+                chunk = inflater.decompress(rest, _CHUNK)
+                rest = inflater.unconsumed_tail
+                out += chunk
+                if len(out) > MAX_UNPACKED_BYTES:
+                    raise BadInputError(f"{source}: bundle unpacks to more than 512 MiB; refused")
+                if not chunk and not rest:
+                    break
+        except zlib.error as exc:
+            raise BadInputError(f"{source}: not a guestprobe bundle (bad gzip: {exc})") from None
+        if not inflater.eof:
+            raise BadInputError(f"{source}: bundle is truncated (the gzip stream ends early)")
+        rest = inflater.unused_data
+    return bytes(out)
+
+
+def _members(raw: bytes, source: str) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
+            for info in tar:
+                if info.name not in MEMBERS:
+                    raise BadInputError(
+                        f"{source}: not a guestprobe bundle (unexpected member {info.name!r})"
+                    )
+                if not info.isreg():
+                    raise BadInputError(f"{source}: {info.name} in the bundle is not a file")
+                if info.name in files:
+                    raise BadInputError(f"{source}: {info.name} appears twice in the bundle")
+                handle = tar.extractfile(info)
+                data = handle.read() if handle is not None else b""
+                if len(data) != info.size:
+                    raise BadInputError(f"{source}: bundle is truncated ({info.name} is cut off)")
+                files[info.name] = data
+    except (tarfile.TarError, EOFError) as exc:
+        raise BadInputError(f"{source}: not a guestprobe bundle or truncated ({exc})") from None
+    return files
+
+
+def _load_json(data: bytes, what: str, source: str) -> Any:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadInputError(f"{source}: {what} in the bundle is not valid JSON") from None
+
+
+def _check_manifest(manifest: Any, files: dict[str, bytes], source: str) -> None:
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        raise BadInputError(f"{source}: not a guestprobe bundle (manifest is foreign)")
+    if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
+        raise BadInputError(
+            f"{source}: bundle format {manifest.get('format_version')!r} is not readable by "
+            f"this guestprobe (reads {BUNDLE_FORMAT_VERSION})"
+        )
+    listed = manifest.get("files")
+    if not isinstance(listed, list):
+        raise BadInputError(f"{source}: bundle manifest has no file list")
+    names = set()
+    for entry in listed:
+        if not isinstance(entry, dict) or entry.get("name") not in files:
+            name = entry.get("name") if isinstance(entry, dict) else entry
+            raise BadInputError(f"{source}: bundle is incomplete ({name!r} is missing)")
+        data = files[entry["name"]]
+        digest = hashlib.sha256(data).hexdigest()
+        if entry.get("size") != len(data) or entry.get("sha256") != digest:
+            raise BadInputError(
+                f"{source}: {entry['name']} does not match the bundle manifest "
+                "(changed or damaged after collection)"
+            )
+        names.add(entry["name"])
+    unlisted = sorted(set(files) - names - {MANIFEST})
+    if unlisted or REPORT not in names:
+        raise BadInputError(
+            f"{source}: bundle manifest does not cover {', '.join(unlisted) or REPORT}"
+        )
+
+
+def read_bundle(data: bytes, source: str = "bundle") -> Bundle:
+    """Unpack and verify a bundle; :class:`BadInputError` (one line) for anything amiss."""
+    if not is_bundle(data):
+        raise BadInputError(f"{source}: not a guestprobe bundle (not gzip)")
+    files = _members(_gunzip(data, source), source)
+    if MANIFEST not in files:
+        raise BadInputError(f"{source}: not a guestprobe bundle (no {MANIFEST})")
+    manifest = _load_json(files[MANIFEST], MANIFEST, source)
+    _check_manifest(manifest, files, source)
+    report = _load_json(files[REPORT], REPORT, source)
+    from guestprobe.report.document import SCHEMA_MAJOR  # (imports the decoders: only here)
+
+    version = str(report.get("schema_version")) if isinstance(report, dict) else "none"
+    if version.split(".", 1)[0] != SCHEMA_MAJOR:
+        raise BadInputError(
+            f"{source}: report schema version {version} is not readable by this guestprobe "
+            f"(reads {SCHEMA_MAJOR}.x)"
+        )
+    versions = _load_json(files[VERSIONS], VERSIONS, source) if VERSIONS in files else {}
+    return Bundle(manifest=manifest, report=report, versions=versions)

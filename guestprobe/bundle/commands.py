@@ -1,0 +1,170 @@
+"""The ``collect`` and ``compare`` commands; :func:`register_commands` adds them to the CLI group.
+
+``collect`` takes the scan's own options (the same click parameters as ``scan``, reused, so the
+two never drift apart).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from guestprobe.errors import ExitStatus
+
+SCAN_PARAMS_REUSED = (
+    "devices", "include_all", "no_write_probes", "timeout_s", "workers", "live_vpd"
+)
+
+
+def _default_bundle_name(document: dict[str, Any]) -> str:
+    host = (document.get("platform") or {}).get("hostname") or "guest"
+    stamp = (document.get("generated_at") or "").replace(":", "").replace("-", "")[:15]
+    return f"guestprobe-{host}-{stamp or 'now'}.tar.gz"
+
+
+def _collect(params: dict[str, Any]) -> None:
+    from guestprobe.bundle.archive import build_bundle, describe_versions
+    from guestprobe.bundle.redact import new_key, redact_collection
+    from guestprobe.cli import _checker, _require_root, _require_sg3_utils, _resolve_targets
+    from guestprobe.collect.probe import ProbeOptions
+    from guestprobe.collect.scan import Collection, collect
+    from guestprobe.report.document import build_document
+    from guestprobe.report.output import write_atomically
+
+    _require_root()
+    _require_sg3_utils()
+    names = _resolve_targets(params["devices"])
+    options = ProbeOptions(
+        timeout_s=params["timeout_s"],
+        write_probes=not params["no_write_probes"],
+        use_sysfs_pages=not params["live_vpd"],
+    )
+    progress = None
+    if sys.stderr.isatty():
+
+        def progress(done: int, total: int) -> None:
+            click.echo(f"\rprobed {done}/{total} disks", err=True, nl=done == total)
+
+    collection = collect(
+        options,
+        names=names,
+        include_all=params["include_all"],
+        max_workers=params["workers"],
+        progress=progress,
+    )
+    redaction = None
+    if params["redact"] or params["redact_key"]:
+        key_text = params["redact_key"]
+        key = key_text.encode() if key_text else new_key()
+        collection = Collection.from_dict(redact_collection(collection.to_dict(), key))
+        redaction = {"method": "hmac-sha256", "key": "given" if key_text else "random"}
+    document = build_document(collection, _checker())
+    data = build_bundle(document, describe_versions(document), redaction)
+    output = params["output"] or _default_bundle_name(document)
+    write_atomically(output, data, mode=0o600)
+    click.echo(
+        f"{output}: {len(document['disks'])} disks, {len(data) / 1024:.1f} KiB"
+        + (", redacted" if redaction else "")
+    )
+    for disk in document["disks"]:
+        if disk["status"] != "probed":
+            what = disk["status"].replace("_", " ")
+            click.echo(f"guestprobe: {disk['dev_path']}: {what} during the scan", err=True)
+    if not document["scan"]["complete"]:
+        sys.exit(ExitStatus.PARTIAL)
+
+
+def _load_node(path: str) -> Any:
+    from guestprobe.bundle.archive import is_bundle, read_bundle
+    from guestprobe.bundle.compare import NodeReport, report_fingerprint
+    from guestprobe.cli import _checker, load_document
+    from guestprobe.errors import BadInputError
+    from guestprobe.report.document import build_document, collection_from_document
+
+    notes = []
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"{path}: {exc.strerror or exc}") from None
+    if is_bundle(data):
+        bundle = read_bundle(data, path)
+        original = bundle.report
+        redaction = bundle.manifest.get("redaction") or {}
+        if redaction.get("key") == "random":
+            notes.append(
+                "redacted with a per-bundle key: its LU designators cannot match other nodes' "
+                "(collect with the same --redact-key on every node)"
+            )
+        elif redaction:
+            notes.append("redacted: matches only reports redacted with the same --redact-key")
+    else:
+        original = load_document(path)
+    try:
+        collection = collection_from_document(original)
+    except BadInputError as exc:
+        raise BadInputError(f"{path}: {exc}") from None
+    document = build_document(collection, _checker())
+    return NodeReport(path, document, report_fingerprint(original), notes)
+
+
+@click.command("compare")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare_command(reports: tuple[str, ...], as_json: bool) -> None:
+    """Compare the reports (JSON or bundles) of several cluster nodes, LU by LU.
+
+    Shows which LUs (matched by LU designator) every node sees, whether each is PR-capable from
+    every node, which nodes miss which LU, and whether the LUs shared by all nodes can hold an
+    odd number (at least 3) of I/O-fencing coordinator disks. Each report is judged again with
+    this machine's rules.
+    """
+    from guestprobe.bundle.compare import compare_nodes, render_comparison
+    from guestprobe.report.output import to_json
+
+    if len(reports) < 2:
+        raise click.UsageError("compare needs the reports of at least two nodes")
+    result = compare_nodes([_load_node(path) for path in reports])
+    click.echo(to_json(result) if as_json else render_comparison(result), nl=False)
+
+
+def _collect_command(scan: click.Command) -> click.Command:
+    reused = [param for param in scan.params if param.name in SCAN_PARAMS_REUSED]
+    own = [
+        click.Option(
+            ["-o", "--output"],
+            type=click.Path(dir_okay=False),
+            help="The bundle file [default: guestprobe-HOST-TIME.tar.gz here].",
+        ),
+        click.Option(
+            ["--redact"],
+            is_flag=True,
+            help="Replace host names, serials, WWIDs, designators, IQNs and PR keys with "
+            "keyed hashes (a random key per bundle).",
+        ),
+        click.Option(
+            ["--redact-key"],
+            envvar="GUESTPROBE_REDACT_KEY",
+            metavar="TEXT",
+            help="Redact with this key instead (implies --redact); use the same key on every "
+            "node so that 'guestprobe compare' can match their LUs. Env: GUESTPROBE_REDACT_KEY.",
+        ),
+    ]
+    return click.Command(
+        "collect",
+        callback=lambda **params: _collect(params),
+        params=[*own, *reused],
+        help="Scan like 'scan' and write a support bundle: one .tar.gz (mode 0600) with the "
+        "JSON report (every probe's argv, exit status, raw answer and timing, the sysfs and "
+        "udev facts), the versions and a manifest with checksums. No data block and no file "
+        "content is ever included.",
+        short_help="Scan and write a support bundle (.tar.gz) to attach to a support case.",
+    )
+
+
+def register_commands(group: click.Group) -> None:
+    """Add ``collect`` (built on the group's ``scan`` options) and ``compare`` to ``group``."""
+    group.add_command(_collect_command(group.commands["scan"]))
+    group.add_command(compare_command)

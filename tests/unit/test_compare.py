@@ -1,0 +1,122 @@
+"""The cluster comparison on the reports of two and three nodes."""
+
+from __future__ import annotations
+
+import pytest
+
+from guestprobe.bundle.compare import (
+    NodeReport,
+    compare_nodes,
+    path_pr_state,
+    render_comparison,
+    report_fingerprint,
+)
+from guestprobe.errors import BadInputError
+
+LU_A = "naa.6001405aaaaaaaaaaaaaaaaaaaaaaaaa"
+LU_B = "naa.6001405bbbbbbbbbbbbbbbbbbbbbbbbb"
+LU_C = "naa.6001405ccccccccccccccccccccccccc"
+LU_D = "naa.6001405ddddddddddddddddddddddddd"
+
+
+def _disk(name: str, lu: str | None, keys: str = "ok", fencing: str | None = None) -> dict:
+    verdicts = []
+    if fencing:
+        verdicts.append({"feature": "io_fencing", "title": "SCSI-3 PR I/O fencing",
+                         "status": fencing, "reasons": [], "evidence": []})
+    return {
+        "name": name,
+        "size_bytes": 1 << 30,
+        "facts": {
+            "identity": {"vendor": "LIO-ORG", "product": "disk", "lu_designator": lu},
+            "persistent_reservations": {"read_keys_outcome": keys},
+        },
+        "inventory": {"name": name},
+        "probes": [],
+        "verdicts": verdicts,
+    }
+
+
+def _node(host: str | None, disks: list[dict], source: str | None = None) -> NodeReport:
+    document = {
+        "schema_version": "1.0",
+        "platform": {"hostname": host},
+        "scan": {"started_at": "2026-11-28T02:00:00+00:00"},
+        "disks": disks,
+    }
+    return NodeReport(source or f"{host}.json", document, report_fingerprint(document))
+
+
+def test_two_nodes_one_lu_missing_on_one():
+    first = _node("node1", [_disk("sdb", LU_A), _disk("sdc", LU_B), _disk("vda", None, "skipped")])
+    second = _node("node2", [_disk("sdc", LU_A)])
+    result = compare_nodes([first, second])
+    rows = {row["lu_designator"]: row for row in result["logical_units"]}
+    assert rows[LU_A]["seen_by"] == ["node1", "node2"]
+    assert rows[LU_A]["pr_capable_from_all"] is True
+    assert rows[LU_B]["missing_from"] == ["node2"]
+    assert rows[LU_B]["pr_capable_from_all"] is False
+    assert result["missing_by_node"] == {"node1": [], "node2": [LU_B]}
+    assert result["disks_without_designator"] == {"node1": ["vda"]}
+    assert result["coordinator_disks"]["enough"] is False
+    assert result["coordinator_disks"]["candidate_count"] == 1
+    text = render_comparison(result)
+    assert "node2 does not see: " + LU_B in text
+    assert "Coordinator disks: NOT ENOUGH" in text
+    assert "sdc:PR" in text
+
+
+def test_three_nodes_three_shared_pr_capable_lus_make_enough_coordinators():
+    shared = [LU_A, LU_B, LU_C]
+    nodes = [
+        _node("node1", [_disk(f"sd{c}", lu) for c, lu in zip("bcd", shared)]),
+        _node("node2", [_disk(f"sd{c}", lu) for c, lu in zip("dcb", shared)]),
+        _node("node3", [*[_disk(f"sd{c}", lu) for c, lu in zip("bcd", shared)],
+                        _disk("sde", LU_D)]),
+    ]
+    result = compare_nodes(nodes)
+    coordinator = result["coordinator_disks"]
+    assert coordinator["candidates"] == shared
+    assert coordinator["largest_odd_set"] == 3
+    assert coordinator["enough"] is True
+    rows = {row["lu_designator"]: row for row in result["logical_units"]}
+    assert rows[LU_D]["missing_from"] == ["node1", "node2"]
+    assert "Coordinator disks: OK: 3 LUs" in render_comparison(result)
+
+
+def test_four_shared_lus_hold_three_coordinators():
+    lus = [LU_A, LU_B, LU_C, LU_D]
+    nodes = [_node(h, [_disk(f"sd{i}", lu) for i, lu in enumerate(lus)]) for h in ("n1", "n2")]
+    coordinator = compare_nodes(nodes)["coordinator_disks"]
+    assert (coordinator["candidate_count"], coordinator["largest_odd_set"]) == (4, 3)
+
+
+def test_pr_capable_needs_every_node_and_every_path():
+    # node2 reaches LU_A through two paths; PR IN fails on one of them (a QEMU-emulated path)
+    nodes = [
+        _node("node1", [_disk("sdb", LU_A), _disk("sdc", LU_B), _disk("sdd", LU_C)]),
+        _node("node2", [_disk("sdb", LU_A), _disk("sdf", LU_A, "not_supported"),
+                        _disk("sdc", LU_B), _disk("sdd", LU_C)]),
+    ]
+    result = compare_nodes(nodes)
+    rows = {row["lu_designator"]: row for row in result["logical_units"]}
+    assert rows[LU_A]["pr_capable_by_node"] == {"node1": True, "node2": False}
+    assert result["coordinator_disks"]["enough"] is False
+    assert "sdf:noPR(not_supported)" in render_comparison(result)
+
+
+def test_fencing_verdicts_count_where_present():
+    assert path_pr_state(_disk("sdb", LU_A, fencing="usable"))["pr_capable"] is True
+    assert path_pr_state(_disk("sdb", LU_A, fencing="not_usable"))["pr_capable"] is False
+    assert path_pr_state(_disk("sdb", LU_A, fencing="unknown"))["pr_capable"] is False
+    assert path_pr_state(_disk("sdb", LU_A, keys="timed_out"))["pr_capable"] is False
+
+
+def test_same_node_twice_is_refused():
+    with pytest.raises(BadInputError, match="both come from node node1"):
+        compare_nodes([_node("node1", [_disk("sdb", LU_A)]),
+                       _node("node1", [_disk("sdc", LU_A)], source="again.json")])
+    same = _node(None, [_disk("sdb", LU_A)], source="a.json")
+    copy = _node(None, [_disk("sdb", LU_A)], source="b.json")
+    with pytest.raises(BadInputError, match=r"a\.json are the same report"):
+        compare_nodes([same, copy])
