@@ -1,0 +1,105 @@
+"""Parse the hex dumps sg3_utils prints (``hex2stdout``) back into bytes.
+
+sg3_utils 1.44 to 1.49 print every ``--hex`` dump through ``hex2stdout()`` ->
+``dStrHexFp()`` in ``lib/sg_lib.c``, in one of three shapes (16 bytes a line, an extra space
+between the 8th and 9th byte):
+
+* address, hex, no ASCII (``no_ascii > 0``; what ``sg_persist --hex`` and ``--hex --hex``
+  print)::
+
+       00     00 08 00 80 ea 01 00 00
+
+  a leading space, the offset in hex (at least two digits), then the bytes from column 8.
+* address, hex and ASCII (``no_ascii == 0``): the same with the bytes repeated as printable
+  ASCII (``.`` for the rest) from column 60::
+
+       00     00 83 00 48 02 01 00 24  49 45 54 20 20 20 20 20    ...H...$IET
+
+* hex only (``no_ascii < 0``; ``sg_persist --hex --hex --hex``)::
+
+      00 00 00 01 00 00 00 08  56 46 44 45 45 44 30 30
+
+``sg_persist --hex --hex`` (``src/sg_persist.c``, unchanged from 1.44 to 1.49) dumps the whole
+PERSISTENT RESERVE IN parameter data, header included, in the first shape; REPORT CAPABILITIES
+is dumped whole with a single ``--hex`` as well.
+
+Lines that cannot be dump lines (text such as ``PR generation=0x0, Additional length=0``,
+blank lines) are skipped. What *is* taken as dump lines must be one consistent dump: one
+shape, offsets starting at 0 and rising by 16, 16 bytes on every line but the last, an ASCII
+column that matches its bytes. Anything else raises :class:`DecodeError` rather than guessing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from guestprobe.decode import DecodeError
+
+__all__ = ["parse_hexdump"]
+
+_BYTES = r"[0-9a-fA-F]{2}(?: {1,2}[0-9a-fA-F]{2}){0,15}"
+# offset, bytes, and an optional ASCII column after three or more spaces
+_ADDRESSED = re.compile(rf"^ ?([0-9a-fA-F]{{2,8}}) {{2,}}({_BYTES})(?: {{3,}}(.{{1,16}}))?$")
+_BARE = re.compile(rf"^({_BYTES})$")
+_BYTES_PER_LINE = 16
+
+
+def _printable(byte: int) -> str:
+    return chr(byte) if 0x20 <= byte < 0x7F else "."
+
+
+def _check_ascii(column: str, line_bytes: bytes, line_no: int) -> None:
+    # A space byte shows as a space, so where the column starts or ends can blur into the gap
+    # before it or the stripped end of the line: compare without spaces.
+    expected = "".join(_printable(b) for b in line_bytes).replace(" ", "")
+    if expected != column.replace(" ", ""):
+        raise DecodeError(f"hex dump line {line_no}: ASCII column does not match its bytes")
+
+
+def _parse_line(line: str, line_no: int) -> tuple[int | None, bytes] | None:
+    """(offset or None for the bare shape, bytes), or None when the line is no dump line."""
+    text = line.rstrip()
+    match = _ADDRESSED.match(text)
+    if match is not None:
+        line_bytes = bytes.fromhex(match.group(2))
+        if match.group(3) is not None:
+            _check_ascii(match.group(3), line_bytes, line_no)
+        return int(match.group(1), 16), line_bytes
+    match = _BARE.match(text)
+    if match is not None:
+        return None, bytes.fromhex(match.group(1))
+    return None
+
+
+def parse_hexdump(text: str | bytes) -> bytes:
+    """The bytes an sg3_utils hex dump shows.
+
+    >>> parse_hexdump(" 00     00 08 00 80 ea 01 00 00\\n").hex()
+    '00080080ea010000'
+
+    An empty dump (sg3_utils prints nothing for zero bytes) gives ``b""``.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("ascii", "replace")
+    out = bytearray()
+    shape: str | None = None
+    last_len = _BYTES_PER_LINE
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        parsed = _parse_line(line, line_no)
+        if parsed is None:
+            continue
+        offset, line_bytes = parsed
+        line_shape = "bare" if offset is None else "addressed"
+        if shape is None:
+            shape = line_shape
+        elif shape != line_shape:
+            raise DecodeError(f"hex dump line {line_no}: mixes dump shapes")
+        if last_len != _BYTES_PER_LINE:
+            raise DecodeError(f"hex dump line {line_no}: follows a short line")
+        if offset is not None and offset != len(out):
+            raise DecodeError(
+                f"hex dump line {line_no}: offset 0x{offset:x}, expected 0x{len(out):x}"
+            )
+        out += line_bytes
+        last_len = len(line_bytes)
+    return bytes(out)
