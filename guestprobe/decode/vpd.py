@@ -36,6 +36,7 @@ from enum import Enum
 from guestprobe.decode import DecodeError, FactRecord, be_int, require
 
 __all__ = [
+    "PROTOCOL_IDENTIFIERS",
     "Association",
     "BlockDeviceCharacteristics",
     "BlockLimits",
@@ -46,6 +47,7 @@ __all__ = [
     "LogicalBlockProvisioning",
     "SupportedVpdPages",
     "UnitSerialNumber",
+    "VpdHeader",
     "decode_block_device_characteristics",
     "decode_block_limits",
     "decode_device_identification",
@@ -250,7 +252,8 @@ def _designator(head: bytes, value: bytes) -> Designator:
     code_set = _CODE_SETS.get(head[0] & 0x0F, CodeSet.RESERVED)
     association = _ASSOCIATIONS[(head[1] >> 4) & 0x03]
     piv = bool(head[1] & 0x80)
-    protocol = head[0] >> 4 if piv and association is not Association.LOGICAL_UNIT else None
+    port_or_device = association in (Association.TARGET_PORT, Association.TARGET_DEVICE)
+    protocol = head[0] >> 4 if piv and port_or_device else None
     number = be_int(value, 2, 2) if kind in _NUMBERED and len(value) >= 4 else None
     return Designator(
         code_set=code_set,
