@@ -5,7 +5,7 @@ Every page starts with a 4-byte header: peripheral qualifier/device type, page c
 page length (bytes after the header). A page code other than the one asked for raises
 :class:`DecodeError`; length handling follows the package rules (trim, or ``truncated``).
 
-Samples (all from the shared captures):
+Samples (from the shared captures, except the 0xB1 one: every captured 0xB1 page is all zero):
 
 * 0x00 supported pages, QEMU scsi-hd: ``00 00 00 06 00 80 83 b0 b1 b2`` ->
   ``[0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2]``
