@@ -1,0 +1,194 @@
+"""collect -> report -> compare through the CLI, on a fake guest: sysfs from captures, sg3_utils
+replayed byte for byte (pytest-subprocess).
+
+The helpers here (``FakeGuest``, ``run_cli``) also serve test_packaging.py.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import io
+import json
+import os
+import stat
+import tarfile
+from pathlib import Path
+
+import pytest
+from fakesys import MIXED, kvm_mixed
+from replay import register_disk
+
+from guestprobe import cli
+from guestprobe.cli import main
+from guestprobe.collect import platform as platform_module
+from guestprobe.collect import scan as scan_module
+from guestprobe.collect.probe import ProbeOptions
+from guestprobe.collect.sysfs import SysRoot
+from guestprobe.collect.udev import UdevView
+from guestprobe.report.document import build_document
+
+SG3_FACTS = {"tools": {}, "sg_inq_version": "2.10", "release": "1.46"}
+ENGINE_PRESENT = importlib.util.find_spec("guestprobe.check.engine") is not None
+
+
+class FakeGuest:
+    """The kvm-mixed guest (virtio-blk vda, passed-through tgt LUN sda, QEMU scsi-hd sdb)."""
+
+    def __init__(self, root: Path, fp, monkeypatch) -> None:
+        self.fake = kvm_mixed(root)
+        self.fake.write("/proc/sys/kernel/hostname", "node1\n")
+        for capture, device in (("0x1af4_VBLKSER01", "/dev/vda"), ("IET_beaf11", "/dev/sg1"),
+                                ("QEMU_SHDSER01", "/dev/sg0")):
+            register_disk(fp, MIXED / capture, device, occurrences=20)
+        monkeypatch.setattr(platform_module, "sg3_utils_facts", lambda *a, **k: dict(SG3_FACTS))
+        monkeypatch.setattr(scan_module, "SysRoot", lambda: SysRoot(self.fake.root))
+        monkeypatch.setattr(cli, "_require_root", lambda: None)
+        monkeypatch.setattr(cli, "_require_sg3_utils", lambda: None)
+        if not ENGINE_PRESENT:  # until the rules engine lands: facts only
+            monkeypatch.setattr(cli, "_checker", lambda: None)
+
+    def report(self, hostname: str, names: list[str] | None = None) -> dict:
+        """One node's JSON report, as ``guestprobe scan --json`` would write it."""
+        self.fake.write("/proc/sys/kernel/hostname", hostname + "\n")
+        collection = scan_module.collect(
+            ProbeOptions(), names=names, sys=SysRoot(self.fake.root),
+            udev=UdevView(run_dir=self.fake.p("/run/udev")),
+        )
+        return build_document(collection, cli._checker())
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+@pytest.fixture
+def guest(tmp_path, fp, monkeypatch):
+    return FakeGuest(tmp_path / "guest", fp, monkeypatch)
+
+
+def _judgement(document: dict) -> list:
+    return [
+        (d["name"], d["transport"], d["facts"], d["verdicts"]) for d in document["disks"]
+    ] + [document["guest_verdicts"], document["logical_units"]]
+
+
+def _unpack(bundle: Path) -> dict[str, bytes]:
+    with tarfile.open(bundle, "r:gz") as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar}
+
+
+def test_scan_collect_report_same_verdicts(guest, tmp_path, capsys):
+    status, scanned, _ = run_cli(capsys, "scan", "--json")
+    assert status == 0
+    bundle = tmp_path / "case.tar.gz"
+    status, out, _ = run_cli(capsys, "collect", "-o", str(bundle))
+    assert status == 0
+    assert out.startswith(f"{bundle}: 3 disks, ")
+    assert stat.S_IMODE(os.stat(bundle).st_mode) == 0o600
+    assert sorted(_unpack(bundle)) == ["manifest.json", "report.json", "versions.json"]
+    status, reported, _ = run_cli(capsys, "report", "--json", str(bundle))
+    assert status == 0
+    assert _judgement(json.loads(reported)) == _judgement(json.loads(scanned))
+    status, table, _ = run_cli(capsys, "report", str(bundle))
+    assert status == 0 and "sda" in table and "virtio-scsi/passthrough" in table
+
+
+def test_collect_redacted_bundle_still_judges_the_same(guest, tmp_path, capsys):
+    plain, redacted = tmp_path / "plain.tar.gz", tmp_path / "redacted.tar.gz"
+    assert run_cli(capsys, "collect", "-o", str(plain))[0] == 0
+    status, out, _ = run_cli(capsys, "collect", "--redact", "-o", str(redacted))
+    assert status == 0 and out.rstrip().endswith("redacted")
+    members = _unpack(redacted)
+    raw = b"".join(members.values())
+    for secret in (b"node1", b"beaf11", b"SHDSER01", b"VBLKSER01", b"60000000000000000e0000"):
+        assert secret not in raw
+    manifest = json.loads(members["manifest.json"])
+    assert manifest["redaction"] == {"method": "hmac-sha256", "key": "random"}
+    status, out, _ = run_cli(capsys, "report", "--json", str(redacted))
+    again = json.loads(out)
+    first = json.loads(_unpack(plain)["report.json"])
+    assert [(d["transport"], d["verdicts"]) for d in again["disks"]] == [
+        (d["transport"], d["verdicts"]) for d in first["disks"]
+    ]
+    sda = next(d for d in again["disks"] if d["name"] == "sda")
+    assert sda["facts"]["identity"]["lu_designator"].startswith("naa.6")
+    assert sda["facts"]["persistent_reservations"]["read_keys_outcome"] == "ok"
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb") as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_bad_bundles_one_line_exit_8(guest, tmp_path, capsys):
+    bundle = tmp_path / "good.tar.gz"
+    assert run_cli(capsys, "collect", "-o", str(bundle))[0] == 0
+    data = bundle.read_bytes()
+    members = _unpack(bundle)
+    report = json.loads(members["report.json"])
+    tampered = dict(members, **{"report.json": members["report.json"].replace(b"sda", b"sdq")})
+    newer = dict(report, schema_version="2.0")
+    cases = {
+        "truncated.tar.gz": (data[: len(data) // 2], "truncated"),
+        "tampered.tar.gz": (_tar_gz(tampered), "does not match the bundle manifest"),
+        "foreign.tar.gz": (_tar_gz({"etc/hosts": b"127.0.0.1 localhost\n"}), "not a guestprobe"),
+        "newer.json": (json.dumps(newer).encode(), "schema version 2.0"),
+        "notes.txt": (b"hello\n", "not a guestprobe JSON report"),
+    }
+    for name, (content, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        for command in (["report", str(path)], ["compare", str(bundle), str(path)]):
+            status, _, err = run_cli(capsys, *command)
+            assert status == 8, (name, command, err)
+            assert err.count("\n") == 1 and err.startswith("guestprobe: "), err
+            assert message in err and "Traceback" not in err
+
+
+def test_compare_two_and_three_nodes(guest, tmp_path, capsys):
+    paths = {}
+    for host, names in (("node1", None), ("node2", None), ("node3", ["vda", "sdb"])):
+        paths[host] = tmp_path / f"{host}.json"
+        paths[host].write_text(json.dumps(guest.report(host, names)))
+    status, out, _ = run_cli(capsys, "compare", "--json", str(paths["node1"]), str(paths["node2"]))
+    assert status == 0
+    two = json.loads(out)
+    assert [n["name"] for n in two["nodes"]] == ["node1", "node2"]
+    assert all(not row["missing_from"] for row in two["logical_units"])
+    tgt = next(r for r in two["logical_units"] if r["lu_designator"].startswith("naa.6"))
+    assert tgt["pr_capable_from_all"] is True
+    assert two["coordinator_disks"]["enough"] is False  # one PR-capable LU is not three
+
+    status, out, _ = run_cli(capsys, "compare", "--json", *map(str, paths.values()))
+    three = json.loads(out)
+    assert three["missing_by_node"]["node3"] == [tgt["lu_designator"]]
+    status, table, _ = run_cli(capsys, "compare", *map(str, paths.values()))
+    assert status == 0
+    assert f"node3 does not see: {tgt['lu_designator']}" in table
+    assert "Coordinator disks: NOT ENOUGH" in table
+
+
+def test_compare_refuses_the_same_node_twice(guest, tmp_path, capsys):
+    report = tmp_path / "node1.json"
+    report.write_text(json.dumps(guest.report("node1")))
+    copy = tmp_path / "copy.json"
+    copy.write_text(report.read_text())
+    status, _, err = run_cli(capsys, "compare", str(report), str(copy))
+    assert status == 8 and "same report" in err
+    rescan = guest.report("node1")
+    rescan["scan"]["started_at"] = "2026-11-28T03:00:00+00:00"  # a later scan of the same node
+    other_scan = tmp_path / "rescan.json"
+    other_scan.write_text(json.dumps(rescan))
+    status, _, err = run_cli(capsys, "compare", str(report), str(other_scan))
+    assert status == 8 and "both come from node node1" in err
+    status, _, err = run_cli(capsys, "compare", str(report))
+    assert status == 2
