@@ -6,9 +6,7 @@ The helpers here (``FakeGuest``, ``run_cli``) also serve test_packaging.py.
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
-import io
 import json
 import os
 import stat
@@ -18,6 +16,7 @@ from pathlib import Path
 import pytest
 from fakesys import MIXED, kvm_mixed
 from replay import register_disk
+from test_bundle_archive import _tar_gz
 
 from guestprobe import cli
 from guestprobe.cli import main
@@ -117,16 +116,6 @@ def test_collect_redacted_bundle_still_judges_the_same(guest, tmp_path, capsys):
     sda = next(d for d in again["disks"] if d["name"] == "sda")
     assert sda["facts"]["identity"]["lu_designator"].startswith("naa.6")
     assert sda["facts"]["persistent_reservations"]["read_keys_outcome"] == "ok"
-
-
-def _tar_gz(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb") as gz, tarfile.open(fileobj=gz, mode="w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def test_bad_bundles_one_line_exit_8(guest, tmp_path, capsys):
