@@ -22,7 +22,7 @@ _guestprobe()
         cword=$COMP_CWORD
     fi
 
-    local commands="scan report collect compare exit-statuses"
+    local commands="scan report collect compare fencing-test exit-statuses"
     local scan_opts="--all --no-write-probes --timeout --workers --live-vpd"
     local command="" i
     for ((i = 1; i < cword; i++)); do
@@ -38,6 +38,9 @@ _guestprobe()
             return ;;
         -o|--output)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+            return ;;
+        --peer)
+            mapfile -t COMPREPLY < <(compgen -W "$(_guestprobe_devices)" -- "$cur")
             return ;;
         --timeout|--workers|--redact-key)
             return ;;
@@ -55,6 +58,9 @@ _guestprobe()
             opts="--json -o --output --fail-on --help -h"; files=1 ;;
         compare)
             opts="--json --help -h"; files=1 ;;
+        fencing-test)
+            opts="--peer --yes-i-understand-this-sends-pr-out --force --json -o --output"
+            opts+=" --timeout --help -h" ;;
         *)
             opts="--help -h" ;;
     esac
@@ -63,7 +69,7 @@ _guestprobe()
         mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
     elif [[ -n $files ]]; then
         mapfile -t COMPREPLY < <(compgen -f -X '!*.@(json|tar.gz|tgz)' -- "$cur"; compgen -d -- "$cur")
-    elif [[ $command == scan || $command == collect ]]; then
+    elif [[ $command == scan || $command == collect || $command == fencing-test ]]; then
         mapfile -t COMPREPLY < <(compgen -W "$(_guestprobe_devices)" -- "$cur")
     fi
 } &&
