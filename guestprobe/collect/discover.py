@@ -297,9 +297,9 @@ def resolve_named_device(sys: SysRoot, path: str) -> str:
     real = os.path.realpath(path)
     st = os.stat(real)
     if not stat.S_ISBLK(st.st_mode):
-        raise ValueError(f"{path} is not a block device")
+        raise ValueError("not a block device")
     devnum = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
     name = Discoverer(sys).name_for_devnum(devnum)
     if name is None:
-        raise ValueError(f"{path} ({devnum}) is not known to sysfs")
+        raise ValueError(f"block device {devnum} is not known to sysfs")
     return name

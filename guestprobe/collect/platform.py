@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import asdict, dataclass, field, fields
@@ -120,7 +121,7 @@ def sg3_utils_facts(timeout_s: float = 10.0) -> dict[str, Any]:
     tools = {tool: shutil.which(tool) for tool in SG3_TOOLS}
     facts: dict[str, Any] = {"tools": tools, "sg_inq_version": None, "release": None}
     if tools["sg_inq"]:
-        result = process.run([tools["sg_inq"], "--version"], timeout_s)
+        result = process.run(["sg_inq", "--version"], timeout_s)
         version = parse_sg_inq_version(
             result.stderr_text + result.stdout.decode("utf-8", "replace")
         )
@@ -131,6 +132,7 @@ def sg3_utils_facts(timeout_s: float = 10.0) -> dict[str, Any]:
 
 def collect_platform(sys: SysRoot, udev: UdevView, probe_sg3: bool = True) -> PlatformFacts:
     facts = PlatformFacts()
+    facts.euid = os.geteuid()
     facts.kernel_release = sys.read_text(sys.path("/proc/sys/kernel/osrelease"))
     facts.hostname = sys.read_text(sys.path("/proc/sys/kernel/hostname"))
     dmi = sys.path("/sys/class/dmi/id")

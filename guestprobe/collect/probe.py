@@ -33,7 +33,7 @@ from guestprobe.collect.sg3 import (
     write_same_probes,
 )
 from guestprobe.decode import DecodeError
-from guestprobe.decode.hexdump import parse_hexdump
+from guestprobe.decode.persist import pr_in_data_from_hexdump
 from guestprobe.decode.readcap import decode_read_capacity_16
 from guestprobe.decode.vpd import decode_supported_vpd_pages
 
@@ -73,8 +73,8 @@ class ProbeResult:
     def response_bytes(self) -> bytes:
         """The response parameter data, whatever form the tool printed it in."""
         raw = bytes.fromhex(self.stdout_hex)
-        if self.output_format == "hex":
-            return parse_hexdump(raw.decode("ascii", "replace"))
+        if self.output_format == "hex":  # sg_persist --hex --hex: PR IN parameter data
+            return pr_in_data_from_hexdump(raw)
         return raw
 
 

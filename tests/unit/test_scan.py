@@ -1,0 +1,119 @@
+"""The whole scan, end to end, on a fake guest: sysfs laid from captures, sg3_utils replayed."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+from fakesys import MIXED, kvm_mixed
+from replay import SG_INQ_VERSION, register_disk
+
+from guestprobe.collect import process
+from guestprobe.collect.probe import ProbeOptions
+from guestprobe.collect.scan import collect
+from guestprobe.collect.sysfs import SysRoot
+from guestprobe.collect.udev import UdevView
+from guestprobe.report.document import build_document, collection_from_document
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "guestprobe/report/schema.json").read_text()
+)
+
+
+def validate(document: dict) -> None:
+    jsonschema.validate(document, SCHEMA)
+
+
+def _scan(fake, fp, **options):
+    fp.register(["sg_inq", "--version"], stderr=SG_INQ_VERSION)
+    sys = SysRoot(fake.root)
+    return collect(ProbeOptions(**options), sys=sys, udev=UdevView(run_dir=fake.p("/run/udev")))
+
+
+@pytest.fixture
+def mixed(tmp_path, fp):
+    fake = kvm_mixed(tmp_path)
+    register_disk(fp, MIXED / "0x1af4_VBLKSER01", "/dev/vda")
+    register_disk(fp, MIXED / "IET_beaf11", "/dev/sg1")
+    register_disk(fp, MIXED / "QEMU_SHDSER01", "/dev/sg0")
+    return fake
+
+
+def test_mixed_guest_three_transports(mixed, fp):
+    document = build_document(_scan(mixed, fp))
+    validate(document)
+    disks = {d["name"]: d for d in document["disks"]}
+    assert disks["vda"]["transport"]["kind"] == "virtio-blk"
+    assert (disks["sda"]["transport"]["kind"], disks["sda"]["transport"]["mode"]) == (
+        "virtio-scsi",
+        "passthrough",
+    )
+    assert disks["sdb"]["transport"]["mode"] == "emulated"
+    # virtio-blk: the live INQUIRY fails with ENOTTY and nothing more is sent
+    vda_probes = {p["name"]: p for p in disks["vda"]["probes"]}
+    assert vda_probes["inquiry"]["exit_status"] == 75
+    assert vda_probes["inquiry"]["outcome"] == "passthrough_unavailable"
+    assert all(p["outcome"] == "skipped" for n, p in vda_probes.items() if n != "inquiry")
+    assert disks["vda"]["processes"] == 1
+    # the tgt LUN: its NAA designator, PR IN working, WRITE SAME implemented
+    sda = disks["sda"]["facts"]
+    assert sda["identity"]["lu_designator"].startswith("naa.6")
+    assert sda["persistent_reservations"]["read_keys_outcome"] == "ok"
+    assert sda["write_same"]["write_same16_oor"]["outcome"] == "lba_out_of_range"
+    assert sda["write_same"]["write_same16_unmap_oor"]["outcome"] == "not_supported"
+    # QEMU scsi-hd: PR IN is an invalid opcode, the follow-ups are skipped
+    sdb = disks["sdb"]["facts"]["persistent_reservations"]
+    assert sdb["read_keys_outcome"] == "not_supported"
+    assert sdb["read_reservation_outcome"] == "skipped"
+    # VPD pages came from the kernel's sysfs copies, not from processes
+    sda_probes = {p["name"]: p for p in disks["sda"]["probes"]}
+    assert sda_probes["vpd_0x83"]["source"] == "sysfs"
+    assert sda_probes["inquiry"]["source"] == "sg3_utils"
+
+
+def test_no_write_probes_sends_no_write_same(mixed, fp):
+    document = build_document(_scan(mixed, fp, write_probes=False))
+    for disk in document["disks"]:
+        for probe in disk["probes"]:
+            assert not (probe["argv"] or [""])[0].startswith("sg_write_same")
+    assert not any(call[0] == "sg_write_same" for call in fp.calls)
+
+
+def test_report_round_trips_through_json(mixed, fp):
+    document = build_document(_scan(mixed, fp))
+    again = build_document(collection_from_document(json.loads(json.dumps(document))))
+    for first, second in zip(document["disks"], again["disks"]):
+        assert first["facts"] == second["facts"]
+        assert first["transport"] == second["transport"]
+
+
+def test_hung_disk_times_out_once_and_the_rest_go_on(tmp_path, fp):
+    mixed = kvm_mixed(tmp_path)
+    fp.register(["sg_inq", "--version"], stderr=SG_INQ_VERSION)
+    # the tgt LUN's target stops answering: its INQUIRY never returns
+    register_disk(fp, MIXED / "0x1af4_VBLKSER01", "/dev/vda", timeout_s=1)
+    register_disk(fp, MIXED / "QEMU_SHDSER01", "/dev/sg0", timeout_s=1)
+    hung = ["sg_inq", "--raw", "--only", "/dev/sg1"]
+    fp.pass_command(["sleep", "30"])  # a real process that does not answer in time
+
+    def run(argv, timeout_s):
+        if list(argv) == hung:
+            return process.run(["sleep", "30"], timeout_s)
+        return process.run(argv, timeout_s)
+
+    sys = SysRoot(mixed.root)
+    start = time.monotonic()
+    collection = collect(
+        ProbeOptions(timeout_s=0.5), sys=sys, udev=UdevView(run_dir=mixed.p("/run/udev")), run=run
+    )
+    assert time.monotonic() - start < 10
+    document = build_document(collection)
+    validate(document)
+    disks = {d["name"]: d for d in document["disks"]}
+    assert disks["sda"]["status"] == "timed_out"
+    assert disks["sda"]["processes"] == 1  # one timeout, then nothing more to that disk
+    assert disks["sdb"]["status"] == "probed"
+    assert document["scan"]["complete"] is False
