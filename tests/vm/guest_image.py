@@ -25,6 +25,10 @@ META_PACKAGE = "linux-image-amd64"
 
 # What the guest's devices need; their dependencies come from modules.dep.
 GUEST_MODULES = (
+    # Loaded by crypto-API name, not by symbol, so modules.dep does not list them; before the
+    # modules that look them up at load time (t10-pi via crc64-rocksoft, crc-t10dif).
+    "crc64_rocksoft_generic",
+    "crct10dif_generic",
     "virtio_pci",
     "virtio_blk",
     "virtio_scsi",
@@ -36,9 +40,6 @@ GUEST_MODULES = (
     "libata",
     "ahci",
     "nvme",
-    # Loaded by crypto-API name, not by symbol, so modules.dep does not list them.
-    "crc64_rocksoft_generic",
-    "crct10dif_generic",
 )
 
 # 9p tags, shared with :mod:`tests.vm.qemu`.
@@ -240,9 +241,7 @@ def ensure_initramfs(kernel: GuestKernel, cache_dir: Path = CACHE_DIR) -> Path:
             shutil.copy2(kernel.modules_dir / path, staging / "modules" / name)
             names.append(name)
         (staging / "modules" / "load-order").write_text("\n".join(names) + "\n")
-        listing = sorted(
-            str(p.relative_to(staging)) for p in staging.rglob("*") if p != staging
-        )
+        listing = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p != staging)
         try:
             cpio = subprocess.run(
                 ["cpio", "--quiet", "-o", "-H", "newc", "--reproducible"],

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# What the real-guest rig (tests/vm/) needs on a fresh Debian 12 machine, after `apt-get update`.
+#   qemu-system-x86   QEMU (TCG is enough; KVM is used by nobody here)
+#   qemu-block-extra  QEMU's iSCSI block driver (libiscsi), for scsi-block passthrough of tgt LUNs
+#   tgt               the userspace iSCSI target (tgtd, tgtadm) with SCSI-3 persistent reservations
+#   sg3-utils         the probes, run inside the guest from the host's own root
+#   busybox-static    the guest initramfs' userland
+#   cpio kmod zstd    building the initramfs (cpio), depmod on the unpacked kernel (kmod)
+#   apt-utils is not needed: the kernel comes from `apt-get download` into tests/vm/.cache/.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -qq --no-install-recommends \
+    qemu-system-x86 qemu-block-extra tgt sg3-utils busybox-static cpio kmod zstd >/dev/null
