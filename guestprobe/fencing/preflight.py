@@ -1,0 +1,266 @@
+"""Before any PERSISTENT RESERVE OUT: a read-only scan of the disk (and peer), and the refusals.
+
+:func:`gather` runs the scan's own collection with the write probes off (INQUIRY, VPD pages,
+READ CAPACITY, PERSISTENT RESERVE IN, REPORT SUPPORTED OPERATION CODES) and builds its report
+document; :func:`path_facts` picks what the fencing test needs from one disk of it, and
+:func:`refusals` judges, purely, whether the test may run. Every refusal has a stable code.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from guestprobe.collect import process
+from guestprobe.collect.probe import ProbeOptions, Runner
+from guestprobe.collect.scan import collect
+from guestprobe.collect.sg3 import Outcome
+from guestprobe.collect.sysfs import SysRoot
+from guestprobe.collect.udev import UdevView
+from guestprobe.decode.persist import decode_veritas_key, key_hex
+from guestprobe.fencing import prout
+from guestprobe.fencing.keys import RunKeys, leftover_run_id, sg_key
+from guestprobe.report.document import build_document
+
+TARGET = "target"
+PEER = "peer"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    role: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "role": self.role, "text": self.text}
+
+
+@dataclass
+class PathFacts:
+    """What the preflight scan found out about one path (the tested disk or the peer)."""
+
+    role: str
+    name: str
+    dev_path: str
+    device: str  # the node commands go to: /dev/sgN where there is one
+    status: str = "probed"  # the scan's disk status: probed, timed_out, vanished
+    transport: str | None = None  # e.g. "virtio-scsi/passthrough"
+    vendor_product: str | None = None
+    lu_designator: str | None = None
+    holders: list[str] = field(default_factory=list)
+    mounts: list[dict[str, str]] = field(default_factory=list)
+    pr_in_outcome: str | None = None
+    pr_in_meaning: str | None = None  # exit meaning, or why the probe was skipped
+    pr_in_exit_status: int | None = None
+    keys: list[int] | None = None  # None: READ KEYS did not work or did not decode
+    reservation: dict[str, Any] | None = None  # decoded reservation descriptor; None = none
+    reservation_known: bool = False
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # the PR IN probes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "name": self.name,
+            "dev_path": self.dev_path,
+            "device": self.device,
+            "status": self.status,
+            "transport": self.transport,
+            "vendor_product": self.vendor_product,
+            "lu_designator": self.lu_designator,
+            "holders": self.holders,
+            "mounts": self.mounts,
+            "pr_in_outcome": self.pr_in_outcome,
+            "pr_in_exit_status": self.pr_in_exit_status,
+            "pr_in_meaning": self.pr_in_meaning,
+            "keys": None if self.keys is None else [key_hex(k) for k in self.keys],
+            "reservation": self.reservation,
+            "evidence": self.evidence,
+        }
+
+
+_PR_IN_PROBES = ("pr_read_keys", "pr_read_reservation")
+
+
+def path_facts(role: str, disk: dict[str, Any]) -> PathFacts:
+    """Pick one disk's facts out of a scan report document's ``disks`` entry."""
+    facts = disk["facts"]
+    inventory = disk["inventory"]
+    identity = facts["identity"]
+    transport = disk["transport"]
+    pr = facts["persistent_reservations"]
+    probes = {p["name"]: p for p in disk["probes"]}
+    keys_probe = probes.get("pr_read_keys", {})
+    reservation = pr.get("reservation")
+    keys = pr.get("keys")  # a truncated list may hide a registration: unknown, not shorter
+    return PathFacts(
+        role=role,
+        name=disk["name"],
+        dev_path=disk["dev_path"],
+        device=disk["sg_path"] or disk["dev_path"],
+        status=disk["status"],
+        transport=transport["kind"] + (f"/{transport['mode']}" if transport.get("mode") else ""),
+        vendor_product=" ".join(filter(None, [identity.get("vendor"), identity.get("product")]))
+        or None,
+        lu_designator=identity.get("lu_designator"),
+        holders=list(inventory.get("holders") or []),
+        mounts=list(inventory.get("mounts") or []),
+        pr_in_outcome=pr.get("read_keys_outcome"),
+        pr_in_meaning=keys_probe.get("exit_meaning") or keys_probe.get("skip_reason"),
+        pr_in_exit_status=keys_probe.get("exit_status"),
+        keys=None if not keys or keys["truncated"] else list(keys["keys"]),
+        reservation=None if reservation is None else reservation["reservation"],
+        reservation_known=reservation is not None,
+        evidence=[
+            {key: probes[name].get(key) for key in ("id", "argv", "exit_status", "outcome")}
+            for name in _PR_IN_PROBES
+            if name in probes
+        ],
+    )
+
+
+def gather(
+    names: Sequence[str],
+    timeout_s: float,
+    sys: SysRoot | None = None,
+    udev: UdevView | None = None,
+    run: Runner = process.run,
+) -> dict[str, dict[str, Any]]:
+    """The scan's report entries of ``names`` (write probes off), by kernel name."""
+    options = ProbeOptions(timeout_s=timeout_s, write_probes=False)
+    collection = collect(
+        options, names=list(names), sys=sys, udev=udev, run=run, max_workers=max(1, len(names))
+    )
+    return {disk["name"]: disk for disk in build_document(collection)["disks"]}
+
+
+def describe_key(key: int) -> str:
+    """A registration key for a person: hex, and what its format says about its owner."""
+    veritas = decode_veritas_key(key)
+    if veritas is not None and veritas.kind == "coordinator":
+        what = f"Veritas coordinator key, cluster {veritas.cluster_id} node {veritas.node_id}"
+    elif veritas is not None:
+        what = f"Veritas data-disk key ({veritas.scheme}), node {veritas.node_id}"
+    elif leftover_run_id(key) is not None:
+        what = f"left by guestprobe fencing-test run {leftover_run_id(key)}"
+    else:
+        what = "unknown owner"
+    return f"{sg_key(key)} ({what})"
+
+
+def _pr_in_refusal(path: PathFacts) -> Refusal | None:
+    if path.status != "probed":
+        return Refusal(
+            "disk_unreachable",
+            path.role,
+            f"{path.dev_path}: {path.status.replace('_', ' ')} during the preflight scan",
+        )
+    if path.pr_in_outcome != Outcome.OK.value:
+        exit_text = "" if path.pr_in_exit_status is None else f"exit {path.pr_in_exit_status}: "
+        return Refusal(
+            "pr_in_not_working",
+            path.role,
+            f"{path.dev_path} ({path.transport or 'unknown transport'}): PERSISTENT RESERVE IN "
+            f"READ KEYS does not work ({path.pr_in_outcome}; {exit_text}"
+            f"{path.pr_in_meaning or 'no detail'}), so SCSI-3 PR cannot be used on this disk "
+            "from this guest",
+        )
+    if path.keys is None or not path.reservation_known:
+        return Refusal(
+            "pr_in_undecodable",
+            path.role,
+            f"{path.dev_path}: the PERSISTENT RESERVE IN answers did not decode or were cut "
+            "short, so the registrations before the test are unknown",
+        )
+    return None
+
+
+def _in_use_refusals(path: PathFacts) -> list[Refusal]:
+    found = []
+    if path.holders:
+        found.append(
+            Refusal(
+                "in_use_holders",
+                path.role,
+                f"{path.dev_path} is held by {', '.join(path.holders)} (device-mapper, LVM, "
+                "multipath or md): fencing-test never touches a disk in use",
+            )
+        )
+    if path.mounts:
+        where = ", ".join(f"{m.get('mount_point')} ({m.get('fs_type')})" for m in path.mounts)
+        found.append(Refusal("in_use_mounted", path.role, f"{path.dev_path} is mounted: {where}"))
+    return found
+
+
+def _foreign_refusal(target: PathFacts, keys: RunKeys) -> Refusal | None:
+    foreign = [key for key in target.keys or [] if key not in keys.all()]
+    if not foreign:
+        return None
+    lines = [describe_key(key) for key in foreign]
+    hints = [
+        f"a leftover of this tool is removed from the path that registered it with: "
+        f"{shlex.join(prout.unregister('DEVICE', key))}"
+        for key in foreign
+        if leftover_run_id(key) is not None
+    ][:1]
+    return Refusal(
+        "foreign_registrations",
+        target.role,
+        f"{target.dev_path} carries {len(foreign)} registration(s) this run did not make: "
+        + "; ".join(lines)
+        + ". The LU may belong to a cluster; --force runs anyway (the test removes only its own "
+        "keys)" + "".join(f". {hint}" for hint in hints),
+    )
+
+
+def refusals(
+    target: PathFacts, peer: PathFacts | None, keys: RunKeys, force: bool
+) -> list[Refusal]:
+    """Why the test must not run on ``target`` (and ``peer``); empty when it may."""
+    found: list[Refusal] = []
+    for path in (target, peer):
+        if path is None:
+            continue
+        refusal = _pr_in_refusal(path)
+        if refusal is not None:
+            found.append(refusal)
+        found += _in_use_refusals(path)
+    if target.keys and any(key in target.keys for key in keys.all()):
+        found.append(
+            Refusal("key_in_use", TARGET, "this run's random key is already registered; run again")
+        )
+    foreign = _foreign_refusal(target, keys)
+    if foreign is not None and not force:
+        found.append(foreign)
+    if peer is not None:
+        if peer.name == target.name:
+            found.append(
+                Refusal(
+                    "peer_is_target",
+                    PEER,
+                    f"--peer {peer.dev_path} is the tested disk itself; give a "
+                    "second path to the same LU",
+                )
+            )
+        elif target.lu_designator is None or peer.lu_designator is None:
+            missing = [p.dev_path for p in (target, peer) if p.lu_designator is None]
+            found.append(
+                Refusal(
+                    "peer_lu_unknown",
+                    PEER,
+                    f"no LU designator (VPD page 0x83) for {', '.join(missing)}, so "
+                    "it is unknown whether --peer is the same LU",
+                )
+            )
+        elif peer.lu_designator != target.lu_designator:
+            found.append(
+                Refusal(
+                    "peer_not_same_lu",
+                    PEER,
+                    f"--peer {peer.dev_path} is another LU ({peer.lu_designator}) than "
+                    f"{target.dev_path} ({target.lu_designator})",
+                )
+            )
+    return found

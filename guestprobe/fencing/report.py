@@ -1,0 +1,173 @@
+"""The fencing-test report: a JSON document (the scan's schema family) and a readable table.
+
+Document keys: ``schema_version``, ``kind: "fencing-test"``, ``tool``, ``generated_at``,
+``target`` and ``peer`` (what the preflight scan found), ``keys`` (this run's keys and their
+format), ``options``, ``plan`` (every command, as printed before the run), ``refusals``,
+``steps`` (argv, exit status and meaning, pass/fail/unsupported, duration, decoded answer),
+``keys_before``/``keys_after``, ``reservation_before``/``reservation_after``, ``cleanup``
+(``verified``, ``leftovers`` with the commands that remove them) and ``verdict``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from datetime import datetime, timezone
+from typing import Any
+
+from guestprobe import __version__
+from guestprobe.decode.persist import key_hex
+from guestprobe.fencing.keys import RunKeys, sg_key
+from guestprobe.fencing.preflight import PathFacts, Refusal, describe_key
+from guestprobe.fencing.sequence import FencingResult, PlannedStep, PrPath
+from guestprobe.fencing.verdict import Verdict
+from guestprobe.report.document import SCHEMA_VERSION
+from guestprobe.report.table import _grid
+
+KIND = "fencing-test"
+KEY_FORMAT = 'ASCII "gp", 5 random bytes (the run id), 1 byte path (01 target, 02 peer)'
+
+
+def build_document(
+    target: PathFacts,
+    peer: PathFacts | None,
+    keys: RunKeys,
+    plan: list[list[str]],
+    verdict: Verdict,
+    options: dict[str, Any],
+    refusals: list[Refusal] | None = None,
+    result: FencingResult | None = None,
+    duration_s: float = 0.0,
+) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": KIND,
+        "tool": {"name": "guestprobe", "version": __version__},
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "duration_s": round(duration_s, 3),
+        "target": target.to_dict(),
+        "peer": None if peer is None else peer.to_dict(),
+        "keys": {
+            "format": KEY_FORMAT,
+            "run_id": keys.run_id,
+            "target": key_hex(keys.target),
+            "peer": key_hex(keys.peer) if peer is not None else None,
+        },
+        "options": options,
+        "plan": plan,
+        "refusals": [r.to_dict() for r in refusals or []],
+        "steps": [],
+        "keys_before": None if target.keys is None else [key_hex(k) for k in target.keys],
+        "keys_after": None,
+        "reservation_before": target.reservation,
+        "reservation_after": None,
+        "cleanup": None,
+        "verdict": verdict.to_dict(),
+    }
+    if result is not None:
+        document["steps"] = [step.to_dict() for step in result.steps]
+        document["keys_after"] = (
+            None if result.keys_after is None else [key_hex(k) for k in result.keys_after]
+        )
+        document["reservation_after"] = result.reservation_after
+        document["cleanup"] = {
+            "verified": result.cleanup_verified,
+            "leftovers": result.leftovers,
+            "pending_commands": result.pending_commands,
+            "interrupted": result.interrupted,
+            "error": result.error,
+        }
+    return document
+
+
+def render_plan(
+    target: PrPath, peer: PrPath | None, plan: list[PlannedStep], cleanup: list[list[str]]
+) -> str:
+    """What will be sent to which disk, before anything is."""
+    disks = f"{target.dev_path} ({target.device})"
+    if peer is not None:
+        disks += f" and, as the second path to the same LU, {peer.dev_path} ({peer.device})"
+    lines = [
+        f"guestprobe fencing-test: PERSISTENT RESERVE OUT to {disks}",
+        "keys of this run: "
+        + ", ".join(f"{sg_key(p.key)} (through {p.dev_path})" for p in (target, peer) if p)
+        + f"; format: {KEY_FORMAT}",
+        "",
+        "1. a read-only scan of the disk(s) first: INQUIRY, VPD pages, READ CAPACITY, "
+        "PERSISTENT RESERVE IN, REPORT SUPPORTED OPERATION CODES (no WRITE SAME); it refuses a "
+        "disk in use, without PR, with registrations of others, or a peer of another LU",
+        "2. the test, stopping at the first failure:",
+        *(
+            line
+            for step in plan
+            for line in (
+                [f"   (only if {step.fallback_for} is refused:)"] if step.fallback_for else []
+            )
+            + [f"   {shlex.join(step.argv)}"]
+        ),
+        "3. cleanup, whatever happens (only the commands needed; then READ KEYS and READ "
+        "RESERVATION to verify the registrations equal those before):",
+        *(f"   {shlex.join(argv)}" for argv in cleanup),
+        "No data block is read or written.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_table(document: dict[str, Any]) -> str:
+    parts = []
+    target, peer = document["target"], document["peer"]
+    title = f"fencing-test {target['dev_path']} ({target['device']})"
+    if peer is not None:
+        title += f", peer {peer['dev_path']} ({peer['device']})"
+    if target.get("lu_designator"):
+        title += f" - LU {target['lu_designator']}"
+    parts.append(title)
+    for refusal in document["refusals"]:
+        parts.append(f"REFUSED [{refusal['code']}] {refusal['text']}")
+    if document["steps"]:
+        rows = [
+            [
+                str(index),
+                step["id"],
+                step["path"],
+                "-" if step["exit_status"] is None else str(step["exit_status"]),
+                step["exit_meaning"] or "-",
+                step["status"].upper() if step["status"] != "pass" else "pass",
+                f"{step['duration_s']:.2f}",
+                step["command"],
+            ]
+            for index, step in enumerate(document["steps"], start=1)
+        ]
+        parts.append(
+            _grid(["#", "STEP", "PATH", "EXIT", "MEANING", "RESULT", "S", "COMMAND"], rows)
+        )
+        notes = [f"{step['id']}: {step['detail']}" for step in document["steps"] if step["detail"]]
+        if notes:
+            parts.append("\n".join(notes))
+    if document["keys_before"] is not None:
+        parts.append(
+            f"keys before: {_keys(document['keys_before'])}\n"
+            f"keys after:  {_keys(document['keys_after'])}"
+        )
+    cleanup = document["cleanup"]
+    if cleanup is not None and cleanup["leftovers"]:
+        lines = ["LEFT ON THE DISK, remove with:"]
+        for left in cleanup["leftovers"]:
+            lines += [f"  {left['what']} {left['key'] or ''}:"] + [
+                f"    {command}" for command in left["commands"]
+            ]
+        parts.append("\n".join(lines))
+    if cleanup is not None and cleanup["pending_commands"]:
+        parts.append(
+            f"WARNING: {cleanup['pending_commands']} command(s) timed out and may still reach "
+            "the disk; read the keys again in a minute: "
+            f"sg_persist --readonly --no-inquiry --in --read-keys {target['device']}"
+        )
+    verdict = document["verdict"]
+    parts.append(f"verdict: {verdict['code']} - {verdict['text']}")
+    return "\n\n".join(parts) + "\n"
+
+
+def _keys(keys: list[str] | None) -> str:
+    if keys is None:
+        return "unknown (READ KEYS failed)"
+    return ", ".join(describe_key(int(k, 16)) for k in keys) or "none"

@@ -1,0 +1,627 @@
+"""The fencing test itself: the planned PR steps, run one by one, then cleanup and verification.
+
+:func:`planned_steps` lists every command of the test proper, in order, before anything is sent (the
+command line prints it). :class:`FencingTest` sends them through the process seam, judges each
+answer, stops at the first failure and — whatever happened: success, failure, timeout, SIGINT or
+SIGTERM, a bug — removes every key it may have registered and every reservation it may hold, then
+reads the LU's registrations again and compares them with those before.
+
+Every command that gets UNIT ATTENTION is sent once more: after a PREEMPT the preempted path's
+next command gets "reservations preempted", which is expected and not the answer.
+"""
+
+from __future__ import annotations
+
+import errno
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from guestprobe.collect import process
+from guestprobe.collect.probe import Runner
+from guestprobe.collect.sg3 import (
+    SG_LIB_CAT_ILLEGAL_REQ,
+    SG_LIB_CAT_INVALID_OP,
+    SG_LIB_CAT_RES_CONFLICT,
+    SG_LIB_CAT_UNIT_ATTENTION,
+    SG_LIB_OS_BASE_ERR,
+    Outcome,
+    classify_exit_status,
+    describe_exit_status,
+)
+from guestprobe.decode import DecodeError
+from guestprobe.decode.hexdump import parse_hexdump
+from guestprobe.decode.persist import decode_read_keys, decode_read_reservation, key_hex
+from guestprobe.fencing import prout
+from guestprobe.fencing.keys import sg_key
+from guestprobe.fencing.preflight import PEER, TARGET
+from guestprobe.fencing.signals import Interrupted, SignalGuard
+
+PASS, FAIL, UNSUPPORTED, NOT_RUN = "pass", "fail", "unsupported", "not_run"
+TEST, CLEANUP, VERIFY = "test", "cleanup", "verify"
+WERO = prout.WRITE_EXCLUSIVE_REGISTRANTS_ONLY
+
+# what a step checks
+PROUT_OK = "prout_ok"  # PR OUT answered GOOD
+KEYS = "keys"  # READ KEYS lists ``present`` and not ``absent``
+RESERVATION = "reservation"  # READ RESERVATION: ``holder`` holds a type-5 reservation
+NO_RESERVATION_BY = "no_reservation_by"  # READ RESERVATION: ``holder`` holds none
+CONFLICT = "conflict"  # PR OUT answered RESERVATION CONFLICT
+
+
+@dataclass(frozen=True)
+class PrPath:
+    role: str  # TARGET or PEER
+    device: str  # the node commands go to
+    dev_path: str
+    key: int
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    id: str
+    title: str
+    role: str
+    argv: tuple[str, ...]
+    check: str
+    present: tuple[int, ...] = ()
+    absent: tuple[int, ...] = ()
+    holder: int | None = None
+    fallback_for: str | None = None  # sent only when that step answered "unsupported"
+
+
+@dataclass
+class Step:
+    """One command sent, and what it showed."""
+
+    id: str
+    title: str
+    phase: str
+    role: str
+    argv: list[str]
+    expected: str
+    status: str = NOT_RUN
+    exit_status: int | None = None
+    exit_meaning: str | None = None
+    outcome: str | None = None
+    attempts: int = 0
+    exit_statuses: list[int | None] = field(default_factory=list)  # one per attempt
+    duration_s: float = 0.0
+    detail: str = ""
+    observed: dict[str, Any] | None = None  # decoded PR IN answer
+    stdout_hex: str = ""
+    stderr: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "phase": self.phase,
+            "path": self.role,
+            "argv": self.argv,
+            "command": shlex.join(self.argv),
+            "expected": self.expected,
+            "status": self.status,
+            "exit_status": self.exit_status,
+            "exit_meaning": self.exit_meaning,
+            "outcome": self.outcome,
+            "attempts": self.attempts,
+            "exit_statuses": self.exit_statuses,
+            "duration_s": round(self.duration_s, 3),
+            "detail": self.detail,
+            "observed": self.observed,
+            "stdout_hex": self.stdout_hex,
+            "stderr": self.stderr,
+        }
+
+
+def planned_steps(target: PrPath, peer: PrPath | None) -> list[PlannedStep]:
+    """Every command of the test proper, in the order it is sent (cleanup comes after)."""
+    a, ka = target.device, target.key
+    steps = [
+        PlannedStep(
+            "register", "REGISTER the test key", TARGET, tuple(prout.register(a, ka)), PROUT_OK
+        ),
+        PlannedStep(
+            "read_keys",
+            "READ KEYS: the test key is registered",
+            TARGET,
+            tuple(prout.read_keys(a)),
+            KEYS,
+            present=(ka,),
+        ),
+        PlannedStep(
+            "reserve",
+            "RESERVE Write Exclusive - Registrants Only",
+            TARGET,
+            tuple(prout.reserve(a, ka)),
+            PROUT_OK,
+        ),
+        PlannedStep(
+            "read_reservation",
+            "READ RESERVATION: held by the test key, type 5",
+            TARGET,
+            tuple(prout.read_reservation(a)),
+            RESERVATION,
+            holder=ka,
+        ),
+        PlannedStep(
+            "release", "RELEASE the reservation", TARGET, tuple(prout.release(a, ka)), PROUT_OK
+        ),
+        PlannedStep(
+            "read_reservation_released",
+            "READ RESERVATION: released",
+            TARGET,
+            tuple(prout.read_reservation(a)),
+            NO_RESERVATION_BY,
+            holder=ka,
+        ),
+    ]
+    if peer is None:
+        return steps
+    b, kb = peer.device, peer.key
+    steps += [
+        PlannedStep(
+            "peer_register",
+            "REGISTER a second key through the peer path",
+            PEER,
+            tuple(prout.register(b, kb)),
+            PROUT_OK,
+        ),
+        PlannedStep(
+            "peer_read_keys",
+            "READ KEYS through the peer: both keys registered",
+            PEER,
+            tuple(prout.read_keys(b)),
+            KEYS,
+            present=(ka, kb),
+        ),
+        PlannedStep(
+            "reserve_again",
+            "RESERVE again, so the preempt takes a held reservation",
+            TARGET,
+            tuple(prout.reserve(a, ka)),
+            PROUT_OK,
+        ),
+        PlannedStep(
+            "preempt_abort",
+            "PREEMPT AND ABORT the first key from the peer",
+            PEER,
+            tuple(prout.preempt(b, kb, ka, abort=True)),
+            PROUT_OK,
+        ),
+        PlannedStep(
+            "preempt",
+            "PREEMPT the first key from the peer (PREEMPT AND ABORT refused)",
+            PEER,
+            tuple(prout.preempt(b, kb, ka, abort=False)),
+            PROUT_OK,
+            fallback_for="preempt_abort",
+        ),
+        PlannedStep(
+            "peer_read_keys_preempted",
+            "READ KEYS: the first key is gone",
+            PEER,
+            tuple(prout.read_keys(b)),
+            KEYS,
+            present=(kb,),
+            absent=(ka,),
+        ),
+        PlannedStep(
+            "peer_read_reservation",
+            "READ RESERVATION: the peer holds it now, type 5",
+            PEER,
+            tuple(prout.read_reservation(b)),
+            RESERVATION,
+            holder=kb,
+        ),
+        PlannedStep(
+            "fenced_path_register",
+            "PR OUT from the fenced path: reservation conflict",
+            TARGET,
+            tuple(prout.reregister_stale(a, ka)),
+            CONFLICT,
+        ),
+    ]
+    return steps
+
+
+def cleanup_commands(target: PrPath, peer: PrPath | None) -> list[list[str]]:
+    """The PR OUT commands cleanup may send (each only where needed)."""
+    commands = []
+    for path in (target, peer):
+        if path is not None:
+            commands.append(prout.release(path.device, path.key))
+            commands.append(prout.unregister(path.device, path.key))
+    return commands
+
+
+def _expected(planned: PlannedStep) -> str:
+    if planned.check == PROUT_OK:
+        return "exit 0"
+    if planned.check == CONFLICT:
+        return f"exit {SG_LIB_CAT_RES_CONFLICT} (reservation conflict)"
+    if planned.check == KEYS:
+        wanted = [f"{sg_key(k)} registered" for k in planned.present]
+        wanted += [f"{sg_key(k)} not registered" for k in planned.absent]
+        return "exit 0; " + ", ".join(wanted)
+    assert planned.holder is not None
+    if planned.check == RESERVATION:
+        return f"exit 0; reservation held by {sg_key(planned.holder)}, type {WERO}"
+    return f"exit 0; no reservation held by {sg_key(planned.holder)}"
+
+
+_FAILURE_HINTS = {
+    SG_LIB_CAT_INVALID_OP: "the disk (or the host on its way) does not implement the command",
+    SG_LIB_CAT_ILLEGAL_REQ: "the disk refuses this service action or a field of it",
+    SG_LIB_CAT_RES_CONFLICT: "another registration or reservation stands in the way",
+    SG_LIB_OS_BASE_ERR + errno.ENOTTY: "no SCSI pass-through to this disk (ENOTTY: virtio-blk?)",
+}
+
+
+@dataclass
+class FencingResult:
+    steps: list[Step]
+    keys_before: list[int]
+    reservation_before: dict[str, Any] | None
+    keys_after: list[int] | None = None
+    reservation_after: dict[str, Any] | None = None
+    reservation_after_known: bool = False
+    interrupted: str | None = None  # "SIGINT", "SIGTERM"
+    error: str | None = None  # a bug in guestprobe, caught so that cleanup still ran
+    leftovers: list[dict[str, Any]] = field(default_factory=list)
+    cleanup_verified: bool = False
+    pending_commands: int = 0  # timed-out commands that may still be in the kernel
+
+
+class FencingTest:
+    """Runs :func:`planned_steps` on ``target`` (and ``peer``) and always cleans up after it."""
+
+    def __init__(
+        self,
+        target: PrPath,
+        peer: PrPath | None,
+        keys_before: Sequence[int],
+        reservation_before: dict[str, Any] | None,
+        run: Runner = process.run,
+        timeout_s: float = 15.0,
+        on_step: Callable[[Step], None] | None = None,
+        guard: SignalGuard | None = None,
+    ) -> None:
+        self.target = target
+        self.peer = peer
+        self.runner = run
+        self.timeout_s = timeout_s
+        self.on_step = on_step
+        self.guard = guard or SignalGuard()
+        self.paths = {TARGET: target} if peer is None else {TARGET: target, PEER: peer}
+        self.ours = {path.key: path for path in self.paths.values()}
+        self.maybe_registered: list[int] = []  # keys a REGISTER was sent for, in order
+        self.result = FencingResult([], list(keys_before), reservation_before)
+        self._abandoned_before = process.abandoned_processes()
+
+    # -- sending and judging -----------------------------------------------------------------
+    def _send(self, step: Step) -> Step:
+        """Send one command (once more after UNIT ATTENTION) and record its exit status."""
+        self.guard.check()
+        self.result.steps.append(step)
+        for _ in range(2):
+            with self.guard.command():
+                command = self.runner(step.argv, self.timeout_s)
+            step.attempts += 1
+            step.duration_s += command.duration_s
+            step.exit_status = command.exit_status
+            step.exit_statuses.append(command.exit_status)
+            step.stdout_hex = command.stdout.hex()
+            step.stderr = command.stderr_text[-2000:]
+            if command.timed_out:
+                step.outcome = Outcome.TIMED_OUT.value
+                step.exit_meaning = f"no answer within {self.timeout_s:g} s; abandoned"
+            elif command.start_error is not None:
+                step.outcome = Outcome.TOOL_MISSING.value
+                step.exit_meaning = f"could not start: {command.start_error}"
+            elif command.exit_status is not None and command.exit_status < 0:
+                step.outcome = Outcome.OTHER_ERROR.value
+                step.exit_meaning = f"killed by signal {-command.exit_status}"
+            else:
+                assert command.exit_status is not None
+                step.outcome = classify_exit_status(command.exit_status).value
+                step.exit_meaning = describe_exit_status(command.exit_status)
+            if command.exit_status != SG_LIB_CAT_UNIT_ATTENTION:
+                break
+        if step.attempts > 1:
+            step.exit_meaning = f"{step.exit_meaning} (after a UNIT ATTENTION, sent again)"
+        return step
+
+    def _done(self, step: Step) -> Step:
+        if self.on_step is not None:
+            self.on_step(step)
+        return step
+
+    def _failed(self, step: Step, what: str) -> None:
+        step.status = FAIL
+        hint = _FAILURE_HINTS.get(step.exit_status or 0, "")
+        step.detail = what + (f": {hint}" if hint and step.exit_status else "")
+
+    def _judge_prout(self, step: Step, want_conflict: bool) -> None:
+        if want_conflict:
+            if step.exit_status == SG_LIB_CAT_RES_CONFLICT:
+                step.status = PASS
+                step.detail = "the preempted path is fenced off: its stale key is refused"
+            elif step.exit_status == 0:
+                step.status = FAIL
+                step.detail = (
+                    "the preempted path re-registered its old key: the target does not fence it off"
+                )
+            else:
+                self._failed(
+                    step,
+                    f"expected a reservation conflict, got exit "
+                    f"{step.exit_status} ({step.exit_meaning})",
+                )
+            return
+        if step.exit_status == 0:
+            step.status = PASS
+        else:
+            self._failed(step, f"exit {step.exit_status} ({step.exit_meaning})")
+
+    def _decode(self, step: Step, decoder: Callable[[bytes], Any]) -> Any:
+        if step.exit_status != 0:
+            self._failed(
+                step, f"PERSISTENT RESERVE IN failed: exit {step.exit_status} ({step.exit_meaning})"
+            )
+            return None
+        try:
+            return decoder(parse_hexdump(bytes.fromhex(step.stdout_hex)))
+        except DecodeError as exc:
+            step.status = FAIL
+            step.detail = f"the answer did not decode: {exc}"
+            return None
+
+    def _judge_keys(self, step: Step, present: Sequence[int], absent: Sequence[int]) -> None:
+        decoded = self._decode(step, decode_read_keys)
+        if decoded is None:
+            return
+        step.observed = decoded.to_dict()
+        missing = [sg_key(k) for k in present if k not in decoded.keys]
+        still = [sg_key(k) for k in absent if k in decoded.keys]
+        if missing or still:
+            step.status = FAIL
+            step.detail = "; ".join(
+                [f"{k} is not registered" for k in missing]
+                + [f"{k} is still registered" for k in still]
+            )
+        else:
+            step.status = PASS
+
+    def _judge_reservation(self, step: Step, holder: int, held: bool) -> None:
+        decoded = self._decode(step, decode_read_reservation)
+        if decoded is None:
+            return
+        reservation = decoded.reservation
+        step.observed = decoded.to_dict()
+        if not held:
+            if reservation is not None and reservation.key == holder:
+                step.status = FAIL
+                step.detail = f"{sg_key(holder)} still holds a reservation"
+            else:
+                step.status = PASS
+            return
+        if reservation is None:
+            step.status = FAIL
+            step.detail = "no reservation is held"
+        elif reservation.key != holder or reservation.type_code != WERO:
+            step.status = FAIL
+            step.detail = (
+                f"held by {sg_key(reservation.key)}, type {reservation.type_code} "
+                f"({reservation.type_name}); expected {sg_key(holder)}, type {WERO}"
+            )
+        else:
+            step.status = PASS
+
+    # -- the test proper -----------------------------------------------------------------------
+    def _run_planned(self, planned: PlannedStep) -> Step:
+        step = Step(
+            planned.id, planned.title, TEST, planned.role, list(planned.argv), _expected(planned)
+        )
+        path = self.paths[planned.role]
+        registers = planned.check == PROUT_OK and "--register" in planned.argv
+        if registers and path.key not in self.maybe_registered:
+            self.maybe_registered.append(path.key)
+        self._send(step)
+        if planned.check in (PROUT_OK, CONFLICT):
+            self._judge_prout(step, want_conflict=planned.check == CONFLICT)
+        elif planned.check == KEYS:
+            self._judge_keys(step, planned.present, planned.absent)
+        else:
+            assert planned.holder is not None
+            self._judge_reservation(step, planned.holder, planned.check == RESERVATION)
+        if planned.id == "preempt_abort" and step.exit_status == SG_LIB_CAT_ILLEGAL_REQ:
+            step.status = UNSUPPORTED
+            step.detail = (
+                "the target refuses PREEMPT AND ABORT (ILLEGAL REQUEST); Veritas "
+                "fencing needs it; plain PREEMPT is tried instead"
+            )
+        return self._done(step)
+
+    def _test(self) -> None:
+        answers: dict[str, str] = {}
+        for planned in planned_steps(self.target, self.peer):
+            fallback = planned.fallback_for
+            if fallback is not None and answers.get(fallback) != UNSUPPORTED:
+                continue
+            step = self._run_planned(planned)
+            answers[planned.id] = step.status
+            if step.status == FAIL:
+                return
+        self.guard.check()
+
+    def run(self) -> FencingResult:
+        """The test, then cleanup and verification, whatever happens in the test."""
+        try:
+            self._test()
+        except (Interrupted, KeyboardInterrupt) as exc:
+            self.result.interrupted = exc.name if isinstance(exc, Interrupted) else "SIGINT"
+        except Exception as exc:  # a bug: still clean up, then report it
+            self.result.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            with self.guard.deferred():
+                self._cleanup_and_verify()
+        if self.result.interrupted is None and self.guard.signal_name is not None:
+            self.result.interrupted = self.guard.signal_name
+        return self.result
+
+    # -- cleanup ---------------------------------------------------------------------------------
+    def _cleanup_send(
+        self, step_id: str, title: str, phase: str, path: PrPath, argv: list[str], expected: str
+    ) -> Step:
+        step = Step(step_id, title, phase, path.role, argv, expected)
+        try:
+            self._send(step)
+        except Exception as exc:  # cleanup goes on; recorded
+            step.status = FAIL
+            step.detail = f"{type(exc).__name__}: {exc}"
+        return step
+
+    def _read_first(
+        self, phase: str, name: str, title: str, argv: Callable[[str], list[str]], decoder: Any
+    ) -> Any:
+        """A PR IN answer through the first of our paths that gives one; None if none does."""
+        for path in self.paths.values():
+            step = self._cleanup_send(
+                f"{phase}_{name}", title, phase, path, argv(path.device), "exit 0"
+            )
+            decoded = self._decode(step, decoder) if step.status != FAIL else None
+            if decoded is not None:
+                step.status = PASS
+                step.observed = decoded.to_dict()
+            self._done(step)
+            if decoded is not None:
+                return decoded
+        return None
+
+    def _read_state(self, phase: str, label: str) -> tuple[list[int] | None, Any, bool]:
+        """(keys, reservation or None, whether the reservation is known) as the LU says now."""
+        keys = self._read_first(
+            phase, "read_keys", f"READ KEYS {label}", prout.read_keys, decode_read_keys
+        )
+        state = self._read_first(
+            phase,
+            "read_reservation",
+            f"READ RESERVATION {label}",
+            prout.read_reservation,
+            decode_read_reservation,
+        )
+        return (
+            None if keys is None else list(keys.keys),
+            None if state is None else state.reservation,
+            state is not None,
+        )
+
+    def _cleanup_and_verify(self) -> None:
+        for step in self.result.steps:
+            if step.status == NOT_RUN:
+                step.status = FAIL
+                step.detail = step.detail or f"interrupted ({self.result.interrupted or 'error'})"
+        if not self.maybe_registered:
+            self._verify()
+            return
+        keys, reservation, _ = self._read_state(CLEANUP, "before cleanup")
+        if reservation is not None and reservation.key in self.ours:
+            holder = self.ours[reservation.key]
+            step = self._cleanup_send(
+                "cleanup_release",
+                "RELEASE the test reservation",
+                CLEANUP,
+                holder,
+                prout.release(holder.device, holder.key, reservation.type_code),
+                "exit 0",
+            )
+            self._judge_prout(step, want_conflict=False)
+            self._done(step)
+        failed: list[int] = []
+        for key in self.maybe_registered:
+            if keys is not None and key not in keys:
+                continue  # preempted, or the REGISTER never took
+            path = self.ours[key]
+            step = self._cleanup_send(
+                f"cleanup_unregister_{path.role}",
+                f"unregister {sg_key(key)}",
+                CLEANUP,
+                path,
+                prout.unregister(path.device, key),
+                "exit 0",
+            )
+            self._judge_prout(step, want_conflict=False)
+            if keys is None and step.exit_status == SG_LIB_CAT_RES_CONFLICT:
+                step.status, step.detail = PASS, "not registered through this path"
+            if step.status == FAIL:
+                failed.append(key)
+            self._done(step)
+        if failed:
+            self._clear_if_only_ours(failed)
+        self._verify()
+
+    def _clear_if_only_ours(self, failed: list[int]) -> None:
+        """CLEAR from a key of ours that is still registered, when every registration is ours."""
+        keys, _, _ = self._read_state(CLEANUP, "after a failed unregister")
+        if keys is None or any(k not in self.ours for k in keys) or self.result.keys_before:
+            return  # CLEAR would remove registrations that are not ours: never
+        for key in keys:
+            path = self.ours[key]
+            step = self._cleanup_send(
+                "cleanup_clear",
+                f"CLEAR from {sg_key(key)} (only our keys are left)",
+                CLEANUP,
+                path,
+                prout.clear(path.device, key),
+                "exit 0",
+            )
+            self._judge_prout(step, want_conflict=False)
+            self._done(step)
+            if step.status == PASS:
+                return
+
+    def _verify(self) -> None:
+        result = self.result
+        keys, reservation, known = self._read_state(VERIFY, "after cleanup")
+        result.keys_after = keys
+        result.reservation_after = None if reservation is None else reservation.to_dict()
+        result.reservation_after_known = known
+        result.pending_commands = process.abandoned_processes() - self._abandoned_before
+        leftovers = []
+        if reservation is not None and reservation.key in self.ours:
+            argv = prout.release(
+                self.ours[reservation.key].device, reservation.key, reservation.type_code
+            )
+            leftovers.append(
+                self._leftover(reservation.key, f"reservation type {reservation.type_code}", argv)
+            )
+        unverified = keys is None
+        for key in self.maybe_registered if unverified else [k for k in keys if k in self.ours]:
+            what = "registration (unverified)" if unverified else "registration"
+            leftovers.append(
+                self._leftover(key, what, prout.unregister(self.ours[key].device, key))
+            )
+        if not known and self.maybe_registered:
+            argv = prout.read_reservation(self.target.device)
+            leftovers.append(self._leftover(None, "reservation state unknown", argv))
+        result.leftovers = leftovers
+        result.cleanup_verified = (
+            keys is not None
+            and sorted(keys) == sorted(result.keys_before)
+            and known
+            and not leftovers
+        )
+
+    def _leftover(self, key: int | None, what: str, argv: list[str]) -> dict[str, Any]:
+        """What cleanup left (or could not check) and the command that removes (or checks) it."""
+        path = self.target if key is None else self.ours[key]
+        return {
+            "key": None if key is None else key_hex(key),
+            "path": path.role,
+            "device": path.device,
+            "what": what,
+            "commands": [shlex.join(argv)],
+        }

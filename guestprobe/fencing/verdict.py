@@ -1,0 +1,109 @@
+"""The verdict of a fencing test, from its steps and its cleanup. Pure.
+
+| code | exit | when |
+|---|---|---|
+| ``fencing_proven`` | 0 | --peer: every step passed, PREEMPT AND ABORT included |
+| ``pr_basics_proven`` | 0 | no --peer: register, reserve, release passed (preempt not tested) |
+| ``preempt_abort_unsupported`` | 9 | PREEMPT AND ABORT refused, all else passed |
+| ``step_failed`` | 9 | a step failed (the first is named) |
+| ``cleanup_incomplete`` | 9 | a key or reservation is left, or the keys differ |
+| ``interrupted`` | 130 / 143 | SIGINT / SIGTERM, cleanup verified (else ``cleanup_incomplete``) |
+| ``internal_error`` | 70 | a bug in guestprobe; cleanup still ran and is reported |
+| ``refused`` | 10 | the test did not run (see the refusals) |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from guestprobe.errors import ExitStatus
+from guestprobe.fencing.preflight import Refusal
+from guestprobe.fencing.sequence import FAIL, TEST, UNSUPPORTED, FencingResult
+
+SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    code: str
+    text: str
+    exit_status: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "text": self.text, "exit_status": self.exit_status}
+
+
+def refused(refusals: list[Refusal]) -> Verdict:
+    return Verdict("refused", "; ".join(r.text for r in refusals), ExitStatus.REFUSED)
+
+
+def _cleanup_text(result: FencingResult) -> str:
+    if result.leftovers:
+        what = "; ".join(
+            f"{left['what']} {('0x' + left['key']) if left['key'] else ''} on {left['device']}"
+            f" (remove with: {' ; '.join(left['commands'])})"
+            for left in result.leftovers
+        )
+        return f"cleanup left: {what}"
+    if result.keys_after is None:
+        return "the registrations after cleanup could not be read"
+    before = sorted(result.keys_before)
+    after = sorted(result.keys_after)
+    added = [f"0x{k:016x}" for k in after if k not in before]
+    missing = [f"0x{k:016x}" for k in before if k not in after]
+    return (
+        "the registrations after the test differ from those before "
+        f"(added {', '.join(added) or 'none'}; gone {', '.join(missing) or 'none'})"
+    )
+
+
+def judge(result: FencingResult, with_peer: bool) -> Verdict:
+    test_steps = [s for s in result.steps if s.phase == TEST]
+    failed = [s for s in test_steps if s.status == FAIL]
+    unsupported = [s for s in test_steps if s.status == UNSUPPORTED]
+    if result.error is not None:
+        return Verdict(
+            "internal_error",
+            f"guestprobe failed ({result.error}); cleanup "
+            + ("verified" if result.cleanup_verified else _cleanup_text(result)),
+            ExitStatus.INTERNAL,
+        )
+    if not result.cleanup_verified:
+        return Verdict("cleanup_incomplete", _cleanup_text(result), ExitStatus.TEST_FAILED)
+    if result.interrupted is not None:
+        return Verdict(
+            "interrupted",
+            f"interrupted by {result.interrupted} after "
+            f"{len(test_steps)} step(s); every key and reservation of the test was "
+            "removed and the registrations equal those before",
+            SIGNAL_EXIT.get(result.interrupted, ExitStatus.TEST_FAILED),
+        )
+    if failed:
+        first = failed[0]
+        return Verdict(
+            "step_failed",
+            f"{first.id} ({first.title}) failed: {first.detail}",
+            ExitStatus.TEST_FAILED,
+        )
+    if unsupported:
+        return Verdict(
+            "preempt_abort_unsupported",
+            "PR basics proven, preempt-and-abort unsupported: REGISTER, RESERVE, RELEASE and "
+            "PREEMPT work, but the target refuses PREEMPT AND ABORT, which Veritas I/O fencing "
+            "relies on",
+            ExitStatus.TEST_FAILED,
+        )
+    if with_peer:
+        return Verdict(
+            "fencing_proven",
+            "REGISTER, RESERVE, RELEASE and PREEMPT AND ABORT work "
+            "and the preempted path is fenced off: SCSI-3 PR fencing works on this LU "
+            "from this guest",
+            ExitStatus.OK,
+        )
+    return Verdict(
+        "pr_basics_proven",
+        "REGISTER, RESERVE and RELEASE work; preempt-and-abort "
+        "was not tested (it needs --peer, a second path to the LU)",
+        ExitStatus.OK,
+    )

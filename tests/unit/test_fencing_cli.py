@@ -1,0 +1,121 @@
+"""``guestprobe fencing-test`` end to end on a fake guest: plan, confirmation, refusal, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+
+import pytest
+from test_fencing_fakes import (
+    FOREIGN,
+    KEYS,
+    Script,
+    machine,
+    peer_cleanup,
+    peer_part,
+    single_path_pass,
+    two_path_guest,
+)
+
+from guestprobe import cli
+from guestprobe.fencing import command, keys
+from guestprobe.fencing.command import CONFIRM_FLAG
+from guestprobe.fencing.sequence import PrPath, planned_steps
+
+
+@pytest.fixture
+def guest(monkeypatch, tmp_path, fp):
+    """Root, sg3_utils, the fake two-path guest and this run's keys fixed; returns a setup."""
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(cli, "_resolve_targets", lambda paths: [p.rsplit("/", 1)[1] for p in paths])
+    monkeypatch.setattr(keys, "new_run_keys", lambda: KEYS)
+
+    def setup(**options):
+        fake = two_path_guest(tmp_path, fp, **options)
+        monkeypatch.setattr(command, "_machine", lambda: machine(fake))
+        return fake
+
+    return setup
+
+
+def _main(capsys, *args):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["fencing-test", *args])
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+def test_without_confirmation_the_plan_is_printed_and_nothing_sent(guest, fp, capsys):
+    guest()
+    status, out, err = _main(capsys, "/dev/sda", "--peer", "/dev/sdc")
+    assert status == 10
+    plan = planned_steps(
+        PrPath("target", "/dev/sg1", "/dev/sda", KEYS.target),
+        PrPath("peer", "/dev/sg2", "/dev/sdc", KEYS.peer),
+    )
+    for step in plan:
+        assert f"   {shlex.join(step.argv)}\n" in out
+    assert (
+        "sg_persist --out --no-inquiry --register --param-rk=0x6770a1b2c3d4e502 --param-sark=0 "
+        "/dev/sg2" in out
+    )  # a cleanup command
+    assert "nothing was sent" in err and CONFIRM_FLAG in err
+    assert list(fp.calls) == []  # not even the read-only scan
+
+
+def test_two_paths_full_pass_report(guest, fp, capsys, tmp_path):
+    guest()
+    script = Script(fp)
+    single_path_pass(script)
+    peer_part(script)
+    peer_cleanup(script)
+    report = tmp_path / "fencing.json"
+    status, out, err = _main(
+        capsys, "/dev/sda", "--peer", "/dev/sdc", CONFIRM_FLAG, "--json", "-o", str(report)
+    )
+    assert status == 0, err
+    assert out == ""  # with -o, --json writes the file only; the plan went to stderr
+    assert "sg_persist --out --no-inquiry --register" in err
+    assert "[ 1] register" in err  # progress, step by step
+    document = json.loads(report.read_text())
+    assert (document["kind"], document["schema_version"]) == ("fencing-test", "1.0")
+    assert document["verdict"]["code"] == "fencing_proven"
+    assert document["keys"]["target"] == "6770a1b2c3d4e501"
+    assert document["keys_before"] == document["keys_after"] == []
+    assert document["cleanup"]["verified"] is True
+    assert document["target"]["lu_designator"] == document["peer"]["lu_designator"]
+    steps = document["steps"]
+    assert len(steps) == 13 + 6 and all(s["status"] == "pass" for s in steps)
+    assert steps[0]["command"] == (
+        "sg_persist --out --no-inquiry --register --param-sark=0x6770a1b2c3d4e501 /dev/sg1"
+    )
+    assert {"argv", "exit_status", "exit_meaning", "status", "duration_s"} <= set(steps[0])
+    assert not any(call[0] == "sg_write_same" for call in fp.calls)
+
+
+def test_table_and_exit_9_when_preempt_and_abort_is_unsupported(guest, fp, capsys):
+    guest()
+    script = Script(fp)
+    single_path_pass(script)
+    peer_part(script, preempt_abort_rc=5)
+    peer_cleanup(script)
+    status, out, err = _main(capsys, "/dev/sda", "--peer", "/dev/sdc", CONFIRM_FLAG)
+    assert status == 9
+    assert "preempt_abort" in out and "UNSUPPORTED" in out
+    assert "verdict: preempt_abort_unsupported - PR basics proven, preempt-and-abort" in out
+    assert "preempt_abort_unsupported" in err
+
+
+def test_a_foreign_key_is_refused_before_any_pr_out(guest, fp, capsys):
+    guest(keys=[FOREIGN])
+    status, out, err = _main(capsys, "/dev/sda", CONFIRM_FLAG, "--json")
+    assert status == 10
+    document = json.loads(out)
+    assert document["verdict"]["code"] == "refused"
+    assert [r["code"] for r in document["refusals"]] == ["foreign_registrations"]
+    assert document["keys_before"] == ["f0e1d2c3b4a59687"] and document["steps"] == []
+    assert "[foreign_registrations]" in err
+    assert not any("--out" in call for call in fp.calls)
