@@ -223,6 +223,7 @@ def exit_statuses() -> None:
 
 # -- commands defined in their own packages (one line each) ---------------------------------------
 # (register further commands here)
+cli.add_command(__import__("guestprobe.check.explain", fromlist=["_"]).explain)
 cli.add_command(__import__("guestprobe.fencing.command", fromlist=["_"]).fencing_test)
 from guestprobe.bundle.commands import register_commands  # noqa: E402 (collect, compare)
 

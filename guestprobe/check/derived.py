@@ -1,0 +1,284 @@
+"""Facts the rules read that are computed from the report rather than collected.
+
+Each disk rule sees one context: the disk's own ``name``, ``status``, ``transport``, ``facts``
+and ``inventory``; ``platform`` (the report's, plus ``hypervisor``: kubevirt, ovirt, kvm, …);
+``derived`` (below, for that disk); and ``guest`` (below, for the whole guest). A guest rule
+sees ``platform`` and ``guest``. Everything here is a pure function of the report document.
+
+``derived`` (per disk):
+  serial                    the disk's serial: virtio/NVMe serial attribute, else VPD 0x80
+  serial_length             its length in characters
+  virtio_serial_truncated   virtio-blk only: the serial is 20 characters, virtio-blk's limit,
+                            so the host's serial was probably cut there
+  has_by_id_link            udev made a /dev/disk/by-id link (null when udev's database was not
+                            readable at scan time)
+  vpd83_designator_count    designators on VPD 0x83 (null when the page was not read)
+  vpd83_lu_designator_count designators there whose association is the logical unit
+  vpd83_target_port_only    0x83 has designators, but none names the logical unit
+  paths                     the disks (paths) that share this disk's LU designator
+  path_count                how many; 1 for a disk without an LU designator (device-mapper
+                            and md devices that carry the same designator are not paths)
+  fs_types                  file system types mounted from the disk (or its partitions) and
+                            udev's ID_FS_TYPE
+  vxfs_found                "vxfs" is among them
+  multipath_map             the guest's dm-multipath map that holds this disk, if any
+  reservation_held          PR IN READ RESERVATION shows a reservation (null: not read)
+  reservation_by_veritas_key  that reservation's key is in a Veritas format
+  reservation_text          "write_exclusive_registrants_only by key 0x… (…)" for sentences
+  registrations_present     READ KEYS lists at least one registered key (null: not read)
+  registered_keys_text      every registered key, Veritas ones decoded, for sentences
+
+``guest``:
+  disk_count, virtio_device_count (every VirtIO PCI function: disks, NICs, consoles, …),
+  virtio_blk_count, virtio_net_count, virtio_scsi_controller_count,
+  virtio_blk_disk_count (disks the guest classified as virtio-blk),
+  pr_capable_lu_count / pr_capable_lus (distinct LUs, paths counted once, whose PR IN READ
+  KEYS worked), pr_undecided_disk_count (disks whose PR support is unknown: timed out,
+  vanished, or PR IN not sent), multipath_in_use (a dm-multipath map exists),
+  coordinator_key_lu_count (LUs holding Veritas coordinator keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+VIRTIO_BLK_SERIAL_BYTES = 20  # VIRTIO_BLK_ID_BYTES
+LU_ASSOCIATION = "logical_unit"
+PR_DECIDED_OUTCOMES = {"ok", "not_supported", "passthrough_unavailable"}
+STACKED_KINDS = ("device-mapper", "md")  # not paths: a map shares its paths' LU designator
+
+
+# The collected facts a derived fact is computed from: an ``unknown`` verdict names these.
+DERIVED_SOURCES = {
+    "derived.serial": "inventory.serial",
+    "derived.virtio_serial_truncated": "inventory.serial",
+    "derived.has_by_id_link": "inventory.udev_links",
+    "derived.vpd83_designator_count": "facts.identity.designators",
+    "derived.vpd83_lu_designator_count": "facts.identity.designators",
+    "derived.vpd83_target_port_only": "facts.identity.designators",
+    "derived.reservation_held": "facts.persistent_reservations.reservation",
+    "derived.reservation_by_veritas_key": "facts.persistent_reservations.reservation",
+    "derived.reservation_text": "facts.persistent_reservations.reservation",
+    "derived.registrations_present": "facts.persistent_reservations.keys",
+    "derived.registered_keys_text": "facts.persistent_reservations.keys",
+    "guest.virtio_device_count": "platform.virtio_devices",
+    "guest.virtio_blk_count": "platform.virtio_devices",
+    "guest.virtio_net_count": "platform.virtio_devices",
+    "guest.virtio_scsi_controller_count": "platform.virtio_devices",
+}
+
+
+def source_facts(paths: list[str] | tuple[str, ...]) -> list[str]:
+    """Fact paths with derived ones replaced by the collected facts they come from."""
+    out: list[str] = []
+    for path in paths:
+        source = DERIVED_SOURCES.get(path, path)
+        if source not in out:
+            out.append(source)
+    return out
+
+
+def _get(data: Any, *path: str) -> Any:
+    for part in path:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(part)
+    return data
+
+
+def hypervisor(platform: Mapping[str, Any]) -> str | None:
+    """The platform's hypervisor guess (``PlatformFacts.hypervisor``) from the report's dict."""
+    from guestprobe.collect.platform import PlatformFacts
+
+    try:
+        return PlatformFacts.from_dict(dict(platform)).hypervisor
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _veritas_words(veritas: Mapping[str, Any]) -> str:
+    if veritas.get("kind") == "coordinator":
+        return (
+            f"Veritas coordinator key: cluster {veritas.get('cluster_id')}, "
+            f"node {veritas.get('node_id')}"
+        )
+    scheme = {"cvm_parallel_dg": "CVM shared disk group", "vcs_failover_dg": "VCS failover"}
+    return (
+        f"Veritas data disk key ({scheme.get(veritas.get('scheme'), veritas.get('scheme'))}), "
+        f"node {veritas.get('node_id')}"
+    )
+
+
+def _key_words(key_hex: str, veritas_by_hex: Mapping[str, Mapping[str, Any]]) -> str:
+    veritas = veritas_by_hex.get(key_hex)
+    if veritas is None:
+        return f"0x{key_hex}"
+    return f"0x{key_hex} '{veritas.get('ascii')}' ({_veritas_words(veritas)})"
+
+
+def _pr_facts(pr: Mapping[str, Any]) -> dict[str, Any]:
+    from guestprobe.decode.persist import decode_veritas_key
+
+    veritas_by_hex = {v.get("key_hex"): v for v in pr.get("veritas_keys") or []}
+    keys = _get(pr, "keys", "keys_hex")
+    out: dict[str, Any] = {
+        "registrations_present": None if keys is None else bool(keys),
+        "registered_keys_text": None
+        if keys is None
+        else ", ".join(_key_words(k, veritas_by_hex) for k in keys) or "none",
+        "reservation_held": None,
+        "reservation_by_veritas_key": None,
+        "reservation_text": None,
+    }
+    decoded = pr.get("reservation")
+    if isinstance(decoded, Mapping):
+        held = decoded.get("reservation")
+        out["reservation_held"] = held is not None
+        if isinstance(held, Mapping):
+            veritas = decode_veritas_key(int(held.get("key_hex", "0"), 16))
+            if veritas is not None:
+                veritas_by_hex.setdefault(held.get("key_hex"), veritas.to_dict())
+            out["reservation_by_veritas_key"] = veritas is not None
+            out["reservation_text"] = (
+                f"{held.get('type_name')} by key {_key_words(held.get('key_hex'), veritas_by_hex)}"
+            )
+    return out
+
+
+def _fs_types(disk: Mapping[str, Any]) -> list[str]:
+    inventory = disk.get("inventory") or {}
+    types = [m.get("fs_type") for m in inventory.get("mounts") or [] if m.get("fs_type")]
+    udev_type = (inventory.get("udev_properties") or {}).get("ID_FS_TYPE")
+    if udev_type:
+        types.append(udev_type)
+    return sorted(set(types))
+
+
+def _multipath_maps(document: Mapping[str, Any]) -> dict[str, str]:
+    """disk name -> the dm-multipath map above it."""
+    maps = {}
+    for disk in document.get("disks") or []:
+        transport = disk.get("transport") or {}
+        if transport.get("detail") == "dm-multipath":
+            for slave in _get(disk, "inventory", "slaves") or []:
+                maps[slave] = disk.get("name")
+    return maps
+
+
+def disk_derived(
+    disk: Mapping[str, Any], document: Mapping[str, Any], maps: Mapping[str, str]
+) -> dict[str, Any]:
+    """The ``derived`` facts of one disk (see the module docstring)."""
+    identity = _get(disk, "facts", "identity") or {}
+    inventory = disk.get("inventory") or {}
+    kind = _get(disk, "transport", "kind")
+    serial = identity.get("kernel_serial") or inventory.get("serial")
+    serial = serial or identity.get("unit_serial_number")
+    udev_known = _get(document, "platform", "udev_database_populated")
+    links = inventory.get("udev_links") or []
+    vpd_read = identity.get("vpd_0x83_outcome") == "ok"
+    designators = identity.get("designators") or []
+    lu_count = sum(1 for d in designators if d.get("association") == LU_ASSOCIATION)
+    lu_designator = identity.get("lu_designator")
+    stacked = {
+        d.get("name")
+        for d in document.get("disks") or []
+        if _get(d, "transport", "kind") in STACKED_KINDS
+    }
+    paths = [disk.get("name")]
+    for group in document.get("logical_units") or []:
+        if lu_designator and group.get("lu_designator") == lu_designator:
+            paths = [n for n in group.get("disks") or [] if n not in stacked] or paths
+    fs_types = _fs_types(disk)
+    derived: dict[str, Any] = {
+        "serial": serial,
+        "serial_length": None if serial is None else len(serial),
+        "virtio_serial_truncated": None
+        if kind != "virtio-blk" or serial is None
+        else len(serial) >= VIRTIO_BLK_SERIAL_BYTES,
+        "has_by_id_link": any(link.startswith("/dev/disk/by-id/") for link in links)
+        if udev_known
+        else None,
+        "vpd83_designator_count": len(designators) if vpd_read else None,
+        "vpd83_lu_designator_count": lu_count if vpd_read else None,
+        "vpd83_target_port_only": bool(designators) and lu_count == 0 if vpd_read else None,
+        "paths": paths,
+        "path_count": len(paths),
+        "fs_types": fs_types,
+        "vxfs_found": "vxfs" in fs_types,
+        "multipath_map": maps.get(disk.get("name")),
+    }
+    derived.update(_pr_facts(_get(disk, "facts", "persistent_reservations") or {}))
+    return derived
+
+
+def _pr_lu_key(disk: Mapping[str, Any]) -> str:
+    return _get(disk, "facts", "identity", "lu_designator") or f"disk:{disk.get('name')}"
+
+
+def guest_derived(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``guest`` facts (see the module docstring)."""
+    platform = document.get("platform") or {}
+    disks = document.get("disks") or []
+    virtio = platform.get("virtio_devices")
+    capable: dict[str, list[str]] = {}
+    coordinator: set[str] = set()
+    undecided = 0
+    for disk in disks:
+        if _get(disk, "transport", "detail") == "dm-multipath":
+            continue  # its paths are counted
+        pr = _get(disk, "facts", "persistent_reservations") or {}
+        outcome = pr.get("read_keys_outcome")
+        if outcome == "ok" and _get(disk, "transport", "kind") != "virtio-blk":
+            capable.setdefault(_pr_lu_key(disk), []).append(disk.get("name"))
+            if any(v.get("kind") == "coordinator" for v in pr.get("veritas_keys") or []):
+                coordinator.add(_pr_lu_key(disk))
+        elif outcome not in PR_DECIDED_OUTCOMES and _get(disk, "transport", "kind") != "virtio-blk":
+            undecided += 1
+
+    def count(kind: str) -> int | None:
+        return None if virtio is None else sum(1 for d in virtio if d.get("kind") == kind)
+
+    return {
+        "disk_count": len(disks),
+        "virtio_device_count": None if virtio is None else len(virtio),
+        "virtio_blk_count": count("block"),
+        "virtio_net_count": count("net"),
+        "virtio_scsi_controller_count": count("scsi"),
+        "virtio_blk_disk_count": sum(
+            1 for d in disks if _get(d, "transport", "kind") == "virtio-blk"
+        ),
+        "pr_capable_lu_count": len(capable),
+        "pr_capable_lus": [
+            f"{lu} ({', '.join(names)})" if not lu.startswith("disk:") else names[0]
+            for lu, names in sorted(capable.items())
+        ],
+        "pr_undecided_disk_count": undecided,
+        "multipath_in_use": bool(_multipath_maps(document)),
+        "coordinator_key_lu_count": len(coordinator),
+    }
+
+
+def contexts(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(guest context, one context per disk, in document order)."""
+    platform = dict(document.get("platform") or {})
+    platform["hypervisor"] = hypervisor(platform)
+    guest = guest_derived(document)
+    maps = _multipath_maps(document)
+    guest_context = {"platform": platform, "guest": guest}
+    disk_contexts = []
+    for disk in document.get("disks") or []:
+        disk_contexts.append(
+            {
+                "name": disk.get("name"),
+                "status": disk.get("status"),
+                "transport": disk.get("transport"),
+                "facts": disk.get("facts"),
+                "inventory": disk.get("inventory"),
+                "platform": platform,
+                "guest": guest,
+                "derived": disk_derived(disk, document, maps),
+            }
+        )
+    return guest_context, disk_contexts
