@@ -22,7 +22,7 @@ _guestprobe()
         cword=$COMP_CWORD
     fi
 
-    local commands="scan report collect compare fencing-test exit-statuses"
+    local commands="scan report collect compare fencing-test explain exit-statuses"
     local scan_opts="--all --no-write-probes --timeout --workers --live-vpd"
     local command="" i
     for ((i = 1; i < cword; i++)); do
@@ -38,6 +38,9 @@ _guestprobe()
             return ;;
         -o|--output)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+            return ;;
+        --rules-dir)
+            mapfile -t COMPREPLY < <(compgen -d -- "$cur")
             return ;;
         --peer)
             mapfile -t COMPREPLY < <(compgen -W "$(_guestprobe_devices)" -- "$cur")
@@ -58,6 +61,8 @@ _guestprobe()
             opts="--json -o --output --fail-on --help -h"; files=1 ;;
         compare)
             opts="--json --help -h"; files=1 ;;
+        explain)
+            opts="--rules-dir --help -h" ;;
         fencing-test)
             opts="--peer --yes-i-understand-this-sends-pr-out --force --json -o --output"
             opts+=" --timeout --help -h" ;;

@@ -1,11 +1,13 @@
 """The cluster comparison: which LUs every node sees, and whether they can be coordinator disks.
 
 Pure: report documents in, one comparison record out (no file access, no printing). LUs are
-matched across nodes by ``facts.identity.lu_designator``. An LU is *PR-capable from a node* when
-every path of that node to it answered PERSISTENT RESERVE IN / READ KEYS (``read_keys_outcome``
-``ok``) and no I/O-fencing verdict of that path says ``not_usable`` or ``unknown``. I/O fencing
-needs an odd number, at least three, of coordinator disks seen and PR-capable from every node:
-the check engineers otherwise do by hand with ``vxfenadm -i`` on each node.
+matched across nodes by ``facts.identity.lu_designator``. Whether a path is PR-capable is
+``yes``, ``no`` or ``unknown``: ``no`` when PERSISTENT RESERVE IN / READ KEYS failed
+(``read_keys_outcome`` not ``ok``) or its I/O-fencing verdict (``pr_fencing``) is ``not_usable``;
+``unknown`` when READ KEYS answered but the verdict is ``unknown`` (facts missing); else ``yes``.
+An LU is PR-capable from a node when every path of that node to it is. I/O fencing needs an odd
+number, at least three, of coordinator disks seen and PR-capable from every node: the check
+engineers otherwise do by hand with ``vxfenadm -i`` on each node.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Any
 from guestprobe.errors import BadInputError
 
 MIN_COORDINATOR_DISKS = 3
-# verdict features that speak about SCSI-3 PR I/O fencing (the rule names contain "fenc")
-FENCING_FEATURE_MARK = "fenc"
+# the disk verdict about SCSI-3 PR I/O fencing (checks/pr_fencing.toml)
+FENCING_FEATURES = ("pr_fencing",)
 PR_OK_VERDICTS = ("usable", "degraded")
+YES, NO, UNKNOWN = "yes", "no", "unknown"
+PR_MARKS = {YES: "PR", NO: "noPR", UNKNOWN: "PR?"}
 
 
 @dataclass
@@ -73,22 +77,32 @@ def check_distinct_nodes(nodes: list[NodeReport]) -> None:
 
 
 def _fencing_verdicts(disk: dict[str, Any]) -> list[dict[str, Any]]:
-    return [v for v in disk.get("verdicts") or [] if FENCING_FEATURE_MARK in v.get("feature", "")]
+    return [v for v in disk.get("verdicts") or [] if v.get("feature") in FENCING_FEATURES]
 
 
 def path_pr_state(disk: dict[str, Any]) -> dict[str, Any]:
     """One path's PR answer: its READ KEYS outcome, its fencing verdict, and the conclusion."""
     pr = (disk.get("facts") or {}).get("persistent_reservations") or {}
     outcome = pr.get("read_keys_outcome")
-    verdicts = _fencing_verdicts(disk)
-    statuses = [v.get("status") for v in verdicts]
-    capable = outcome == "ok" and all(status in PR_OK_VERDICTS for status in statuses)
+    statuses = [v.get("status") for v in _fencing_verdicts(disk)]
+    if outcome != "ok" or any(s not in (*PR_OK_VERDICTS, "unknown") for s in statuses):
+        state = NO
+    elif "unknown" in statuses:
+        state = UNKNOWN
+    else:
+        state = YES
     return {
         "disk": disk.get("name"),
         "read_keys_outcome": outcome,
         "fencing_verdicts": statuses,
-        "pr_capable": capable,
+        "pr_capable": state,
     }
+
+
+def _combine(states: list[str]) -> str:
+    if NO in states:
+        return NO
+    return UNKNOWN if UNKNOWN in states else YES
 
 
 def _identity(disk: dict[str, Any]) -> str:
@@ -123,7 +137,9 @@ def compare_nodes(nodes: list[NodeReport]) -> dict[str, Any]:
         paths = unit["paths"]
         missing = [name for name in names if name not in paths]
         pr_by_node = {
-            name: all(path["pr_capable"] for path in paths[name]) for name in names if name in paths
+            name: _combine([path["pr_capable"] for path in paths[name]])
+            for name in names
+            if name in paths
         }
         shared = not missing
         rows.append(
@@ -133,11 +149,12 @@ def compare_nodes(nodes: list[NodeReport]) -> dict[str, Any]:
                 "missing_from": missing,
                 "pr_capable_by_node": pr_by_node,
                 "seen_by_all": shared,
-                "pr_capable_from_all": shared and all(pr_by_node.values()),
+                "pr_capable_from_all": _combine(list(pr_by_node.values())) if shared else NO,
             }
         )
     rows.sort(key=lambda row: (not row["seen_by_all"], row["lu_designator"]))
-    candidates = [row["lu_designator"] for row in rows if row["pr_capable_from_all"]]
+    candidates = [row["lu_designator"] for row in rows if row["pr_capable_from_all"] == YES]
+    unconfirmed = [row["lu_designator"] for row in rows if row["pr_capable_from_all"] == UNKNOWN]
     count = len(candidates)
     usable = count if count % 2 else count - 1
     enough = usable >= MIN_COORDINATOR_DISKS
@@ -162,12 +179,13 @@ def compare_nodes(nodes: list[NodeReport]) -> dict[str, Any]:
             "candidate_count": count,
             "largest_odd_set": max(usable, 0),
             "enough": enough,
-            "reason": _coordinator_reason(count, enough),
+            "unconfirmed": unconfirmed,
+            "reason": _coordinator_reason(count, enough, len(unconfirmed)),
         },
     }
 
 
-def _coordinator_reason(count: int, enough: bool) -> str:
+def _coordinator_reason(count: int, enough: bool, unconfirmed: int) -> str:
     lus = "LU is" if count == 1 else "LUs are"
     if enough:
         odd = count if count % 2 else count - 1
@@ -175,17 +193,20 @@ def _coordinator_reason(count: int, enough: bool) -> str:
             f"{count} {lus} seen and PR-capable from every node: "
             f"enough for {odd} coordinator disks (an odd number, at least 3)"
         )
-    return (
+    text = (
         f"only {count} {lus} seen and PR-capable from every node: SCSI-3 I/O fencing needs an "
         "odd number of coordinator disks, at least 3"
     )
+    if unconfirmed:
+        text += f" ({unconfirmed} more seen by all answer PR IN but their verdict is unknown)"
+    return text
 
 
 def _cell(paths: list[dict[str, Any]] | None) -> str:
     if not paths:
         return "-"
     return ",".join(
-        f"{p['disk']}:{'PR' if p['pr_capable'] else 'noPR'}"
+        f"{p['disk']}:{PR_MARKS[p['pr_capable']]}"
         + ("" if p["read_keys_outcome"] in (None, "ok") else f"({p['read_keys_outcome']})")
         for p in paths
     )
@@ -203,7 +224,7 @@ def render_comparison(result: dict[str, Any]) -> str:
             row["identity"] or "-",
             *[_cell(row["paths"].get(name)) for name in names],
             "yes" if row["seen_by_all"] else "NO",
-            "yes" if row["pr_capable_from_all"] else "NO",
+            {YES: "yes", NO: "NO", UNKNOWN: "?"}[row["pr_capable_from_all"]],
         ]
         for row in result["logical_units"]
     ]
@@ -212,7 +233,10 @@ def render_comparison(result: dict[str, Any]) -> str:
         + ", ".join(
             f"{n['name']} ({n['source']}, {n['disk_count']} disks)" for n in result["nodes"]
         ),
-        _grid(header, rows) if rows else "No disk with an LU designator on any node.",
+        _grid(header, rows) + "\nPR = PR-capable, noPR = not, PR? = PR IN answers but the "
+        "fencing verdict is unknown (facts missing), - = not seen"
+        if rows
+        else "No disk with an LU designator on any node.",
     ]
     for name, missing in result["missing_by_node"].items():
         if missing:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import stat
 import tarfile
 from pathlib import Path
@@ -110,9 +111,11 @@ def test_collect_redacted_bundle_still_judges_the_same(guest, tmp_path, capsys):
     status, out, _ = run_cli(capsys, "report", "--json", str(redacted))
     again = json.loads(out)
     first = json.loads(_unpack(plain)["report.json"])
-    assert [(d["transport"], d["verdicts"]) for d in again["disks"]] == [
-        (d["transport"], d["verdicts"]) for d in first["disks"]
-    ]
+    def judged(document: dict) -> list:  # reason texts quote (redacted) identifiers
+        return [(d["transport"], [(v["feature"], v["status"], [r["code"] for r in v["reasons"]])
+                                  for v in d["verdicts"]]) for d in document["disks"]]
+
+    assert judged(again) == judged(first)
     sda = next(d for d in again["disks"] if d["name"] == "sda")
     assert sda["facts"]["identity"]["lu_designator"].startswith("naa.6")
     assert sda["facts"]["persistent_reservations"]["read_keys_outcome"] == "ok"
@@ -154,8 +157,10 @@ def test_compare_two_and_three_nodes(guest, tmp_path, capsys):
     assert [n["name"] for n in two["nodes"]] == ["node1", "node2"]
     assert all(not row["missing_from"] for row in two["logical_units"])
     tgt = next(r for r in two["logical_units"] if r["lu_designator"].startswith("naa.6"))
-    assert tgt["pr_capable_from_all"] is True
-    assert two["coordinator_disks"]["enough"] is False  # one PR-capable LU is not three
+    assert [p["read_keys_outcome"] for node in ("node1", "node2") for p in tgt["paths"][node]] == [
+        "ok", "ok"]
+    assert tgt["pr_capable_from_all"] != "no"
+    assert two["coordinator_disks"]["enough"] is False  # one LU is not three
 
     status, out, _ = run_cli(capsys, "compare", "--json", *map(str, paths.values()))
     three = json.loads(out)
@@ -181,3 +186,38 @@ def test_compare_refuses_the_same_node_twice(guest, tmp_path, capsys):
     assert status == 8 and "both come from node node1" in err
     status, _, err = run_cli(capsys, "compare", str(report))
     assert status == 2
+
+
+@pytest.mark.skipif(not ENGINE_PRESENT, reason="the rules engine (guestprobe.check) is not there")
+def test_a_rule_changed_after_collection_changes_the_verdict(guest, tmp_path, capsys, monkeypatch):
+    bundle = tmp_path / "case.tar.gz"
+    assert run_cli(capsys, "collect", "-o", str(bundle))[0] == 0
+    collected = json.loads(_unpack(bundle)["report.json"])
+
+    def fencing(document: dict) -> dict:
+        vda = next(d for d in document["disks"] if d["name"] == "vda")
+        verdict = next(v for v in vda["verdicts"] if v["feature"] == "pr_fencing")
+        return {"status": verdict["status"], "code": verdict["reasons"][0]["code"]}
+
+    assert fencing(collected) == {"status": "not_usable", "code": "virtio_blk_no_pr"}
+    # a newer rule set: virtio-blk disks judged by a new first case of the pr_fencing rule
+    from guestprobe.check.rules import bundled_rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(bundled_rules_dir(), rules)
+    rule = rules / "pr_fencing.toml"
+    text = rule.read_text()
+    first_case = text.index("[[case]]")
+    rule.write_text(
+        text[:first_case]
+        + '[[case]]\nwhen = { "transport.kind" = "virtio-blk" }\nstatus = "degraded"\n'
+        + 'code = "virtio_blk_pr_emulated"\ntext = "A newer rule."\n\n'
+        + text[first_case:]
+    )
+    monkeypatch.setenv("GUESTPROBE_RULES_DIR", str(rules))
+    status, out, _ = run_cli(capsys, "report", "--json", str(bundle))
+    assert status == 0
+    assert fencing(json.loads(out)) == {"status": "degraded", "code": "virtio_blk_pr_emulated"}
+    monkeypatch.delenv("GUESTPROBE_RULES_DIR")
+    status, out, _ = run_cli(capsys, "report", "--json", str(bundle))
+    assert fencing(json.loads(out)) == fencing(collected)

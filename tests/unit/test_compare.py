@@ -22,7 +22,7 @@ LU_D = "naa.6001405ddddddddddddddddddddddddd"
 def _disk(name: str, lu: str | None, keys: str = "ok", fencing: str | None = None) -> dict:
     verdicts = []
     if fencing:
-        verdicts.append({"feature": "io_fencing", "title": "SCSI-3 PR I/O fencing",
+        verdicts.append({"feature": "pr_fencing", "title": "I/O fencing with SCSI-3 PR",
                          "status": fencing, "reasons": [], "evidence": []})
     return {
         "name": name,
@@ -53,9 +53,9 @@ def test_two_nodes_one_lu_missing_on_one():
     result = compare_nodes([first, second])
     rows = {row["lu_designator"]: row for row in result["logical_units"]}
     assert rows[LU_A]["seen_by"] == ["node1", "node2"]
-    assert rows[LU_A]["pr_capable_from_all"] is True
+    assert rows[LU_A]["pr_capable_from_all"] == "yes"
     assert rows[LU_B]["missing_from"] == ["node2"]
-    assert rows[LU_B]["pr_capable_from_all"] is False
+    assert rows[LU_B]["pr_capable_from_all"] == "no"
     assert result["missing_by_node"] == {"node1": [], "node2": [LU_B]}
     assert result["disks_without_designator"] == {"node1": ["vda"]}
     assert result["coordinator_disks"]["enough"] is False
@@ -100,16 +100,35 @@ def test_pr_capable_needs_every_node_and_every_path():
     ]
     result = compare_nodes(nodes)
     rows = {row["lu_designator"]: row for row in result["logical_units"]}
-    assert rows[LU_A]["pr_capable_by_node"] == {"node1": True, "node2": False}
+    assert rows[LU_A]["pr_capable_by_node"] == {"node1": "yes", "node2": "no"}
     assert result["coordinator_disks"]["enough"] is False
     assert "sdf:noPR(not_supported)" in render_comparison(result)
 
 
 def test_fencing_verdicts_count_where_present():
-    assert path_pr_state(_disk("sdb", LU_A, fencing="usable"))["pr_capable"] is True
-    assert path_pr_state(_disk("sdb", LU_A, fencing="not_usable"))["pr_capable"] is False
-    assert path_pr_state(_disk("sdb", LU_A, fencing="unknown"))["pr_capable"] is False
-    assert path_pr_state(_disk("sdb", LU_A, keys="timed_out"))["pr_capable"] is False
+    assert path_pr_state(_disk("sdb", LU_A))["pr_capable"] == "yes"
+    assert path_pr_state(_disk("sdb", LU_A, fencing="usable"))["pr_capable"] == "yes"
+    assert path_pr_state(_disk("sdb", LU_A, fencing="degraded"))["pr_capable"] == "yes"
+    assert path_pr_state(_disk("sdb", LU_A, fencing="not_usable"))["pr_capable"] == "no"
+    assert path_pr_state(_disk("sdb", LU_A, fencing="unknown"))["pr_capable"] == "unknown"
+    assert path_pr_state(_disk("sdb", LU_A, keys="timed_out"))["pr_capable"] == "no"
+
+
+def test_unknown_verdicts_are_not_counted_but_named():
+    lus = [LU_A, LU_B, LU_C]
+    nodes = [
+        _node("n1", [_disk(f"sd{i}", lu) for i, lu in enumerate(lus)]),
+        _node("n2", [_disk("sd0", LU_A), _disk("sd1", LU_B),
+                     _disk("sd2", LU_C, fencing="unknown")]),
+    ]
+    result = compare_nodes(nodes)
+    rows = {row["lu_designator"]: row for row in result["logical_units"]}
+    assert rows[LU_C]["pr_capable_by_node"] == {"n1": "yes", "n2": "unknown"}
+    assert rows[LU_C]["pr_capable_from_all"] == "unknown"
+    coordinator = result["coordinator_disks"]
+    assert (coordinator["candidate_count"], coordinator["unconfirmed"]) == (2, [LU_C])
+    assert "1 more seen by all answer PR IN but their verdict is unknown" in coordinator["reason"]
+    assert "sd2:PR?" in render_comparison(result)
 
 
 def test_same_node_twice_is_refused():
