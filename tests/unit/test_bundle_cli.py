@@ -6,7 +6,6 @@ The helpers here (``FakeGuest``, ``run_cli``) also serve test_packaging.py.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -29,7 +28,6 @@ from guestprobe.collect.udev import UdevView
 from guestprobe.report.document import build_document
 
 SG3_FACTS = {"tools": {}, "sg_inq_version": "2.10", "release": "1.46"}
-ENGINE_PRESENT = importlib.util.find_spec("guestprobe.check.engine") is not None
 
 
 class FakeGuest:
@@ -45,8 +43,6 @@ class FakeGuest:
         monkeypatch.setattr(scan_module, "SysRoot", lambda: SysRoot(self.fake.root))
         monkeypatch.setattr(cli, "_require_root", lambda: None)
         monkeypatch.setattr(cli, "_require_sg3_utils", lambda: None)
-        if not ENGINE_PRESENT:  # until the rules engine lands: facts only
-            monkeypatch.setattr(cli, "_checker", lambda: None)
 
     def report(self, hostname: str, names: list[str] | None = None) -> dict:
         """One node's JSON report, as ``guestprobe scan --json`` would write it."""
@@ -188,7 +184,6 @@ def test_compare_refuses_the_same_node_twice(guest, tmp_path, capsys):
     assert status == 2
 
 
-@pytest.mark.skipif(not ENGINE_PRESENT, reason="the rules engine (guestprobe.check) is not there")
 def test_a_rule_changed_after_collection_changes_the_verdict(guest, tmp_path, capsys, monkeypatch):
     bundle = tmp_path / "case.tar.gz"
     assert run_cli(capsys, "collect", "-o", str(bundle))[0] == 0

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_bundle_cli import ENGINE_PRESENT, FakeGuest, run_cli
+from test_bundle_cli import FakeGuest, run_cli
 
 TOP = Path(__file__).resolve().parents[2]
 PACKAGING = TOP / "packaging"
@@ -98,7 +98,6 @@ def guest(tmp_path, fp, monkeypatch):
     return FakeGuest(tmp_path / "guest", fp, monkeypatch)
 
 
-@pytest.mark.skipif(not ENGINE_PRESENT, reason="the rules engine (guestprobe.check) is not there")
 def test_unpacked_guestprobe_reports_a_recorded_bundle(built, guest, fp, capsys, tmp_path):
     fp.allow_unregistered(True)  # the replayed sg3_utils answers stay; real processes run too
     bundle = tmp_path / "kvm-mixed.tar.gz"
