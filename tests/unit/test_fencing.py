@@ -6,6 +6,7 @@ import os
 import shlex
 import signal
 
+import pytest
 from test_fencing_fakes import (
     FOREIGN,
     INVALID_OPCODE_STDERR,
@@ -112,25 +113,26 @@ def test_pr_out_rejected_by_scsi_hd_is_a_clear_failure(fp):
     assert verdict.text.startswith("register (REGISTER the test key) failed: exit 9")
 
 
-def test_sigint_between_register_and_release_cleans_up(fp):
-    """A real SIGINT while RESERVE runs: held until it returns, then cleanup, exit 130."""
+@pytest.mark.parametrize(("signum", "exit_status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_between_register_and_release_cleans_up(fp, signum, exit_status):
+    """A real signal while RESERVE runs: held until it returns, then cleanup."""
     script = Script(fp)
-    through_reserve(script, reserve_callback=lambda proc: os.kill(os.getpid(), signal.SIGINT))
+    through_reserve(script, reserve_callback=lambda proc: os.kill(os.getpid(), signum))
     script.keys(A, [KA])
     script.reservation(A, KA)
     script.add(prout.release(A, KA))
     script.add(prout.unregister(A, KA))
     script.keys(A, [])
     script.reservation(A, None)
-    old = signal.getsignal(signal.SIGINT)
+    old = signal.getsignal(signum)
     with SignalGuard() as guard:
         result = _run(PEER, guard=guard)
-    assert signal.getsignal(signal.SIGINT) is old  # handlers restored
+    assert signal.getsignal(signum) is old  # handlers restored
     assert script.sent() == script.expected  # no READ RESERVATION of the test: cleanup at once
-    assert result.interrupted == "SIGINT"
+    assert result.interrupted == signal.Signals(signum).name
     assert result.cleanup_verified
     verdict = judge(result, with_peer=True)
-    assert (verdict.code, verdict.exit_status) == ("interrupted", 130)
+    assert (verdict.code, verdict.exit_status) == ("interrupted", exit_status)
 
 
 def test_keyboard_interrupt_from_the_runner_still_cleans_up(fp):

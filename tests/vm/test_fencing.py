@@ -1,0 +1,185 @@
+"""``guestprobe fencing-test`` in real QEMU guests (the rig of :mod:`tests.vm.rig`).
+
+Each test boots one scenario and runs fencing-test in it as root, with the real sg3_utils, against
+QEMU scsi-hd, virtio-blk and LUNs of the rig's tgt target (1.0.85 on Debian 12) reached through
+one or two iSCSI initiator names. Every run is checked for what matters most: the backing images
+are unchanged and the LU's registrations afterwards equal those before (the guest agent reads
+them before and after the command, independently of guestprobe).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from guestprobe.decode.persist import (
+    decode_read_keys,
+    decode_read_reservation,
+    pr_in_data_from_hexdump,
+)
+
+from .rig import RunResult, run_scenario
+
+pytestmark = pytest.mark.vm  # conftest: skipped where QEMU is missing, failed in CI
+
+CONFIRM = "--yes-i-understand-this-sends-pr-out"
+
+# Shell functions for the guest. ``dev LABEL``: the disk's /dev node (kernel names change between
+# boots, labels do not). ``ft NAME ARGS``: fencing-test ARGS, its JSON report, stdout, stderr and
+# exit status in {results}/ft-NAME.*. The rig replaces {python} and {results}, nothing else.
+PRELUDE = """
+dev() { {python} -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["dev"])' \
+{results}/disks.json "$1"; }
+ft() { name=$1; shift; {python} -m guestprobe fencing-test "$@" -o {results}/ft-$name.json \
+>{results}/ft-$name.out 2>{results}/ft-$name.err; echo $? >{results}/ft-$name.rc; }
+"""
+
+# A stand-in for sg_persist that holds RESERVE for 3 s, so that SIGINT lands between REGISTER and
+# RELEASE every time; everything else goes straight to the real tool.
+SLOW_RESERVE = """
+real=$(command -v sg_persist); mkdir -p {results}/shim
+printf '#!/bin/sh\\ncase " $* " in *" --reserve "*) sleep 3;; esac\\nexec %s "$@"\\n' "$real" \
+>{results}/shim/sg_persist; chmod +x {results}/shim/sg_persist
+"""
+
+
+def boot_with(scenario: str, script: str) -> tuple[RunResult, dict[str, dict[str, Any]]]:
+    """Boot ``scenario``, run ``script`` (after :data:`PRELUDE`); the result and every ft run."""
+    result = run_scenario(scenario, command=PRELUDE + script, capture=False, keep=True)
+    try:
+        results = Path(result.run_dir) / "results"
+        runs = {}
+        for rc_file in sorted(results.glob("ft-*.rc")):
+            name = rc_file.stem[len("ft-") :]
+            report = results / f"ft-{name}.json"
+            runs[name] = {
+                "rc": int(rc_file.read_text().strip()),
+                "document": json.loads(report.read_text()) if report.exists() else None,
+                "stdout": (results / f"ft-{name}.out").read_text(errors="replace"),
+                "stderr": (results / f"ft-{name}.err").read_text(errors="replace"),
+            }
+        return result, runs
+    finally:
+        if os.environ.get("RIG_KEEP") != "1":
+            shutil.rmtree(result.run_dir, ignore_errors=True)
+
+
+def assert_untouched(result: RunResult) -> None:
+    assert not result.qemu_timed_out, result.console[-3000:]
+    assert not result.guest.get("errors"), result.guest.get("errors")
+    assert result.checksums_before, "no backing image was checksummed"
+    assert result.checksums_after == result.checksums_before  # not one block written
+    assert result.pr_before, "the guest agent read no PR state"
+    # registrations and reservation as before (the PR generation counts every change: not it)
+    assert pr_state(result.pr_after) == pr_state(result.pr_before)
+
+
+def pr_state(readings: dict[str, Any]) -> dict[str, Any]:
+    """{disk label: (registered keys, reservation)} from the guest agent's PR IN readings."""
+    state = {}
+    for label, probes in readings.items():
+        keys = probes["pr_read_keys"]
+        reservation = probes["pr_read_reservation"]
+        state[label] = (
+            keys["rc"],
+            decode_read_keys(pr_in_data_from_hexdump(keys["stdout"])).keys
+            if keys["rc"] == 0
+            else None,
+            reservation["rc"],
+            decode_read_reservation(pr_in_data_from_hexdump(reservation["stdout"])).reservation
+            if reservation["rc"] == 0
+            else None,
+        )
+    return state
+
+
+def steps_of(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {step["id"]: step for step in run["document"]["steps"]}
+
+
+def test_tgt_lun_through_two_initiators():
+    result, runs = boot_with(
+        "two-paths", f'ft two "$(dev tgt-lun1_path1)" --peer "$(dev tgt-lun1_path2)" {CONFIRM}'
+    )
+    assert_untouched(result)
+    run = runs["two"]
+    document = run["document"]
+    assert run["rc"] == 9, run["stderr"]
+    assert document["verdict"]["code"] == "preempt_abort_unsupported"
+    assert document["verdict"]["text"].startswith("PR basics proven, preempt-and-abort unsupported")
+    steps = steps_of(run)
+    assert steps["preempt_abort"]["status"] == "unsupported"
+    assert steps["preempt_abort"]["exit_status"] == 5  # ILLEGAL REQUEST from tgt 1.0.85
+    others = [s for s in document["steps"] if s["id"] != "preempt_abort"]
+    assert [s["id"] for s in others if s["status"] != "pass"] == []
+    assert {"register", "reserve", "release", "preempt", "fenced_path_register"} <= set(steps)
+    fenced = steps["fenced_path_register"]
+    assert fenced["exit_status"] == 24  # reservation conflict, after "reservations preempted"
+    assert document["keys_before"] == document["keys_after"] == []
+    assert document["cleanup"]["verified"] is True
+    assert document["target"]["lu_designator"] == document["peer"]["lu_designator"]
+
+
+def test_fails_clearly_on_scsi_hd_and_virtio_blk_and_passes_the_basics_on_a_tgt_lun():
+    result, runs = boot_with(
+        "mixed",
+        f'ft hd "$(dev scsi-hd_SHDSER01)" {CONFIRM}\n'
+        f'ft vblk "$(dev virtio-blk_VBLKSER01)" {CONFIRM}\n'
+        f'ft tgt "$(dev tgt-lun1_path1)" {CONFIRM}\n',
+    )
+    assert_untouched(result)
+    for name, transport in (("hd", "virtio-scsi/emulated"), ("vblk", "virtio-blk")):
+        run = runs[name]
+        assert run["rc"] == 10, run["stderr"]
+        refusals = run["document"]["refusals"]
+        assert [r["code"] for r in refusals] == ["pr_in_not_working"]
+        assert transport in refusals[0]["text"]
+        assert "[pr_in_not_working]" in run["stderr"]
+        assert run["document"]["steps"] == []  # not one PR OUT
+    assert "exit 9: invalid operation code" in runs["hd"]["document"]["refusals"][0]["text"]
+    tgt = runs["tgt"]
+    assert tgt["rc"] == 0, tgt["stderr"]
+    assert tgt["document"]["verdict"]["code"] == "pr_basics_proven"
+    assert all(step["status"] == "pass" for step in tgt["document"]["steps"])
+
+
+def test_sigint_between_register_and_release_leaves_no_key():
+    script = SLOW_RESERVE + (
+        "PATH={results}/shim:$PATH {python} -m guestprobe fencing-test "
+        f'"$(dev tgt-lun1_path1)" {CONFIRM} -o {{results}}/ft-int.json '
+        ">{results}/ft-int.out 2>{results}/ft-int.err &\n"
+        "pid=$!; n=0\n"  # python itself: a simple command in the background
+        "until grep -q '^\\[ 1\\] register .* pass$' {results}/ft-int.err 2>/dev/null; do\n"
+        "  n=$((n+1)); [ $n -gt 600 ] && break; sleep 0.1; done\n"
+        "sleep 0.5; kill -INT $pid; wait $pid; echo $? >{results}/ft-int.rc\n"
+    )
+    result, runs = boot_with("two-paths", script)
+    assert_untouched(result)  # the agent's own READ KEYS afterwards: no key left
+    run = runs["int"]
+    document = run["document"]
+    assert run["rc"] == 130, run["stderr"]
+    assert document["verdict"]["code"] == "interrupted"
+    assert document["cleanup"]["interrupted"] == "SIGINT"
+    steps = steps_of(run)
+    assert steps["register"]["status"] == "pass" and "release" not in steps
+    sent = [s["id"] for s in document["steps"]]
+    assert "cleanup_release" in sent and "cleanup_unregister_target" in sent
+    assert document["keys_after"] == document["keys_before"] == []
+    assert document["cleanup"]["verified"] is True
+
+
+def test_a_disk_holding_a_foreign_key_is_refused():
+    result, runs = boot_with("foreign-reservation", f'ft foreign "$(dev tgt-lun1_path1)" {CONFIRM}')
+    assert_untouched(result)
+    run = runs["foreign"]
+    assert run["rc"] == 10, run["stderr"]
+    document = run["document"]
+    assert [r["code"] for r in document["refusals"]] == ["foreign_registrations"]
+    assert "0xf0e1d2c3b4a59687" in document["refusals"][0]["text"]
+    assert document["keys_before"] == ["f0e1d2c3b4a59687"]
+    assert document["steps"] == []
