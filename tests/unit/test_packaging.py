@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from test_bundle_cli import FakeGuest, run_cli
 
 TOP = Path(__file__).resolve().parents[2]
 PACKAGING = TOP / "packaging"
@@ -93,15 +92,8 @@ def _unpacked(built, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     return _run([sys.executable, str(script), *args], env=_unpacked_env(built), cwd=cwd)
 
 
-@pytest.fixture
-def guest(tmp_path, fp, monkeypatch):
-    return FakeGuest(tmp_path / "guest", fp, monkeypatch)
-
-
-def test_unpacked_guestprobe_reports_a_recorded_bundle(built, guest, fp, capsys, tmp_path):
-    fp.allow_unregistered(True)  # the replayed sg3_utils answers stay; real processes run too
-    bundle = tmp_path / "kvm-mixed.tar.gz"
-    assert run_cli(capsys, "collect", "-o", str(bundle))[0] == 0
+def test_unpacked_guestprobe_reports_a_recorded_bundle(built, tmp_path):
+    bundle = TOP / "examples" / "mixed.tar.gz"  # collected in the real-guest rig
     where = _run([sys.executable, "-c", "import guestprobe.cli as c; print(c.__file__)"],
                  env=_unpacked_env(built), cwd=tmp_path)
     assert where.stdout.strip().startswith(str(built["sitelib"]))
@@ -109,10 +101,14 @@ def test_unpacked_guestprobe_reports_a_recorded_bundle(built, guest, fp, capsys,
     assert version.returncode == 0 and "0.1.0" in version.stdout
     result = _unpacked(built, "report", str(bundle), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert re.search(r"^sda\s+virtio-scsi/passthrough\s", result.stdout, re.M), result.stdout
+    assert re.search(r"^sdb\s+virtio-scsi/passthrough\s", result.stdout, re.M), result.stdout
     assert re.search(r"^vda\s+virtio-blk\s", result.stdout, re.M)
+    assert "naa.60000000000000000e00000000010001" in result.stdout
+    assert re.search(r"^DISK\s+discovery\s+naming\s", result.stdout, re.M)  # the rules ran
     as_json = json.loads(_unpacked(built, "report", "--json", str(bundle), cwd=tmp_path).stdout)
     assert as_json["scan"]["collected_by_version"] == "0.1.0"
+    rules = _unpacked(built, "explain", cwd=tmp_path)  # the rules shipped inside the package
+    assert rules.stdout.startswith(f"Rules from {built['sitelib']}/guestprobe/rules"), rules.stdout
     truncated = tmp_path / "cut.tar.gz"
     truncated.write_bytes(bundle.read_bytes()[:200])
     bad = _unpacked(built, "report", str(truncated), cwd=tmp_path)
