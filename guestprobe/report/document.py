@@ -16,7 +16,7 @@ from guestprobe.collect.scan import DISK_PROBED, Collection, DiskCollection
 from guestprobe.errors import BadInputError
 from guestprobe.facts import disk_facts
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_MAJOR = SCHEMA_VERSION.split(".", 1)[0]
 
 # A checker adds verdicts: (document) -> None. Set by the check engine; None = facts only.

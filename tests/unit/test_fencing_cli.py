@@ -23,6 +23,7 @@ from guestprobe import cli
 from guestprobe.fencing import command, keys
 from guestprobe.fencing.command import CONFIRM_FLAG
 from guestprobe.fencing.sequence import PrPath, planned_steps
+from guestprobe.report.document import SCHEMA_VERSION
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_two_paths_full_pass_report(guest, fp, capsys, tmp_path):
     assert "sg_persist --out --no-inquiry --register" in err
     assert "[ 1] register" in err  # progress, step by step
     document = json.loads(report.read_text())
-    assert (document["kind"], document["schema_version"]) == ("fencing-test", "1.0")
+    assert (document["kind"], document["schema_version"]) == ("fencing-test", SCHEMA_VERSION)
     assert document["verdict"]["code"] == "fencing_proven"
     assert document["keys"]["target"] == "6770a1b2c3d4e501"
     assert document["keys_before"] == document["keys_after"] == []
@@ -93,6 +94,8 @@ def test_two_paths_full_pass_report(guest, fp, capsys, tmp_path):
         "sg_persist --out --no-inquiry --register --param-sark=0x6770a1b2c3d4e501 /dev/sg1"
     )
     assert {"argv", "exit_status", "exit_meaning", "status", "duration_s"} <= set(steps[0])
+    planned = [p["argv"] for p in document["plan"]["test"] if not p["only_if_refused"]]
+    assert planned == [s["argv"] for s in steps[:13]]  # sent exactly as planned and printed
     assert not any(call[0] == "sg_write_same" for call in fp.calls)
 
 
