@@ -216,3 +216,12 @@ def test_a_rule_changed_after_collection_changes_the_verdict(guest, tmp_path, ca
     monkeypatch.delenv("GUESTPROBE_RULES_DIR")
     status, out, _ = run_cli(capsys, "report", "--json", str(bundle))
     assert fencing(json.loads(out)) == fencing(collected)
+
+
+def test_collect_shows_progress_on_a_terminal(guest, tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    status, _, err = run_cli(capsys, "collect", "-o", str(tmp_path / "b.tar.gz"))
+    assert status == 0
+    assert "\rprobed 3/3 disks\n" in err
