@@ -94,7 +94,20 @@ def _checker():  # the check engine, when the rules are installed
     return apply_checks
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose heavier commands are imported only when named (start-up time matters:
+    a Python start costs over a second in a software-emulated guest)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in _LAZY_COMMANDS:
+            self.add_command(_LAZY_COMMANDS[name](self), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="guestprobe")
 def cli() -> None:
     """Which Veritas InfoScale storage features can this KVM guest's disks use, and why."""
@@ -221,13 +234,37 @@ def exit_statuses() -> None:
         click.echo(f"{int(status):3d}  {meaning}")
 
 
-# -- commands defined in their own packages (one line each) ---------------------------------------
-# (register further commands here)
-cli.add_command(__import__("guestprobe.check.explain", fromlist=["_"]).explain)
-cli.add_command(__import__("guestprobe.fencing.command", fromlist=["_"]).fencing_test)
-from guestprobe.bundle.commands import register_commands  # noqa: E402 (collect, compare)
+# -- commands defined in their own packages, loaded on first use ----------------------------------
+def _explain(group: click.Group) -> click.Command:
+    from guestprobe.check.explain import explain
 
-register_commands(cli)
+    return explain
+
+
+def _fencing_test(group: click.Group) -> click.Command:
+    from guestprobe.fencing.command import fencing_test
+
+    return fencing_test
+
+
+def _collect(group: click.Group) -> click.Command:
+    from guestprobe.bundle.commands import collect_command
+
+    return collect_command(group.commands["scan"])
+
+
+def _compare(group: click.Group) -> click.Command:
+    from guestprobe.bundle.commands import compare_command
+
+    return compare_command
+
+
+_LAZY_COMMANDS = {
+    "explain": _explain,
+    "fencing-test": _fencing_test,
+    "collect": _collect,
+    "compare": _compare,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

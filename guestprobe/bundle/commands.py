@@ -1,4 +1,4 @@
-"""The ``collect`` and ``compare`` commands; :func:`register_commands` adds them to the CLI group.
+"""The ``collect`` and ``compare`` commands (the CLI loads them on first use).
 
 ``collect`` takes the scan's own options (the same click parameters as ``scan``, reused, so the
 two never drift apart).
@@ -130,7 +130,7 @@ def compare_command(reports: tuple[str, ...], as_json: bool) -> None:
     click.echo(to_json(result) if as_json else render_comparison(result), nl=False)
 
 
-def _collect_command(scan: click.Command) -> click.Command:
+def collect_command(scan: click.Command) -> click.Command:
     reused = [param for param in scan.params if param.name in SCAN_PARAMS_REUSED]
     own = [
         click.Option(
@@ -162,9 +162,3 @@ def _collect_command(scan: click.Command) -> click.Command:
         "content is ever included.",
         short_help="Scan and write a support bundle (.tar.gz) to attach to a support case.",
     )
-
-
-def register_commands(group: click.Group) -> None:
-    """Add ``collect`` (built on the group's ``scan`` options) and ``compare`` to ``group``."""
-    group.add_command(_collect_command(group.commands["scan"]))
-    group.add_command(compare_command)
