@@ -207,13 +207,23 @@ def pr_state(disks: dict[str, dict[str, object]], plan: dict) -> dict[str, objec
         if not info.get("sg") or not info.get("visible", True):
             continue
         state[label] = {
-            spec.name: printable(run(spec.argv(str(info["sg"]))))
+            spec.name: printable(run_past_unit_attention(spec.argv(str(info["sg"]))))
             for spec in (PR_READ_KEYS, PR_READ_RESERVATION)
         }
         for entry in state[label].values():  # type: ignore[union-attr]
             entry.pop("duration_s")
             entry["argv"] = entry["argv"][:-1]  # the sg node may differ between readings
     return state
+
+
+def run_past_unit_attention(argv: list[str], attempts: int = 3) -> dict[str, object]:
+    """Run again after UNIT ATTENTION (exit 6), as an initiator does after a reset or reconnect."""
+    result = run(argv)
+    for _ in range(attempts - 1):
+        if result["rc"] != 6:
+            break
+        result = run(argv)
+    return result
 
 
 def set_up_foreign_reservation(disks: dict[str, dict[str, object]], plan: dict) -> list[object]:
@@ -374,8 +384,21 @@ def handshake(send: str, wait_for: str, timeout_s: float) -> bool:
     return False
 
 
-def run_command(plan: dict) -> dict[str, object]:
+def disk_environment(disks: dict[str, dict[str, object]]) -> dict[str, str]:
+    """RIG_DEV_<LABEL> and RIG_SG_<LABEL> for the command (``tgt-lun1_path1`` -> TGT_LUN1_PATH1)."""
+    env = {}
+    for label, info in disks.items():
+        if not info.get("visible", True):
+            continue
+        key = "".join(char if char.isalnum() else "_" for char in label).upper()
+        env[f"RIG_DEV_{key}"] = str(info["dev"])
+        env[f"RIG_SG_{key}"] = str(info.get("sg") or "")
+    return env
+
+
+def run_command(plan: dict, disks: dict[str, dict[str, object]]) -> dict[str, object]:
     env = dict(os.environ)
+    env.update(disk_environment(disks))
     started = uptime()
     start = time.monotonic()
     timed_out = False
@@ -432,7 +455,7 @@ def main(plan_path: str) -> int:
         if plan.get("stop_target_during_command"):
             agent["target_stopped"] = handshake("ready", "stopped", timeout_s=60)
         timings["command_start"] = uptime()
-        command = run_command(plan)
+        command = run_command(plan, disks)
         timings["command_end"] = uptime()
         write_json(RESULTS / "command.json", command)
         log(f"command exit {command['rc']} after {command['duration_s']} s")

@@ -1,0 +1,61 @@
+"""Fixtures for the real-guest rig: each scenario boots once per session, whoever asks first.
+
+Tests marked ``vm`` skip only when QEMU cannot run at all (no ``qemu-system-x86_64``), and even
+then not in CI (``CI=true``): there the missing QEMU is a failure, never a silent skip.
+``RIG_KEEP=1`` keeps every run folder under ``tests/vm/.cache/runs/`` for a post-mortem.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+
+from .qemu import QEMU
+from .rig import RunResult, run_scenario
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def rig_unavailable_reason() -> str | None:
+    """Why no guest can boot here at all; None when QEMU is there (anything else must work)."""
+    if not os.access(QEMU, os.X_OK):
+        return f"{QEMU} is missing: the real-guest rig cannot boot a guest (.ci/rig-deps.sh)"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any skipif of the test module: in CI a missing QEMU fails every ``vm`` test."""
+    if item.get_closest_marker("vm") is None:
+        return
+    reason = rig_unavailable_reason()
+    if reason is None:
+        return
+    if in_ci():
+        pytest.fail(f"CI=true, and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+_BOOTED: dict[str, RunResult | Exception] = {}
+
+
+@pytest.fixture(scope="session")
+def boot() -> Callable[[str], RunResult]:
+    """``boot(name)``: the scenario's one :class:`RunResult` this session (default command)."""
+
+    def boot_once(name: str) -> RunResult:
+        if name not in _BOOTED:
+            try:
+                _BOOTED[name] = run_scenario(name, keep=os.environ.get("RIG_KEEP") == "1")
+            except Exception as exc:
+                _BOOTED[name] = exc
+        booted = _BOOTED[name]
+        if isinstance(booted, Exception):
+            raise RuntimeError(f"scenario {name} could not be run: {booted!r}") from booted
+        return booted
+
+    return boot_once
