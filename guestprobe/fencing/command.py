@@ -117,8 +117,19 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
         key = keys.target if role == TARGET else keys.peer
         paths[role] = PrPath(role, disk.scsi_device, disk.dev_path, key)
     steps = planned_steps(paths[TARGET], paths.get(PEER))
-    plan = [list(step.argv) for step in steps]
     cleanup = cleanup_commands(paths[TARGET], paths.get(PEER))
+    plan = {
+        "test": [
+            {
+                "id": step.id,
+                "path": step.role,
+                "argv": list(step.argv),
+                "only_if_refused": step.fallback_for,
+            }
+            for step in steps
+        ],
+        "cleanup_as_needed": cleanup,
+    }
     click.echo(render_plan(paths[TARGET], paths.get(PEER), steps, cleanup), nl=False, err=as_json)
     if not confirmed:
         raise RefusedError(

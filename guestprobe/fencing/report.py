@@ -2,7 +2,8 @@
 
 Document keys: ``schema_version``, ``kind: "fencing-test"``, ``tool``, ``generated_at``,
 ``target`` and ``peer`` (what the preflight scan found), ``keys`` (this run's keys and their
-format), ``options``, ``plan`` (every command, as printed before the run), ``refusals``,
+format), ``options``, ``plan`` (every command of the test, and the cleanup commands it may
+send, as printed before the run), ``refusals``,
 ``steps`` (argv, exit status and meaning, pass/fail/unsupported, duration, decoded answer),
 ``keys_before``/``keys_after``, ``reservation_before``/``reservation_after``, ``cleanup``
 (``verified``, ``leftovers`` with the commands that remove them) and ``verdict``.
@@ -31,7 +32,7 @@ def build_document(
     target: PathFacts,
     peer: PathFacts | None,
     keys: RunKeys,
-    plan: list[list[str]],
+    plan: dict[str, Any],
     verdict: Verdict,
     options: dict[str, Any],
     refusals: list[Refusal] | None = None,

@@ -31,8 +31,12 @@ from guestprobe.collect.sg3 import (
     describe_exit_status,
 )
 from guestprobe.decode import DecodeError
-from guestprobe.decode.hexdump import parse_hexdump
-from guestprobe.decode.persist import decode_read_keys, decode_read_reservation, key_hex
+from guestprobe.decode.persist import (
+    decode_read_keys,
+    decode_read_reservation,
+    key_hex,
+    pr_in_data_from_hexdump,
+)
 from guestprobe.fencing import prout
 from guestprobe.fencing.keys import sg_key
 from guestprobe.fencing.preflight import PEER, TARGET
@@ -373,7 +377,7 @@ class FencingTest:
             )
             return None
         try:
-            return decoder(parse_hexdump(bytes.fromhex(step.stdout_hex)))
+            return decoder(pr_in_data_from_hexdump(bytes.fromhex(step.stdout_hex)))
         except DecodeError as exc:
             step.status = FAIL
             step.detail = f"the answer did not decode: {exc}"
@@ -460,17 +464,30 @@ class FencingTest:
     def run(self) -> FencingResult:
         """The test, then cleanup and verification, whatever happens in the test."""
         try:
-            self._test()
+            try:
+                self._test()
+            except Exception as exc:  # a bug: still clean up, then report it
+                self.result.error = f"{type(exc).__name__}: {exc}"
         except (Interrupted, KeyboardInterrupt) as exc:
             self.result.interrupted = exc.name if isinstance(exc, Interrupted) else "SIGINT"
-        except Exception as exc:  # a bug: still clean up, then report it
-            self.result.error = f"{type(exc).__name__}: {exc}"
         finally:
-            with self.guard.deferred():
-                self._cleanup_and_verify()
+            self._cleanup_whatever_arrives()
         if self.result.interrupted is None and self.guard.signal_name is not None:
             self.result.interrupted = self.guard.signal_name
         return self.result
+
+    def _cleanup_whatever_arrives(self) -> None:
+        """Cleanup; a signal that lands before the guard holds signals only restarts it.
+
+        The guard raises at most once, so the second attempt always runs to the end.
+        """
+        for _ in range(2):
+            try:
+                self.guard.hold()
+                self._cleanup_and_verify()
+                return
+            except Interrupted as exc:
+                self.result.interrupted = self.result.interrupted or exc.name
 
     # -- cleanup ---------------------------------------------------------------------------------
     def _cleanup_send(

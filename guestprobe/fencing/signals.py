@@ -7,8 +7,8 @@ kernel. So, inside :class:`SignalGuard`:
   cleans up);
 * while a command runs, the first signal is held until the command returns (at most the command
   timeout), so the cleanup that follows knows what that command did; a second one raises at once;
-* during cleanup (:meth:`SignalGuard.deferred`) signals are only recorded: cleanup runs to the
-  end, each of its commands bounded by the timeout.
+* during cleanup (after :meth:`SignalGuard.hold`) signals are
+  only recorded: cleanup runs to the end, each of its commands bounded by the timeout.
 
 The old handlers are restored on leaving. Outside the main thread (where Python cannot install
 handlers) the guard does nothing.
@@ -82,14 +82,9 @@ class SignalGuard:
         finally:
             self._mode = previous
 
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
-        """Only record signals (cleanup)."""
-        previous, self._mode = self._mode, _DEFER
-        try:
-            yield
-        finally:
-            self._mode = previous
+    def hold(self) -> None:
+        """From now on only record signals (cleanup), until the guard is left."""
+        self._mode = _DEFER
 
     @property
     def signal_name(self) -> str | None:

@@ -75,13 +75,13 @@ def test_a_signal_during_a_command_waits_for_it_and_cleanup_is_never_interrupted
             os.kill(os.getpid(), signal.SIGTERM)  # held: the command in flight finishes
             finished = True
         assert finished
-        with guard.deferred():
-            os.kill(os.getpid(), signal.SIGINT)  # cleanup: recorded only
-            with guard.command():
-                os.kill(os.getpid(), signal.SIGINT)
-            guard.check()
         with pytest.raises(Interrupted) as raised:
-            guard.check()
+            guard.check()  # at the next step: raised, and cleanup begins
+        guard.hold()
+        os.kill(os.getpid(), signal.SIGINT)  # cleanup: recorded only
+        with guard.command():
+            os.kill(os.getpid(), signal.SIGINT)
+        guard.check()
     assert raised.value.name == "SIGTERM"
     assert guard.received == [signal.SIGTERM, signal.SIGINT, signal.SIGINT]
 

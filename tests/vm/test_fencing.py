@@ -173,9 +173,13 @@ def test_sigint_between_register_and_release_leaves_no_key():
     assert document["cleanup"]["verified"] is True
 
 
-def test_a_disk_holding_a_foreign_key_is_refused():
-    result, runs = boot_with("foreign-reservation", f'ft foreign "$(dev tgt-lun1_path1)" {CONFIRM}')
-    assert_untouched(result)
+def test_a_disk_holding_a_foreign_key_is_refused_and_force_leaves_that_key_alone():
+    result, runs = boot_with(
+        "foreign-reservation",
+        f'ft foreign "$(dev tgt-lun1_path1)" {CONFIRM}\n'
+        f'ft forced "$(dev tgt-lun1_path1)" {CONFIRM} --force\n',
+    )
+    assert_untouched(result)  # the other initiator's key and reservation are still there
     run = runs["foreign"]
     assert run["rc"] == 10, run["stderr"]
     document = run["document"]
@@ -183,3 +187,15 @@ def test_a_disk_holding_a_foreign_key_is_refused():
     assert "0xf0e1d2c3b4a59687" in document["refusals"][0]["text"]
     assert document["keys_before"] == ["f0e1d2c3b4a59687"]
     assert document["steps"] == []
+    # --force: the test runs, RESERVE meets the other initiator's reservation, only ours goes
+    forced = runs["forced"]
+    assert forced["rc"] == 9, forced["stderr"]
+    document = forced["document"]
+    steps = steps_of(forced)
+    assert steps["register"]["status"] == "pass"
+    assert (steps["reserve"]["status"], steps["reserve"]["exit_status"]) == ("fail", 24)
+    assert document["verdict"]["code"] == "step_failed"
+    assert document["keys_before"] == document["keys_after"] == ["f0e1d2c3b4a59687"]
+    assert document["reservation_after"] == document["reservation_before"]
+    assert document["reservation_before"]["key_hex"] == "f0e1d2c3b4a59687"
+    assert document["cleanup"]["verified"] is True
