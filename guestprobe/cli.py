@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -24,14 +25,14 @@ from guestprobe.errors import (
 VERDICT_ORDER = ("usable", "unknown", "degraded", "not_usable")
 
 
-def _require_root() -> None:
+def require_root() -> None:
     if os.geteuid() != 0:
         raise NotRootError(
             "guestprobe must run as root: SCSI pass-through (SG_IO) needs it; try sudo"
         )
 
 
-def _require_sg3_utils() -> None:
+def require_sg3_utils() -> None:
     from guestprobe.collect.sg3 import SG3_TOOLS
 
     missing = [tool for tool in SG3_TOOLS if shutil.which(tool) is None]
@@ -42,7 +43,7 @@ def _require_sg3_utils() -> None:
         )
 
 
-def _resolve_targets(paths: tuple[str, ...]) -> list[str] | None:
+def resolve_targets(paths: tuple[str, ...]) -> list[str] | None:
     if not paths:
         return None
     from guestprobe.collect.discover import resolve_named_device
@@ -61,9 +62,17 @@ def _resolve_targets(paths: tuple[str, ...]) -> list[str] | None:
     return names
 
 
-def _emit(document: dict[str, Any], as_json: bool, output: str | None) -> None:
+def emit(
+    document: dict[str, Any],
+    as_json: bool,
+    output: str | None,
+    render: Callable[[dict[str, Any]], str] | None = None,
+) -> None:
+    """Write the JSON to ``output`` (atomically) if given; print the JSON or the table."""
     from guestprobe.report.output import to_json, write_atomically
-    from guestprobe.report.table import render_table
+
+    if render is None:
+        from guestprobe.report.table import render_table as render
 
     text = to_json(document)
     if output:
@@ -72,7 +81,7 @@ def _emit(document: dict[str, Any], as_json: bool, output: str | None) -> None:
         if not output:
             click.echo(text, nl=False)
     else:
-        click.echo(render_table(document), nl=False)
+        click.echo(render(document), nl=False)
 
 
 def _fail_on_status(document: dict[str, Any], fail_on: str | None) -> bool:
@@ -88,7 +97,7 @@ def _fail_on_status(document: dict[str, Any], fail_on: str | None) -> bool:
     )
 
 
-def _checker():  # the check engine, when the rules are installed
+def checker():  # the check engine, when the rules are installed
     from guestprobe.check.engine import apply_checks
 
     return apply_checks
@@ -165,9 +174,9 @@ def scan(
     from guestprobe.collect.scan import collect
     from guestprobe.report.document import build_document
 
-    _require_root()
-    _require_sg3_utils()
-    names = _resolve_targets(devices)
+    require_root()
+    require_sg3_utils()
+    names = resolve_targets(devices)
     options = ProbeOptions(
         timeout_s=timeout_s, write_probes=not no_write_probes, use_sysfs_pages=not live_vpd
     )
@@ -180,8 +189,8 @@ def scan(
     collection = collect(
         options, names=names, include_all=include_all, max_workers=workers, progress=progress
     )
-    document = build_document(collection, _checker())
-    _emit(document, as_json, output)
+    document = build_document(collection, checker())
+    emit(document, as_json, output)
     for disk in document["disks"]:
         if disk["status"] != "probed":
             what = disk["status"].replace("_", " ")
@@ -221,8 +230,8 @@ def report(report, as_json, output, fail_on):
     from guestprobe.report.document import build_document, collection_from_document
 
     collection = collection_from_document(load_document(report))
-    document = build_document(collection, _checker())
-    _emit(document, as_json, output)
+    document = build_document(collection, checker())
+    emit(document, as_json, output)
     if _fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)
 

@@ -28,15 +28,15 @@ def _default_bundle_name(document: dict[str, Any]) -> str:
 def _collect(params: dict[str, Any]) -> None:
     from guestprobe.bundle.archive import build_bundle, describe_versions
     from guestprobe.bundle.redact import new_key, redact_collection
-    from guestprobe.cli import _checker, _require_root, _require_sg3_utils, _resolve_targets
+    from guestprobe.cli import checker, require_root, require_sg3_utils, resolve_targets
     from guestprobe.collect.probe import ProbeOptions
     from guestprobe.collect.scan import Collection, collect
     from guestprobe.report.document import build_document
     from guestprobe.report.output import write_atomically
 
-    _require_root()
-    _require_sg3_utils()
-    names = _resolve_targets(params["devices"])
+    require_root()
+    require_sg3_utils()
+    names = resolve_targets(params["devices"])
     options = ProbeOptions(
         timeout_s=params["timeout_s"],
         write_probes=not params["no_write_probes"],
@@ -61,7 +61,7 @@ def _collect(params: dict[str, Any]) -> None:
         key = key_text.encode() if key_text else new_key()
         collection = Collection.from_dict(redact_collection(collection.to_dict(), key))
         redaction = {"method": "hmac-sha256", "key": "given" if key_text else "random"}
-    document = build_document(collection, _checker())
+    document = build_document(collection, checker())
     data = build_bundle(document, describe_versions(document), redaction)
     output = params["output"] or _default_bundle_name(document)
     write_atomically(output, data, mode=0o600)
@@ -80,7 +80,7 @@ def _collect(params: dict[str, Any]) -> None:
 def _load_node(path: str) -> Any:
     from guestprobe.bundle.archive import is_bundle, read_bundle
     from guestprobe.bundle.compare import NodeReport, report_fingerprint
-    from guestprobe.cli import _checker, load_document
+    from guestprobe.cli import checker, load_document
     from guestprobe.errors import BadInputError
     from guestprobe.report.document import build_document, collection_from_document
 
@@ -106,7 +106,7 @@ def _load_node(path: str) -> Any:
         collection = collection_from_document(original)
     except BadInputError as exc:
         raise BadInputError(f"{path}: {exc}") from None
-    document = build_document(collection, _checker())
+    document = build_document(collection, checker())
     return NodeReport(path, document, report_fingerprint(original), notes)
 
 

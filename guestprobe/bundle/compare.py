@@ -214,7 +214,7 @@ def _cell(paths: list[dict[str, Any]] | None) -> str:
 
 def render_comparison(result: dict[str, Any]) -> str:
     """The readable form: one row per LU, one column per node, then the conclusions."""
-    from guestprobe.report.table import _grid
+    from guestprobe.report.table import grid
 
     names = [node["name"] for node in result["nodes"]]
     header = ["LU DESIGNATOR", "IDENTITY", *names, "ALL NODES", "PR FROM ALL"]
@@ -233,7 +233,7 @@ def render_comparison(result: dict[str, Any]) -> str:
         + ", ".join(
             f"{n['name']} ({n['source']}, {n['disk_count']} disks)" for n in result["nodes"]
         ),
-        _grid(header, rows) + "\nPR = PR-capable, noPR = not, PR? = PR IN answers but the "
+        grid(header, rows) + "\nPR = PR-capable, noPR = not, PR? = PR IN answers but the "
         "fencing verdict is unknown (facts missing), - = not seen"
         if rows
         else "No disk with an LU designator on any node.",

@@ -27,8 +27,7 @@ from guestprobe.collect.sg3 import (
     VPD_PAGES,
     Outcome,
     ProbeSpec,
-    classify_exit_status,
-    describe_exit_status,
+    interpret_command,
     vpd_probe,
     write_same_probes,
 )
@@ -126,16 +125,8 @@ class DiskProber:
             result.exit_status = command.exit_status
             result.stdout_hex = command.stdout.hex()
             result.stderr = command.stderr_text[-4000:]
-            if command.timed_out:
-                result.outcome = Outcome.TIMED_OUT.value
-                result.exit_meaning = f"no answer within {self.options.timeout_s:g} s; abandoned"
-            elif command.start_error is not None:
-                result.outcome = Outcome.TOOL_MISSING.value
-                result.exit_meaning = command.start_error
-            else:
-                assert command.exit_status is not None
-                result.outcome = classify_exit_status(command.exit_status).value
-                result.exit_meaning = describe_exit_status(command.exit_status)
+            outcome, result.exit_meaning = interpret_command(command, self.options.timeout_s)
+            result.outcome = outcome.value
             if result.outcome != Outcome.UNIT_ATTENTION.value:
                 break
         self.results.append(result)

@@ -15,6 +15,8 @@ import errno
 from dataclasses import dataclass
 from enum import Enum
 
+from guestprobe.collect.process import CommandResult
+
 # sg3_utils exit statuses (sg_lib.h SG_LIB_*). 50 + errno for OS errors.
 SG_LIB_SYNTAX_ERROR = 1
 SG_LIB_CAT_NOT_READY = 2
@@ -140,6 +142,18 @@ def describe_exit_status(exit_status: int) -> str:
         name = errno.errorcode.get(code, str(code))
         return f"operating system error {name}"
     return "unknown exit status"
+
+
+def interpret_command(command: CommandResult, timeout_s: float) -> tuple[Outcome, str]:
+    """The outcome and a human meaning of one finished (or abandoned) sg3_utils command."""
+    if command.timed_out:
+        return Outcome.TIMED_OUT, f"no answer within {timeout_s:g} s; abandoned"
+    if command.start_error is not None:
+        return Outcome.TOOL_MISSING, f"could not start: {command.start_error}"
+    assert command.exit_status is not None
+    if command.exit_status < 0:
+        return Outcome.OTHER_ERROR, f"killed by signal {-command.exit_status}"
+    return classify_exit_status(command.exit_status), describe_exit_status(command.exit_status)
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,11 @@ from guestprobe.errors import NotABlockDeviceError, RefusedError
 CONFIRM_FLAG = "--yes-i-understand-this-sends-pr-out"
 
 
-def _emit(document: dict[str, Any], as_json: bool, output: str | None) -> None:
+def _emit_fencing(document: dict[str, Any], as_json: bool, output: str | None) -> None:
+    from guestprobe.cli import emit
     from guestprobe.fencing.report import render_table
-    from guestprobe.report.output import to_json, write_atomically
 
-    text = to_json(document)
-    if output:
-        write_atomically(output, text.encode())
-    if as_json and not output:
-        click.echo(text, nl=False)
-    elif not as_json:
-        click.echo(render_table(document), nl=False)
+    emit(document, as_json, output, render_table)
 
 
 def _machine() -> tuple[Any, Any]:
@@ -92,7 +86,7 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
     left something (the report gives the commands to remove it); 10: refused; 130/143:
     interrupted by SIGINT/SIGTERM, cleaned up.
     """
-    from guestprobe.cli import _require_root, _require_sg3_utils, _resolve_targets
+    from guestprobe.cli import require_root, require_sg3_utils, resolve_targets
     from guestprobe.collect.discover import Discoverer
     from guestprobe.fencing.keys import new_run_keys
     from guestprobe.fencing.preflight import PEER, TARGET, gather, path_facts, refusals
@@ -101,11 +95,11 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
     from guestprobe.fencing.signals import SignalGuard
     from guestprobe.fencing.verdict import judge, refused
 
-    _require_root()
-    _require_sg3_utils()
-    names = {TARGET: _resolve_targets((device,))[0]}  # type: ignore[index]
+    require_root()
+    require_sg3_utils()
+    names = {TARGET: resolve_targets((device,))[0]}  # type: ignore[index]
     if peer:
-        names[PEER] = _resolve_targets((peer,))[0]  # type: ignore[index]
+        names[PEER] = resolve_targets((peer,))[0]  # type: ignore[index]
     sys_root, udev = _machine()
     discoverer = Discoverer(sys_root, udev)
     paths = {}
@@ -154,7 +148,7 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
             refusals=reasons,
             duration_s=time.monotonic() - started,
         )
-        _emit(document, as_json, output)
+        _emit_fencing(document, as_json, output)
         raise RefusedError("refused: " + "; ".join(f"[{r.code}] {r.text}" for r in reasons))
     counter = [0]
     with SignalGuard() as guard:
@@ -178,7 +172,7 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
         result=result,
         duration_s=time.monotonic() - started,
     )
-    _emit(document, as_json, output)
+    _emit_fencing(document, as_json, output)
     for left in result.leftovers:
         click.echo(
             f"guestprobe: LEFT on {left['device']}: {left['what']} {left['key'] or ''}; "

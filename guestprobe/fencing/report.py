@@ -22,7 +22,7 @@ from guestprobe.fencing.preflight import PathFacts, Refusal, describe_key
 from guestprobe.fencing.sequence import FencingResult, PlannedStep, PrPath
 from guestprobe.fencing.verdict import Verdict
 from guestprobe.report.document import SCHEMA_VERSION
-from guestprobe.report.table import _grid
+from guestprobe.report.table import grid
 
 KIND = "fencing-test"
 KEY_FORMAT = 'ASCII "gp", 5 random bytes (the run id), 1 byte path (01 target, 02 peer)'
@@ -139,7 +139,7 @@ def render_table(document: dict[str, Any]) -> str:
             for index, step in enumerate(document["steps"], start=1)
         ]
         parts.append(
-            _grid(["#", "STEP", "PATH", "EXIT", "MEANING", "RESULT", "S", "COMMAND"], rows)
+            grid(["#", "STEP", "PATH", "EXIT", "MEANING", "RESULT", "S", "COMMAND"], rows)
         )
         notes = [f"{step['id']}: {step['detail']}" for step in document["steps"] if step["detail"]]
         if notes:

@@ -26,9 +26,7 @@ from guestprobe.collect.sg3 import (
     SG_LIB_CAT_RES_CONFLICT,
     SG_LIB_CAT_UNIT_ATTENTION,
     SG_LIB_OS_BASE_ERR,
-    Outcome,
-    classify_exit_status,
-    describe_exit_status,
+    interpret_command,
 )
 from guestprobe.decode import DecodeError
 from guestprobe.decode.persist import (
@@ -319,19 +317,8 @@ class FencingTest:
             step.exit_statuses.append(command.exit_status)
             step.stdout_hex = command.stdout.hex()
             step.stderr = command.stderr_text[-2000:]
-            if command.timed_out:
-                step.outcome = Outcome.TIMED_OUT.value
-                step.exit_meaning = f"no answer within {self.timeout_s:g} s; abandoned"
-            elif command.start_error is not None:
-                step.outcome = Outcome.TOOL_MISSING.value
-                step.exit_meaning = f"could not start: {command.start_error}"
-            elif command.exit_status is not None and command.exit_status < 0:
-                step.outcome = Outcome.OTHER_ERROR.value
-                step.exit_meaning = f"killed by signal {-command.exit_status}"
-            else:
-                assert command.exit_status is not None
-                step.outcome = classify_exit_status(command.exit_status).value
-                step.exit_meaning = describe_exit_status(command.exit_status)
+            outcome, step.exit_meaning = interpret_command(command, self.timeout_s)
+            step.outcome = outcome.value
             if command.exit_status != SG_LIB_CAT_UNIT_ATTENTION:
                 break
         if step.attempts > 1:

@@ -20,7 +20,7 @@ def _short(outcome: str | None) -> str:
     }.get(outcome, outcome or "-")
 
 
-def _grid(header: list[str], rows: list[list[str]]) -> str:
+def grid(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
     lines = [
         "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
@@ -59,7 +59,7 @@ def render_table(document: dict[str, Any]) -> str:
         "WS16",
         "STATUS",
     ]
-    parts = [_grid(header, rows) if rows else "No disks found."]
+    parts = [grid(header, rows) if rows else "No disks found."]
     matrix = _verdict_matrix(document)
     if matrix:
         parts.append(matrix)
@@ -99,4 +99,4 @@ def _verdict_matrix(document: dict[str, Any]) -> str:
             [disk["name"], *[STATUS_SYMBOLS.get(by_feature.get(f, ""), "-") for f in features]]
         )
     legend = "yes = usable, degr = degraded, NO = not usable, ? = unknown (facts missing)"
-    return _grid(["DISK", *features], rows) + "\n" + legend
+    return grid(["DISK", *features], rows) + "\n" + legend

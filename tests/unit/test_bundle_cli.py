@@ -41,8 +41,8 @@ class FakeGuest:
             register_disk(fp, MIXED / capture, device, occurrences=20)
         monkeypatch.setattr(platform_module, "sg3_utils_facts", lambda *a, **k: dict(SG3_FACTS))
         monkeypatch.setattr(scan_module, "SysRoot", lambda: SysRoot(self.fake.root))
-        monkeypatch.setattr(cli, "_require_root", lambda: None)
-        monkeypatch.setattr(cli, "_require_sg3_utils", lambda: None)
+        monkeypatch.setattr(cli, "require_root", lambda: None)
+        monkeypatch.setattr(cli, "require_sg3_utils", lambda: None)
 
     def report(self, hostname: str, names: list[str] | None = None) -> dict:
         """One node's JSON report, as ``guestprobe scan --json`` would write it."""
@@ -51,7 +51,7 @@ class FakeGuest:
             ProbeOptions(), names=names, sys=SysRoot(self.fake.root),
             udev=UdevView(run_dir=self.fake.p("/run/udev")),
         )
-        return build_document(collection, cli._checker())
+        return build_document(collection, cli.checker())
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:

@@ -31,7 +31,7 @@ def guest(monkeypatch, tmp_path, fp):
     """Root, sg3_utils, the fake two-path guest and this run's keys fixed; returns a setup."""
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(shutil, "which", lambda tool: f"/usr/bin/{tool}")
-    monkeypatch.setattr(cli, "_resolve_targets", lambda paths: [p.rsplit("/", 1)[1] for p in paths])
+    monkeypatch.setattr(cli, "resolve_targets", lambda paths: [p.rsplit("/", 1)[1] for p in paths])
     monkeypatch.setattr(keys, "new_run_keys", lambda: KEYS)
 
     def setup(**options):
