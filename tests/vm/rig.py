@@ -21,7 +21,6 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
@@ -34,6 +33,7 @@ from typing import Any
 
 from . import qemu
 from .guest_image import CACHE_DIR, ensure_initramfs, ensure_kernel
+from .processes import start_tied, stop_group
 from .scenarios import SCENARIOS, SCSI_BLOCK, Scenario
 from .tgt import LISTEN_ADDRESS, TargetLun, TgtDaemon
 
@@ -154,22 +154,6 @@ def _read_json(path: Path, default: Any) -> Any:
 def _read_rc(path: Path) -> int | None:
     text = path.read_text().strip()
     return int(text) if text.lstrip("-").isdigit() else None
-
-
-def _stop_process(proc: subprocess.Popen[bytes], grace_s: float = 5) -> None:
-    """Terminate a process group we started; SIGKILL it if it does not go."""
-    if proc.poll() is not None:
-        return
-    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def guestprobe_probe_timeout_s() -> int:
@@ -340,20 +324,13 @@ class Run:
             )
             (self.run_dir / "qemu.argv").write_text(shlex.join(argv) + "\n")
             guest_start = time.monotonic()
-            with (self.run_dir / "qemu.log").open("wb") as qemu_log:
-                self.qemu = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=qemu_log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+            self.qemu = start_tied(argv, self.run_dir / "qemu.log")
             deadline = guest_start + self.scenario.command_timeout_s + BOOT_OVERHEAD_S
             qemu_exit, timed_out = self._watch_guest(deadline, guest_start)
             guest_end = time.monotonic()
         finally:
             if self.qemu is not None:
-                _stop_process(self.qemu)
+                stop_group(self.qemu)
             if self.tgt is not None:
                 self.tgt.stop()
         checksums_after = checksum_images(self.images)

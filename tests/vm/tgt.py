@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .processes import start_tied
+
 LISTEN_ADDRESS = "127.0.0.1"
 SOCKET_DIR = Path("/var/run/tgtd")
 TGTADM_TIMEOUT_S = 20
@@ -82,21 +84,9 @@ class TgtDaemon:
     def start(self, luns: Sequence[TargetLun]) -> None:
         self.port = free_tcp_port()
         self.control_port = _unused_control_port()
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    "tgtd",
-                    "-f",
-                    "-C",
-                    str(self.control_port),
-                    "--iscsi",
-                    f"portal={LISTEN_ADDRESS}:{self.port}",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        argv = ["tgtd", "-f", "-C", str(self.control_port), "--iscsi",
+                f"portal={LISTEN_ADDRESS}:{self.port}"]  # fmt: skip
+        self.proc = start_tied(argv, self.log_path)
         self._wait_ready(timeout_s=20)
         self.target("new", "--targetname", self.iqn)
         for lun in luns:
