@@ -9,6 +9,8 @@ as the guest's root, runs ``/run/rig/guest.sh`` in it and powers off.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import os
@@ -16,6 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,8 +132,25 @@ def kernel_package_name() -> str:
     raise GuestImageError(f"apt-cache depends {META_PACKAGE}: no linux-image dependency")
 
 
+@contextlib.contextmanager
+def cache_lock(cache_dir: Path) -> Iterator[None]:
+    """One builder at a time per cache (parallel test runs, another session's rig)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cache_dir / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def ensure_kernel(cache_dir: Path = CACHE_DIR) -> GuestKernel:
     """Fetch and unpack the guest kernel unless the cache already holds it."""
+    with cache_lock(cache_dir):
+        return _ensure_kernel(cache_dir)
+
+
+def _ensure_kernel(cache_dir: Path) -> GuestKernel:
     package = kernel_package_name()
     release = package.removeprefix("linux-image-")
     root = cache_dir / "kernel" / package
@@ -216,6 +236,11 @@ def _builtin_modules(kernel: GuestKernel) -> set[str]:
 
 def ensure_initramfs(kernel: GuestKernel, cache_dir: Path = CACHE_DIR) -> Path:
     """Build (or reuse) the initramfs for ``kernel``; its name carries a hash of its inputs."""
+    with cache_lock(cache_dir):
+        return _ensure_initramfs(kernel, cache_dir)
+
+
+def _ensure_initramfs(kernel: GuestKernel, cache_dir: Path) -> Path:
     deps = parse_modules_dep((kernel.modules_dir / "modules.dep").read_text())
     builtin = _builtin_modules(kernel)
     wanted = tuple(name for name in GUEST_MODULES if module_name(name) not in builtin)
