@@ -48,7 +48,7 @@ SMOKE_COMMAND = (
     "ls /sys/block; for d in /dev/sd? /dev/vd? /dev/nvme?n?; do [ -e $d ] || continue;"
     ' echo "== $d"; sg_inq $d; echo "exit $?"; done'
 )
-BOOT_OVERHEAD_S = 120  # on top of the command's timeout: boot, capture, PR reads, power-off
+BOOT_OVERHEAD_S = 90  # on top of the command's timeout: boot, capture, PR reads, power-off
 IQN_PREFIX = "iqn.2024-01.org.guestprobe.rig"
 BLOCK = 512
 DEFAULT_PROBE_TIMEOUT_S = 15
@@ -92,6 +92,7 @@ class RunResult:
     capture_guest: dict[str, str] = field(default_factory=dict)
     target_events: dict[str, float] = field(default_factory=dict)  # host wall-clock offsets
     console: str = ""
+    qemu_log: str = ""  # QEMU's own stdout/stderr (e.g. "iSCSI: NOP timeout. Reconnecting...")
     versions: dict[str, str] = field(default_factory=dict)
 
     def probe(self, label: str, name: str) -> CapturedProbe:
@@ -378,6 +379,7 @@ class Run:
             checksums_after=checksums_after,
             target_events=dict(self.target_events),
             console=_read_text(self.run_dir / "console.log"),
+            qemu_log=_read_text(self.run_dir / "qemu.log"),
         )
         capture_dir = results / "capture"
         if (results / "capture.tar").exists():
@@ -564,6 +566,8 @@ def summary(result: RunResult) -> str:
         lines.append(f"  target events (s after QEMU start): {result.target_events}")
     for error in result.guest.get("errors", []):
         lines.append(f"  guest agent error: {error}")
+    if result.qemu_log.strip():
+        lines.append("  qemu: " + result.qemu_log.strip().replace("\n", "\n  qemu: "))
     return "\n".join(lines)
 
 
@@ -573,6 +577,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("scenario", nargs="?", help=f"one of: {', '.join(SCENARIOS)}, or 'all'")
     parser.add_argument("--list", action="store_true", help="list the scenarios")
+    parser.add_argument(
+        "--prepare", action="store_true", help="only fetch the kernel and build the initramfs"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the run folder (and print it)")
     parser.add_argument("--smoke", action="store_true", help="run ls + sg_inq, not guestprobe")
     parser.add_argument("--capture", action="store_true", help="also run the fixture probes")
@@ -584,6 +591,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     guest_command = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
+    if args.prepare:
+        kernel = ensure_kernel()
+        print(f"{kernel.vmlinuz}\n{ensure_initramfs(kernel)}")
+        return 0
     if args.list or not args.scenario:
         for scenario in SCENARIOS.values():
             print(f"{scenario.name:20} {scenario.summary}")

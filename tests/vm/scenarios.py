@@ -69,7 +69,7 @@ class Scenario:
     # Stop tgtd (SIGSTOP) once the guest is ready to run its command, resume it (SIGCONT) after.
     stop_target_during_command: bool = False
     captured: bool = False  # part of the fixture capture (tests/fixtures/rig/<name>/)
-    command_timeout_s: int = 300
+    command_timeout_s: int = 120  # a scan takes 5-30 s here; a hung guest costs this + 90 s
     memory_mib: int = 1024
 
     def disk(self, label: str) -> Disk:
