@@ -322,6 +322,15 @@ def test_many_virtio_blk_scan(many_virtio_blk: RunResult) -> None:
     assert many_virtio_blk.scan["scan"]["abandoned_processes"] == 0  # type: ignore[index]
 
 
+def test_many_virtio_blk_hits_the_device_limit(many_virtio_blk: RunResult) -> None:
+    """30 virtio-blk disks and the rig's two 9p shares: 32 VirtIO devices, past the guide's 28."""
+    assert many_virtio_blk.scan is not None
+    limit = next(
+        v for v in many_virtio_blk.scan["guest_verdicts"] if v["feature"] == "device_limit"
+    )
+    assert limit["status"] == "not_usable", limit
+
+
 # -- sata-nvme ----------------------------------------------------------------------------
 
 
@@ -358,10 +367,22 @@ def test_hung_target_scan_ends_within_its_timeout(hung_target: RunResult) -> Non
     assert hung_target.command["duration_s"] < 3 * timeout_s + 30, explain(hung_target)
     lun = scan_disk(hung_target, "tgt-lun1_path1")
     assert lun["status"] == "timed_out"
-    assert any(p["outcome"] == "timed_out" for p in lun["probes"])
+    assert [p["name"] for p in lun["probes"] if p["outcome"] == "timed_out"] == ["inquiry"]
+    assert lun["processes"] == 1  # nothing more is sent to a disk that timed out once
     shd = scan_disk(hung_target, "scsi-hd_SHDSER02")
     assert shd["status"] == "probed"
     assert probe(shd, "inquiry")["outcome"] == "ok"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="guestprobe judges a disk that merely timed out as not_usable (no_scsi_passthrough);"
+    " the facts are missing, so the verdict should be unknown (STYLE.md: unknown is an answer)",
+)
+def test_hung_target_verdicts_are_unknown_not_negative(hung_target: RunResult) -> None:
+    lun = scan_disk(hung_target, "tgt-lun1_path1")
+    for feature in ("discovery", "naming", "pr_fencing"):
+        assert verdict(lun, feature)["status"] == "unknown", feature
 
 
 # -- foreign-reservation: another initiator registered and reserved -----------------------
@@ -383,7 +404,9 @@ def test_foreign_reservation_is_seen_from_the_other_path(foreign_reservation: Ru
 def test_foreign_reservation_scan(foreign_reservation: RunResult) -> None:
     lun = scan_disk(foreign_reservation, "tgt-lun1_path1")
     pr = lun["facts"]["persistent_reservations"]
-    assert pr["registered_key_count"] == 1
-    assert lun["facts"]["persistent_reservations"]["reservation"] is not None
+    assert pr["keys"]["keys_hex"] == [f"{FOREIGN_KEY:016x}"]
+    held = pr["reservation"]["reservation"]
+    assert (held["key_hex"], held["type_code"]) == (f"{FOREIGN_KEY:016x}", 5)
     fencing = verdict(lun, "pr_fencing")
-    assert fencing["status"] != "usable" or "pr_ready_passive" not in reason_codes(fencing)
+    assert fencing["status"] == "not_usable"
+    assert "reserved_by_other" in reason_codes(fencing)
