@@ -17,14 +17,41 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 from tests.vm.rig import run_scenario
 from tests.vm.scenarios import SCENARIOS, SCSI_HD, Disk, Scenario
 
-GUEST_COMMAND = "{python} {repo}/bench/guest_bench.py {results}"
+VENV = Path(__file__).resolve().parents[1] / "tests" / "vm" / ".cache" / "bench-venv"
+GUEST_COMMAND = (
+    f"{VENV}/bin/python {{repo}}/bench/guest_bench.py {{results}}"
+    f" --guestprobe {VENV}/bin/guestprobe"
+)
+
+
+def prepare_venv() -> None:
+    """guestprobe installed as on a guest: its own environment, only pyudev and click beside it,
+    byte-compiled (the guest's root is the host's, read-only: it could not write .pyc files)."""
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, timeout=300)
+    pip = [
+        str(VENV / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+    ]
+    subprocess.run([*pip, "pyudev", "click", str(repo)], check=True, timeout=600)
+    subprocess.run(
+        [str(VENV / "bin" / "python"), "-m", "compileall", "-q", str(VENV)],
+        check=False,
+        timeout=600,
+    )
 
 
 def scsi_hd_scenario(count: int) -> Scenario:
@@ -51,13 +78,13 @@ def hung_scenario(timeout_s: int) -> Scenario:
 def parse_bench(stdout: str) -> dict:
     for line in stdout.splitlines():
         if line.startswith("BENCH "):
-            return json.loads(line[len("BENCH "):])
+            return json.loads(line[len("BENCH ") :])
     raise RuntimeError(f"no BENCH line in the guest's output:\n{stdout[-2000:]}")
 
 
-def run_size(count: int) -> dict:
+def run_size(count: int, extra: str = "") -> dict:
     start = time.monotonic()
-    result = run_scenario(scsi_hd_scenario(count), command=GUEST_COMMAND, capture=False)
+    result = run_scenario(scsi_hd_scenario(count), command=GUEST_COMMAND + extra, capture=False)
     row = parse_bench(result.command_stdout)
     row["boot_s"] = result.boot_s
     row["host_wall_s"] = round(time.monotonic() - start, 1)
@@ -93,10 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-hung", action="store_true", help="skip the hung-disk case")
     parser.add_argument("--hung-timeout", type=int, default=15, help="probe timeout, hung case")
     parser.add_argument("--json", help="also write the raw rows to this file")
+    parser.add_argument(
+        "--scan-arg",
+        action="append",
+        default=[],
+        help="an extra argument for guestprobe scan (repeat)",
+    )
     args = parser.parse_args(argv)
+    prepare_venv()
+    extra = "".join(f" --scan-arg {arg}" for arg in args.scan_arg)
     rows = []
     for count in (int(n) for n in args.disks.split(",") if n):
-        row = run_size(count)
+        row = run_size(count, extra)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     hung = None if args.no_hung else run_hung(args.hung_timeout)

@@ -10,7 +10,7 @@ the scan one timeout, not one per command.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from guestprobe.collect import process
@@ -58,7 +58,11 @@ class ProbeResult:
     skip_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # by hand, not dataclasses.asdict: no deep copy, and reports hold hundreds of these
+        result = {f.name: getattr(self, f.name) for f in _FIELDS}
+        if self.argv is not None:
+            result["argv"] = list(self.argv)
+        return result
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProbeResult:
@@ -75,6 +79,9 @@ class ProbeResult:
         if self.output_format == "hex":  # sg_persist --hex --hex: PR IN parameter data
             return pr_in_data_from_hexdump(raw)
         return raw
+
+
+_FIELDS = fields(ProbeResult)
 
 
 @dataclass

@@ -7,9 +7,10 @@ the same object feeds the report on the guest and ``guestprobe report`` on an en
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -110,6 +111,56 @@ def _probe_one(
     return collected
 
 
+def _probe_all(
+    disks: list[BlockDisk],
+    max_workers: int,
+    probe: Callable[[BlockDisk], DiskCollection],
+    progress: Callable[[int, int], None] | None,
+) -> list[DiskCollection]:
+    """Probe ``disks`` from a bounded pool of threads; results in the order of ``disks``.
+
+    Plain threads and a queue rather than concurrent.futures: that module imports logging, and
+    every import counts in a slow guest. A worker only ever waits on its own process, bounded by
+    the probe timeout, so joining the workers cannot hang.
+    """
+    results: list[DiskCollection | None] = [None] * len(disks)
+    work: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(disks)):
+        work.put(index)
+    done = 0
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        nonlocal done
+        while True:
+            try:
+                index = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results[index] = probe(disks[index])
+            except BaseException as exc:  # a bug: re-raised in the caller's thread
+                failures.append(exc)
+                return
+            with lock:
+                done += 1
+                if progress is not None:
+                    progress(done, len(disks))
+
+    threads = [
+        threading.Thread(target=worker, name=f"probe-{n}", daemon=True)
+        for n in range(max(1, min(max_workers, len(disks))))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return [result for result in results if result is not None]
+
+
 def collect(
     options: ProbeOptions,
     names: Sequence[str] | None = None,
@@ -133,15 +184,9 @@ def collect(
         disks = discoverer.discover(include_all=include_all)
     else:
         disks = [d for d in (discoverer.describe(n) for n in names) if d is not None]
-    results: list[DiskCollection] = []
-    if disks:
-        workers = max(1, min(max_workers, len(disks)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
-            futures = [pool.submit(_probe_one, discoverer, disk, options, run) for disk in disks]
-            for future in futures:
-                results.append(future.result())
-                if progress is not None:
-                    progress(len(results), len(disks))
+    results = _probe_all(
+        disks, max_workers, lambda disk: _probe_one(discoverer, disk, options, run), progress
+    )
     return Collection(
         platform=platform,
         disks=results,
