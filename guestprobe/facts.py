@@ -92,7 +92,7 @@ def disk_facts(collected: DiskCollection) -> tuple[dict[str, Any], Transport]:
             d.errors.append({"probe": "sysfs inquiry", "error": str(exc)})
     facts["passthrough"] = {
         "inquiry_outcome": d.outcome("inquiry"),
-        "works": None if d.outcome("inquiry") is None else d.outcome("inquiry") == Outcome.OK.value,
+        "works": _passthrough_works(d.outcome("inquiry")),
         "evidence": [d.probe_id("inquiry")],
     }
     vendor = inquiry.vendor if inquiry is not None else disk.scsi_vendor
@@ -184,6 +184,23 @@ def disk_facts(collected: DiskCollection) -> tuple[dict[str, Any], Transport]:
     facts["decode_errors"] = d.errors
     transport = classify_transport(disk, vendor, product, inquiry_source if inquiry else None)
     return facts, transport
+
+
+# INQUIRY outcomes that say pass-through does not work; others (timed out, gone, not sent, …)
+# leave the question open: no answer is not a "no".
+_PASSTHROUGH_REFUSED = {
+    Outcome.PASSTHROUGH_UNAVAILABLE.value,
+    Outcome.PERMISSION_DENIED.value,
+    Outcome.NOT_SUPPORTED.value,
+}
+
+
+def _passthrough_works(outcome: str | None) -> bool | None:
+    if outcome == Outcome.OK.value:
+        return True
+    if outcome in _PASSTHROUGH_REFUSED:
+        return False
+    return None
 
 
 def _write_same_implemented(outcome: str | None) -> bool | None:

@@ -11,6 +11,7 @@ import pytest
 from fakesys import MIXED, kvm_mixed
 from replay import SG_INQ_VERSION, register_disk
 
+from guestprobe.check.engine import apply_checks
 from guestprobe.collect import process
 from guestprobe.collect.probe import ProbeOptions
 from guestprobe.collect.scan import collect
@@ -110,10 +111,14 @@ def test_hung_disk_times_out_once_and_the_rest_go_on(tmp_path, fp):
         ProbeOptions(timeout_s=0.5), sys=sys, udev=UdevView(run_dir=mixed.p("/run/udev")), run=run
     )
     assert time.monotonic() - start < 10
-    document = build_document(collection)
+    document = build_document(collection, apply_checks)
     validate(document)
     disks = {d["name"]: d for d in document["disks"]}
     assert disks["sda"]["status"] == "timed_out"
+    # no answer is not a "no": the hung disk's verdicts are unknown, not negative
+    verdicts = {v["feature"]: v["status"] for v in disks["sda"]["verdicts"]}
+    for feature in ("discovery", "naming", "pr_fencing", "fast_recovery"):
+        assert verdicts[feature] == "unknown", feature
     assert disks["sda"]["processes"] == 1  # one timeout, then nothing more to that disk
     assert disks["sdb"]["status"] == "probed"
     assert document["scan"]["complete"] is False

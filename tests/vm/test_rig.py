@@ -374,11 +374,6 @@ def test_hung_target_scan_ends_within_its_timeout(hung_target: RunResult) -> Non
     assert probe(shd, "inquiry")["outcome"] == "ok"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="guestprobe judges a disk that merely timed out as not_usable (no_scsi_passthrough);"
-    " the facts are missing, so the verdict should be unknown (STYLE.md: unknown is an answer)",
-)
 def test_hung_target_verdicts_are_unknown_not_negative(hung_target: RunResult) -> None:
     lun = scan_disk(hung_target, "tgt-lun1_path1")
     for feature in ("discovery", "naming", "pr_fencing"):
