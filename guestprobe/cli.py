@@ -116,6 +116,36 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
+# Options shared by the commands that report (scan, report, fencing-test).
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the JSON report instead of the table."
+)
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Also write the JSON report to FILE (atomically).",
+)
+
+
+fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice(["unknown", "degraded", "not_usable"]),
+    help="Exit 1 when any verdict is this bad or worse.",
+)
+
+
+def timeout_option(help_text: str) -> Callable[[Any], Any]:
+    return click.option(
+        "--timeout",
+        "timeout_s",
+        type=click.FloatRange(1, 600),
+        default=15.0,
+        show_default=True,
+        help=help_text,
+    )
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="guestprobe")
 def cli() -> None:
@@ -124,27 +154,15 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("devices", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the table.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    help="Also write the JSON report to FILE (atomically).",
-)
+@json_option
+@output_option
 @click.option(
     "--all", "include_all", is_flag=True, help="Include loop, ram, zram, fd and sr devices."
 )
 @click.option(
     "--no-write-probes", is_flag=True, help="Do not send the out-of-range WRITE SAME probes."
 )
-@click.option(
-    "--timeout",
-    "timeout_s",
-    type=click.FloatRange(1, 600),
-    default=15.0,
-    show_default=True,
-    help="Seconds one probe may take before its disk is reported as timed out.",
-)
+@timeout_option("Seconds one probe may take before its disk is reported as timed out.")
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
@@ -157,11 +175,7 @@ def cli() -> None:
     is_flag=True,
     help="Fetch VPD pages from the disk even where the kernel caches them.",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(["unknown", "degraded", "not_usable"]),
-    help="Exit 1 when any verdict is this bad or worse.",
-)
+@fail_on_option
 def scan(
     devices, as_json, output, include_all, no_write_probes, timeout_s, workers, live_vpd, fail_on
 ):
@@ -220,11 +234,9 @@ def load_document(path: str) -> dict[str, Any]:
 
 @cli.command()
 @click.argument("report", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Also write the JSON report to FILE."
-)
-@click.option("--fail-on", type=click.Choice(["unknown", "degraded", "not_usable"]))
+@json_option
+@output_option
+@fail_on_option
 def report(report, as_json, output, fail_on):
     """Decode and judge a saved report again, with this machine's guestprobe and rules."""
     from guestprobe.report.document import build_document, collection_from_document

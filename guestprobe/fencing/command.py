@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from guestprobe.cli import json_option, output_option, timeout_option
 from guestprobe.errors import NotABlockDeviceError, RefusedError
 
 CONFIRM_FLAG = "--yes-i-understand-this-sends-pr-out"
@@ -59,21 +60,9 @@ def _progress(step: Any, number: list[int]) -> None:
     help="Run even though the LU carries registrations this run did not make "
     "(they are left alone; the test removes only its own).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the table.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    help="Also write the JSON report to FILE (atomically).",
-)
-@click.option(
-    "--timeout",
-    "timeout_s",
-    type=click.FloatRange(1, 600),
-    default=15.0,
-    show_default=True,
-    help="Seconds one command may take.",
-)
+@json_option
+@output_option
+@timeout_option("Seconds one command may take.")
 def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
     """Prove SCSI-3 PR fencing on DEVICE with real PERSISTENT RESERVE OUT, like vxfentsthdw.
 
