@@ -50,7 +50,12 @@ def captured_capacity(capture: Path) -> tuple[int, int] | None:
 
 
 def register_disk(
-    fp, capture: Path, device: str, timeout_s: int = 15, occurrences: int = 1
+    fp,
+    capture: Path,
+    device: str,
+    timeout_s: int = 15,
+    occurrences: int = 1,
+    skip: set[str] | None = None,
 ) -> None:
     """Register every probe of one captured disk, as guestprobe would send it to ``device``."""
     specs = [
@@ -66,5 +71,5 @@ def register_disk(
     if capacity is not None:
         specs += write_same_probes(capacity[0], capacity[1], timeout_s)
     for spec in specs:
-        if (capture / f"{spec.name}.rc").exists():
+        if (capture / f"{spec.name}.rc").exists() and spec.name not in (skip or set()):
             fp.register(spec.argv(device), occurrences=occurrences, **_answer(capture, spec.name))
