@@ -117,6 +117,63 @@ class FakeSys:
         return name
 
 
+RIG = FIXTURES / "rig"
+
+
+def add_rig_disk(fake: FakeSys, capture: Path, devnum: str) -> str:
+    """Lay one disk captured by the rig (tests/fixtures/rig/<scenario>/<label>/): its sysfs is
+    a copy of the tree (``sysfs/device/...``), not flattened names. Returns its kernel name."""
+    import shutil
+
+    sysfs_path = (capture / "sysfs_path.txt").read_text().strip()
+    name = sysfs_path.rsplit("/", 1)[1]
+    parent = sysfs_path.rsplit("/block/", 1)[0]
+    fake.p(sysfs_path).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(
+        capture / "sysfs",
+        fake.p(sysfs_path),
+        symlinks=False,
+        ignore=shutil.ignore_patterns("device"),
+    )
+    shutil.copytree(capture / "sysfs" / "device", fake.p(parent), dirs_exist_ok=True)
+    fake.link(f"{sysfs_path}/device", parent)
+    fake.link(f"/sys/block/{name}", sysfs_path)
+    fake.link(f"/sys/dev/block/{devnum}", sysfs_path)
+    fake.write(f"{sysfs_path}/dev", devnum + "\n")
+    fake.node(parent, driver="sd", subsystem="scsi")
+    node = (capture / "inquiry.argv").read_text().split()[-1]  # where the probes were sent
+    if node.startswith("/dev/sg"):
+        fake.p(f"{parent}/scsi_generic/{node[len('/dev/') :]}").mkdir(parents=True, exist_ok=True)
+    return name
+
+
+def rig_probe_node(capture: Path) -> str:
+    return (capture / "inquiry.argv").read_text().split()[-1]
+
+
+def rig_virtio_scsi_guest(root: Path, scenario: str) -> tuple[FakeSys, dict[str, str]]:
+    """A guest with the SCSI disks of one captured rig scenario on one virtio-scsi controller.
+    Returns the fake and {label: kernel name}."""
+    fake = FakeSys(root)
+    names = {}
+    for minor, capture in enumerate(
+        sorted(
+            p for p in (RIG / scenario).iterdir() if p.is_dir() and (p / "sysfs_path.txt").exists()
+        )
+    ):
+        sysfs_path = (capture / "sysfs_path.txt").read_text().strip()
+        host_dir = sysfs_path.split("/host", 1)[0]
+        virtio = host_dir.rsplit("/", 1)[1]
+        fake.add_virtio(virtio, 8, "virtio_scsi", host_dir.split("/")[-2])
+        host = "host" + sysfs_path.split("/host", 1)[1].split("/", 1)[0]
+        fake.add_scsi_host(host, "virtio_scsi")
+        fake.node(f"{host_dir}/{host}", subsystem="scsi")
+        target = sysfs_path.split("/block/")[0].rsplit("/", 1)[0]
+        fake.node(target, subsystem="scsi")
+        names[capture.name] = add_rig_disk(fake, capture, f"8:{16 * minor}")
+    return fake, names
+
+
 def kvm_mixed(root: Path) -> FakeSys:
     """The kvm-mixed guest: virtio-blk vda, a passed-through tgt LUN sda, a QEMU scsi-hd sdb."""
     fake = FakeSys(root)
