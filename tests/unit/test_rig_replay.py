@@ -44,7 +44,7 @@ def test_two_paths_are_one_lu_and_pr_capable(tmp_path, fp):
 
 
 def test_foreign_reservation_names_the_holder(tmp_path, fp):
-    document, names = scan_rig(tmp_path, fp, "foreign-reservation")
+    document, _ = scan_rig(tmp_path, fp, "foreign-reservation")
     (disk,) = document["disks"]
     pr = disk["facts"]["persistent_reservations"]
     assert pr["keys"]["keys_hex"] == ["f0e1d2c3b4a59687"]
