@@ -6,8 +6,10 @@
 #   sg3-utils         the probes, run inside the guest from the host's own root
 #   busybox-static    the guest initramfs' userland
 #   cpio kmod zstd    building the initramfs (cpio), depmod on the unpacked kernel (kmod)
+#   udev              systemd-udevd, udevadm and the rules (60-persistent-storage.rules: by-id,
+#                     by-path) for the `mixed-udev` guest; nothing starts it on this machine
 #   apt-utils is not needed: the kernel comes from `apt-get download` into tests/vm/.cache/.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -qq --no-install-recommends \
-    qemu-system-x86 qemu-block-extra tgt sg3-utils busybox-static cpio kmod zstd >/dev/null
+    qemu-system-x86 qemu-block-extra tgt sg3-utils busybox-static cpio kmod zstd udev >/dev/null

@@ -3,8 +3,9 @@
 In order: wait for the plan's disks and name them (``disks.json``); set up a foreign persistent
 reservation and delete that initiator's path, if the plan says so; read every SCSI disk's PR state
 (``pr_before.json``); capture the fixture probes (``capture/``); hand-shake with the host around a
-target stop; run the command (``command.json``, ``command.stdout``, ``command.stderr``); read the
-PR state again (``pr_after.json``). Timings, as guest uptime, go to ``agent.json``.
+target stop; if the plan says so, start systemd-udevd and let it settle (``udev.json``); run the
+command (``command.json``, ``command.stdout``, ``command.stderr``); stop udevd; read the PR state
+again (``pr_after.json``). Timings, as guest uptime, go to ``agent.json``.
 
 The host's Python runs this with the repository on ``PYTHONPATH`` (so ``guestprobe`` imports);
 standard library only otherwise. Nothing here raises out: a failed step is written down and the
@@ -63,12 +64,19 @@ def read_text(path: Path) -> str | None:
         return None
 
 
-def run(argv: list[str], timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, object]:
+def run(
+    argv: list[str], timeout_s: float = PROBE_TIMEOUT_S, env: dict[str, str] | None = None
+) -> dict[str, object]:
     """Run a command; its exit status, output and duration (never raises)."""
     start = time.monotonic()
     try:
         proc = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s, check=False
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout_s,
+            check=False,
+            env=env,
         )
     except subprocess.TimeoutExpired as exc:
         return {
@@ -369,6 +377,107 @@ def capture(disks: dict[str, dict[str, object]], plan: dict) -> None:
         archive.add(root, arcname="capture")
 
 
+# -- udev ---------------------------------------------------------------------------------------
+
+UDEVD_PATHS = ("/lib/systemd/systemd-udevd", "/usr/lib/systemd/systemd-udevd")
+UDEV_SETTLE_S = 30
+
+
+def udev_environment() -> dict[str, str]:
+    """udevadm refuses to work in a chroot ("Running in chroot, ignoring request.") and the agent
+    runs chrooted into the 9p root (PID 1 is the initramfs' /init): tell it that is fine."""
+    return {**os.environ, "SYSTEMD_IGNORE_CHROOT": "1"}
+
+
+def udevd_pids() -> list[int]:
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        if read_text(comm) == "systemd-udevd":
+            pids.append(int(comm.parent.name))
+    return sorted(pids)
+
+
+def udev_step(state: dict[str, object], step: str, argv: list[str], timeout_s: float) -> bool:
+    result = printable(run(argv, timeout_s=timeout_s, env=udev_environment()))
+    result["step"] = step
+    result["duration_s"] = round(float(result["duration_s"]), 3)  # type: ignore[arg-type]
+    state["steps"].append(result)  # type: ignore[attr-defined]
+    rc = "timeout" if result["timed_out"] else result["rc"]
+    detail = str(result["stderr"]).strip().replace("\n", " | ")
+    log(f"udev {step}: exit {rc} in {result['duration_s']} s" + (f": {detail}" if detail else ""))
+    return result["rc"] == 0
+
+
+def start_udev() -> dict[str, object]:
+    """Start systemd-udevd, replay the block and scsi "add" events, wait until they are handled."""
+    state: dict[str, object] = {"steps": [], "binary": None, "database_entries": None}
+    binary = next((path for path in UDEVD_PATHS if os.access(path, os.X_OK)), None)
+    state["binary"] = binary
+    if binary is None:
+        log(f"udev: no systemd-udevd at {UDEVD_PATHS} (apt-get install udev on the host)")
+        return state
+    start = time.monotonic()
+    env = udev_environment()
+    argv = [binary, "--daemon", "--resolve-names=never", f"--event-timeout={UDEV_SETTLE_S}"]
+    try:  # --daemon forks: its output goes to a file, not to pipes that would never close
+        with (RESULTS / "udevd.log").open("ab") as daemon_log:
+            proc = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=daemon_log,
+                stderr=subprocess.STDOUT,
+                timeout=30,
+                check=False,
+                env=env,
+            )
+        rc: int | None = proc.returncode
+        error = ""
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        rc, error = None, str(exc)
+    state["steps"].append(  # type: ignore[attr-defined]
+        {"step": "start", "argv": argv, "rc": rc, "timed_out": rc is None,
+         "stderr": error, "duration_s": round(time.monotonic() - start, 3)}
+    )  # fmt: skip
+    log(f"udev start: exit {rc}{': ' + error if error else ''}; pids {udevd_pids()}")
+    if rc != 0:
+        return state
+    udev_step(state, "ping", ["udevadm", "control", "--ping", "--timeout=20"], 30)
+    udev_step(
+        state,
+        "trigger",
+        ["udevadm", "trigger", "--action=add", "--subsystem-match=scsi",
+         "--subsystem-match=block"],
+        30,
+    )  # fmt: skip
+    udev_step(
+        state, "settle", ["udevadm", "settle", f"--timeout={UDEV_SETTLE_S}"], UDEV_SETTLE_S + 10
+    )
+    data = Path("/run/udev/data")
+    state["database_entries"] = len(os.listdir(data)) if data.is_dir() else 0
+    links = sorted(p for p in Path("/dev/disk").glob("*/*") if p.is_symlink())
+    state["links"] = {str(link): os.readlink(link) for link in links}
+    log(f"udev: {state['database_entries']} database entries, {len(links)} /dev/disk links")
+    return state
+
+
+def stop_udev(state: dict[str, object]) -> None:
+    """``udevadm control --exit``; whatever udevd process is left after it is killed."""
+    if state.get("binary") is None:
+        return
+    udev_step(state, "exit", ["udevadm", "control", "--exit", "--timeout=20"], 30)
+    deadline = time.monotonic() + 10
+    while udevd_pids() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = udevd_pids()
+    state["left_running"] = left
+    for pid in left:
+        log(f"udev: systemd-udevd {pid} still running after --exit; SIGKILL")
+        try:
+            os.kill(pid, 9)
+        except OSError as exc:
+            log(f"udev: kill {pid}: {exc}")
+
+
 # -- the host hand-shake and the command ------------------------------------------------------
 
 
@@ -454,8 +563,19 @@ def main(plan_path: str) -> int:
             timings["capture_done"] = uptime()
         if plan.get("stop_target_during_command"):
             agent["target_stopped"] = handshake("ready", "stopped", timeout_s=60)
+        udev: dict[str, object] | None = None
+        if plan.get("udev"):
+            timings["udev_start"] = uptime()
+            udev = start_udev()
+            timings["udev_settled"] = uptime()
+            write_json(RESULTS / "udev.json", udev)
         timings["command_start"] = uptime()
-        command = run_command(plan, disks)
+        try:
+            command = run_command(plan, disks)
+        finally:
+            if udev is not None:
+                stop_udev(udev)
+                write_json(RESULTS / "udev.json", udev)
         timings["command_end"] = uptime()
         write_json(RESULTS / "command.json", command)
         log(f"command exit {command['rc']} after {command['duration_s']} s")

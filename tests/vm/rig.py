@@ -94,6 +94,7 @@ class RunResult:
     console: str = ""
     qemu_log: str = ""  # QEMU's own stdout/stderr (e.g. "iSCSI: NOP timeout. Reconnecting...")
     versions: dict[str, str] = field(default_factory=dict)
+    udev: dict[str, Any] | None = None  # udev.json: udevd's start, trigger, settle and stop
 
     def probe(self, label: str, name: str) -> CapturedProbe:
         return self.captured[label][name]
@@ -261,6 +262,7 @@ class Run:
                 "disk": reservation.disk, "key": reservation.key,
                 "prout_type": reservation.prout_type},
             "stop_target_during_command": self.scenario.stop_target_during_command,
+            "udev": self.scenario.udev,
             "capture": self.capture,
             "command": command,
             "command_timeout_s": self.scenario.command_timeout_s,
@@ -375,6 +377,7 @@ class Run:
             pr_before=_read_json(results / "pr_before.json", {}),
             pr_after=_read_json(results / "pr_after.json", {}),
             reservation_setup=_read_json(results / "reservation_setup.json", None),
+            udev=_read_json(results / "udev.json", None),
             checksums_before=checksums_before,
             checksums_after=checksums_after,
             target_events=dict(self.target_events),
@@ -562,6 +565,15 @@ def summary(result: RunResult) -> str:
     same_images = result.checksums_before == result.checksums_after
     same_pr = result.pr_before == result.pr_after
     lines.append(f"  backing images unchanged: {same_images}; PR state unchanged: {same_pr}")
+    if result.udev is not None:
+        steps = " ".join(
+            f"{step.get('step')}={'timeout' if step.get('timed_out') else step.get('rc')}"
+            for step in result.udev.get("steps", [])
+        )
+        lines.append(
+            f"  udev: {steps}; database entries {result.udev.get('database_entries')};"
+            f" left running {result.udev.get('left_running')}"
+        )
     if result.target_events:
         lines.append(f"  target events (s after QEMU start): {result.target_events}")
     for error in result.guest.get("errors", []):

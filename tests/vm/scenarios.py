@@ -69,6 +69,9 @@ class Scenario:
     # Stop tgtd (SIGSTOP) once the guest is ready to run its command, resume it (SIGCONT) after.
     stop_target_during_command: bool = False
     captured: bool = False  # part of the fixture capture (tests/fixtures/rig/<name>/)
+    # Run systemd-udevd in the guest around the command (started, triggered and settled before
+    # it, stopped after it), so that guestprobe reads a populated udev database.
+    udev: bool = False
     command_timeout_s: int = 120  # a scan takes 5-30 s here; a hung guest costs this + 90 s
     memory_mib: int = 1024
 
@@ -102,6 +105,17 @@ SCENARIOS: dict[str, Scenario] = {
             ),
             luns=(TgtLun(1),),
             captured=True,
+        ),
+        Scenario(
+            name="mixed-udev",
+            summary="the disks of `mixed`, with systemd-udevd run in the guest before the scan",
+            disks=(
+                Disk(VIRTIO_BLK, "virtio-blk_VBLKSER01", serial="VBLKSER01"),
+                Disk(SCSI_HD, "scsi-hd_SHDSER01", serial="SHDSER01"),
+                _tgt_path(1, 1),
+            ),
+            luns=(TgtLun(1),),
+            udev=True,
         ),
         Scenario(
             name="two-paths",

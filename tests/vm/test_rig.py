@@ -133,6 +133,7 @@ def _scenario(name: str) -> Any:
 
 
 mixed = _scenario("mixed")
+mixed_udev = _scenario("mixed-udev")
 two_paths = _scenario("two-paths")
 many_virtio_blk = _scenario("many-virtio-blk")
 sata_nvme = _scenario("sata-nvme")
@@ -276,6 +277,112 @@ def test_mixed_scan_fencing_verdicts(mixed: RunResult) -> None:
     )
     assert verdict(scan_disk(mixed, "scsi-hd_SHDSER01"), "pr_fencing")["status"] == "not_usable"
     assert verdict(scan_disk(mixed, "tgt-lun1_path1"), "pr_fencing")["status"] == "usable"
+
+
+def test_mixed_without_udevd_has_no_udev_facts(mixed: RunResult) -> None:
+    """No udevd in the plain guests: guestprobe says so and makes up no links."""
+    assert mixed.scan is not None and mixed.udev is None
+    assert mixed.scan["platform"]["udev_database_populated"] is False
+    for disk in mixed.scan["disks"]:
+        assert disk["by_id"] == disk["by_path"] == [] and disk["inventory"]["udev_links"] == []
+        assert "no_by_id_link" not in reason_codes(verdict(disk, "naming"))  # unknown, not false
+
+
+# -- mixed-udev: the same disks, systemd-udevd run before the scan -------------------------
+
+
+def pci_slot(sysfs_path: str) -> str:
+    """The PCI function a disk hangs off (the last ``0000:00:05.0``-like part of its path)."""
+    return re.findall(r"/([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])/", sysfs_path)[-1]
+
+
+def test_mixed_udev_udevd_ran_and_stopped(mixed_udev: RunResult) -> None:
+    udev = mixed_udev.udev
+    assert udev is not None, explain(mixed_udev)
+    steps = {step["step"]: step for step in udev["steps"]}
+    assert list(steps) == ["start", "ping", "trigger", "settle", "exit"], explain(mixed_udev)
+    assert all(step["rc"] == 0 for step in steps.values()), udev["steps"]
+    assert udev["left_running"] == []
+    assert udev["database_entries"] >= len(mixed_udev.disks)
+
+
+def test_mixed_udev_database_populated(mixed_udev: RunResult) -> None:
+    assert mixed_udev.scan is not None, explain(mixed_udev)
+    platform = mixed_udev.scan["platform"]
+    assert platform["udev_database_populated"] is True
+    assert platform["udev_unavailable_reason"] is None
+
+
+def test_mixed_udev_links_are_the_ones_in_dev(mixed_udev: RunResult) -> None:
+    """pyudev's links for each disk are exactly the /dev/disk symlinks the agent saw to it."""
+    links = mixed_udev.udev["links"]  # type: ignore[index]
+    for label, info in mixed_udev.disks.items():
+        disk = scan_disk(mixed_udev, label)
+        node = f"../../{info['kernel_name']}"
+        in_dev = {link for link, target in links.items() if target == node}
+        assert set(disk["inventory"]["udev_links"]) == in_dev, label
+        assert disk["by_id"] and disk["by_path"], label
+        assert set(disk["by_id"] + disk["by_path"]) <= in_dev
+
+
+def test_mixed_udev_virtio_blk(mixed_udev: RunResult) -> None:
+    label = "virtio-blk_VBLKSER01"
+    disk = scan_disk(mixed_udev, label)
+    assert disk["by_id"] == ["/dev/disk/by-id/virtio-VBLKSER01"]
+    slot = pci_slot(mixed_udev.disks[label]["sysfs_path"])
+    assert f"/dev/disk/by-path/pci-{slot}" in disk["by_path"]
+    assert f"/dev/disk/by-path/virtio-pci-{slot}" in disk["by_path"]
+    properties = disk["inventory"]["udev_properties"]
+    assert properties["ID_SERIAL"] == "VBLKSER01"
+    assert properties["ID_PATH"] == f"pci-{slot}"
+
+
+def test_mixed_udev_scsi_hd(mixed_udev: RunResult) -> None:
+    label = "scsi-hd_SHDSER01"
+    disk = scan_disk(mixed_udev, label)
+    # scsi_id: no NAA on a scsi-hd without wwn=, so the vendor-specific designator
+    # (type 0, hence the leading "0"), vendor and model from INQUIRY and the serial
+    assert disk["by_id"] == ["/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_SHDSER01"]
+    properties = disk["inventory"]["udev_properties"]
+    assert properties["ID_SERIAL"] == "0QEMU_QEMU_HARDDISK_SHDSER01"
+    assert properties["ID_SERIAL_SHORT"] == properties["ID_SCSI_SERIAL"] == "SHDSER01"
+    assert "ID_WWN" not in properties
+    slot = pci_slot(mixed_udev.disks[label]["sysfs_path"])
+    _host, channel_target_lun = disk["hctl"].split(":", 1)
+    [by_path] = disk["by_path"]
+    assert re.fullmatch(rf"/dev/disk/by-path/pci-{slot}-scsi-\d+:{channel_target_lun}", by_path)
+
+
+def test_mixed_udev_tgt_lun_named_by_its_naa(mixed_udev: RunResult) -> None:
+    label = "tgt-lun1_path1"
+    disk = scan_disk(mixed_udev, label)
+    designator = disk["facts"]["identity"]["lu_designator"]
+    assert designator and designator.startswith("naa.6"), designator  # NAA IEEE Registered Ext.
+    naa = designator[4:]
+    assert sorted(disk["by_id"]) == [
+        f"/dev/disk/by-id/scsi-3{naa}",  # scsi_id: designator type 3 (NAA), then its hex
+        f"/dev/disk/by-id/wwn-0x{naa}",
+    ]
+    properties = disk["inventory"]["udev_properties"]
+    assert properties["ID_SERIAL"] == f"3{naa}"
+    assert properties["ID_WWN_WITH_EXTENSION"] == f"0x{naa}"
+    assert properties["ID_VENDOR"] == "IET"
+    _host, channel_target_lun = disk["hctl"].split(":", 1)
+    [by_path] = disk["by_path"]
+    assert by_path.endswith(f":{channel_target_lun}")
+
+
+def test_mixed_udev_naming_sees_the_by_id_links(mixed_udev: RunResult) -> None:
+    """With udev's database populated, a disk that has a by-id link gets no no_by_id_link note."""
+    expected = {
+        "virtio-blk_VBLKSER01": ("degraded", "virtio_blk_serial_only"),
+        "scsi-hd_SHDSER01": ("degraded", "host_configured_serial"),
+        "tgt-lun1_path1": ("usable", "array_lu_designator"),
+    }
+    for label, (status, code) in expected.items():
+        naming = verdict(scan_disk(mixed_udev, label), "naming")
+        assert naming["status"] == status and code in reason_codes(naming), (label, naming)
+        assert "no_by_id_link" not in reason_codes(naming), label
 
 
 # -- two-paths: one LUN, two initiator names ------------------------------------------------
