@@ -80,6 +80,7 @@ class BlockDisk:
     mounts: list[dict[str, str]] = field(default_factory=list)
     udev_properties: dict[str, str] = field(default_factory=dict)
     udev_links: list[str] = field(default_factory=list)
+    udev_error: str | None = None
     sysfs_pages: dict[str, str] = field(default_factory=dict)  # probe name -> hex bytes
 
     def to_dict(self) -> dict[str, Any]:
@@ -192,6 +193,7 @@ class Discoverer:
         record = self._udev_record(name)
         disk.udev_properties = dict(record.properties)
         disk.udev_links = list(record.links)
+        disk.udev_error = record.error
         return disk
 
     def _udev_record(self, name: str) -> UdevRecord:

@@ -15,6 +15,7 @@ class UdevRecord:
 
     properties: dict[str, str] = field(default_factory=dict)
     links: tuple[str, ...] = ()
+    error: str | None = None  # why udev could not be asked (an empty record is not "no links")
 
 
 @dataclass
@@ -51,7 +52,7 @@ class UdevView:
         """udev's properties and /dev/disk links for block device ``kernel_name``."""
         context = self._get_context()
         if context is None:
-            return UdevRecord()
+            return UdevRecord(error=self._unavailable)
         try:
             import pyudev
 

@@ -54,3 +54,12 @@ def test_no_by_id_link_note_only_when_udev_knows_there_is_none(name: str) -> Non
     assert "no_by_id_link" in _naming_codes(name, by_path_only, populated=True)
     # udev's database not populated: nobody knows, so no note either way
     assert "no_by_id_link" not in _naming_codes(name, [], populated=False)
+
+
+def test_a_failed_udev_lookup_says_why(tmp_path):
+    from guestprobe.collect.udev import UdevView
+
+    view = UdevView(run_dir=tmp_path)
+    view._unavailable = "pyudev unavailable: libudev.so.1 not found"
+    record = view.lookup("sda")
+    assert record.links == () and record.error == "pyudev unavailable: libudev.so.1 not found"
