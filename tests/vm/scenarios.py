@@ -92,28 +92,27 @@ def _tgt_path(lun: int, initiator: int, visible: bool = True) -> Disk:
     )
 
 
+# virtio-blk + QEMU scsi-hd + a passed-through tgt LUN: `mixed`, and `mixed-udev` with udevd
+_MIXED_DISKS = (
+    Disk(VIRTIO_BLK, "virtio-blk_VBLKSER01", serial="VBLKSER01"),
+    Disk(SCSI_HD, "scsi-hd_SHDSER01", serial="SHDSER01"),
+    _tgt_path(1, 1),
+)
+
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
     for scenario in (
         Scenario(
             name="mixed",
             summary="virtio-blk + QEMU scsi-hd + a passed-through tgt LUN (scsi-block)",
-            disks=(
-                Disk(VIRTIO_BLK, "virtio-blk_VBLKSER01", serial="VBLKSER01"),
-                Disk(SCSI_HD, "scsi-hd_SHDSER01", serial="SHDSER01"),
-                _tgt_path(1, 1),
-            ),
+            disks=_MIXED_DISKS,
             luns=(TgtLun(1),),
             captured=True,
         ),
         Scenario(
             name="mixed-udev",
             summary="the disks of `mixed`, with systemd-udevd run in the guest before the scan",
-            disks=(
-                Disk(VIRTIO_BLK, "virtio-blk_VBLKSER01", serial="VBLKSER01"),
-                Disk(SCSI_HD, "scsi-hd_SHDSER01", serial="SHDSER01"),
-                _tgt_path(1, 1),
-            ),
+            disks=_MIXED_DISKS,
             luns=(TgtLun(1),),
             udev=True,
         ),
