@@ -14,6 +14,7 @@ from guestprobe.collect.scan import DiskCollection
 from guestprobe.collect.sg3 import Outcome
 from guestprobe.decode import DecodeError
 from guestprobe.decode.inquiry import decode_standard_inquiry
+from guestprobe.decode.nvme import decode_identify_controller
 from guestprobe.decode.opcodes import decode_supported_opcodes
 from guestprobe.decode.persist import (
     decode_read_keys,
@@ -82,7 +83,13 @@ def disk_facts(collected: DiskCollection) -> tuple[dict[str, Any], Transport]:
     disk = collected.disk
     facts: dict[str, Any] = {}
 
-    live_inquiry = d.decode("inquiry", decode_standard_inquiry)
+    nvme_identify = None
+    if "nvme" in disk.driver_chain or disk.nvme_transport is not None:
+        # sg_inq answers for an NVMe namespace with Identify Controller data, not INQUIRY data
+        nvme_identify = d.decode("inquiry", decode_identify_controller)
+        live_inquiry = None
+    else:
+        live_inquiry = d.decode("inquiry", decode_standard_inquiry)
     inquiry, inquiry_source = live_inquiry, d.probe_id("inquiry")
     if inquiry is None and "inquiry" in disk.sysfs_pages:
         try:
@@ -97,9 +104,14 @@ def disk_facts(collected: DiskCollection) -> tuple[dict[str, Any], Transport]:
     }
     vendor = inquiry.vendor if inquiry is not None else disk.scsi_vendor
     product = inquiry.product if inquiry is not None else disk.scsi_model
+    revision = inquiry.revision if inquiry is not None else disk.scsi_rev
+    if nvme_identify is not None:
+        vendor, product = "NVMe", nvme_identify.model_number
+        revision = nvme_identify.firmware_revision
     facts["inquiry"] = {
         "decoded": _to_dict(inquiry),
-        "source": inquiry_source if inquiry is not None else None,
+        "nvme_identify_controller": _to_dict(nvme_identify),
+        "source": inquiry_source if inquiry is not None or nvme_identify is not None else None,
     }
 
     supported_pages = d.decode("vpd_0x00", decode_supported_vpd_pages)
@@ -109,7 +121,7 @@ def disk_facts(collected: DiskCollection) -> tuple[dict[str, Any], Transport]:
     facts["identity"] = {
         "vendor": vendor,
         "product": product,
-        "revision": inquiry.revision if inquiry is not None else disk.scsi_rev,
+        "revision": revision,
         "unit_serial_number": serial.serial if serial is not None else None,
         "kernel_serial": disk.serial,
         "wwid": disk.wwid,

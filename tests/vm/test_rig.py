@@ -455,7 +455,12 @@ def test_nvme_translated_by_sg3_utils(sata_nvme: RunResult) -> None:
     assert sata_nvme.exit_status(label, "inquiry") == 0
     assert sata_nvme.exit_status(label, "pr_read_keys") == INVALID_OPCODE_EXIT
     assert sata_nvme.exit_status(label, "write_same16_oor") == LBA_OUT_OF_RANGE_EXIT
-    assert scan_disk(sata_nvme, label)["transport"]["kind"] == "nvme"
+    disk = scan_disk(sata_nvme, label)
+    assert disk["transport"]["kind"] == "nvme"
+    # sg_inq answers with NVMe Identify Controller data: decoded as such, not as INQUIRY
+    identity = disk["facts"]["identity"]
+    assert (identity["vendor"], identity["product"]) == ("NVMe", "QEMU NVMe Ctrl")
+    assert disk["facts"]["inquiry"]["nvme_identify_controller"]["serial_number"] == "NVMESER1"
 
 
 # -- hung-target: tgtd stopped while the scan runs ----------------------------------------
