@@ -54,9 +54,6 @@ class Transport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @property
-    def label(self) -> str:
-        return f"{self.kind} ({self.mode})" if self.mode else self.kind
 
 
 def virtio_feature(features: str | None, bit: int) -> bool | None:

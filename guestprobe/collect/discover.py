@@ -100,10 +100,6 @@ class BlockDisk:
         return [link for link in self.udev_links if link.startswith("/dev/disk/by-path/")]
 
     @property
-    def is_scsi(self) -> bool:
-        return self.hctl is not None
-
-    @property
     def scsi_device(self) -> str:
         """The node SCSI commands go to: /dev/sgN where there is one (lighter than the disk)."""
         return self.sg_path or self.dev_path

@@ -77,9 +77,6 @@ class PlatformFacts:
         kwargs["virtio_devices"] = [VirtioDevice(**v) for v in data.get("virtio_devices", [])]
         return cls(**kwargs)
 
-    def virtio_count(self, kind: str | None = None) -> int:
-        return sum(1 for dev in self.virtio_devices if kind is None or dev.kind == kind)
-
     @property
     def hypervisor(self) -> str | None:
         """A best guess at the hypervisor's name from DMI, for remediation wording."""
