@@ -55,7 +55,6 @@ class Transport:
         return asdict(self)
 
 
-
 def virtio_feature(features: str | None, bit: int) -> bool | None:
     """Bit ``bit`` of sysfs's virtio ``features`` string ('0'/'1' per bit, bit 0 first)."""
     if not features or len(features) <= bit or features[bit] not in "01":
