@@ -1,6 +1,5 @@
 """The command line. The only layer that prints; every failure a user can meet is one line."""
 
-from __future__ import annotations
 
 import json
 import os
@@ -43,7 +42,7 @@ def require_sg3_utils() -> None:
         )
 
 
-def resolve_targets(paths: tuple[str, ...]) -> list[str] | None:
+def resolve_targets(paths: "tuple[str, ...]") -> "list[str] | None":
     if not paths:
         return None
     from guestprobe.collect.discover import resolve_named_device
@@ -63,10 +62,10 @@ def resolve_targets(paths: tuple[str, ...]) -> list[str] | None:
 
 
 def emit(
-    document: dict[str, Any],
+    document: "dict[str, Any]",
     as_json: bool,
-    output: str | None,
-    render: Callable[[dict[str, Any]], str] | None = None,
+    output: "str | None",
+    render: "Callable[[dict[str, Any]], str] | None" = None,
 ) -> None:
     """Write the JSON to ``output`` (atomically) if given; print the JSON or the table."""
     from guestprobe.report.output import to_json, write_atomically
@@ -84,7 +83,7 @@ def emit(
         click.echo(render(document), nl=False)
 
 
-def _fail_on_status(document: dict[str, Any], fail_on: str | None) -> bool:
+def _fail_on_status(document: "dict[str, Any]", fail_on: "str | None") -> bool:
     if not fail_on:
         return False
     threshold = VERDICT_ORDER.index(fail_on)
@@ -107,10 +106,10 @@ class LazyGroup(click.Group):
     """A group whose heavier commands are imported only when named (start-up time matters:
     a Python start costs over a second in a software-emulated guest)."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: "click.Context") -> "list[str]":
         return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+    def get_command(self, ctx: "click.Context", name: str) -> "click.Command | None":
         if name not in self.commands and name in _LAZY_COMMANDS:
             self.add_command(_LAZY_COMMANDS[name](self), name)
         return super().get_command(ctx, name)
@@ -135,7 +134,7 @@ fail_on_option = click.option(
 )
 
 
-def timeout_option(help_text: str) -> Callable[[Any], Any]:
+def timeout_option(help_text: str) -> "Callable[[Any], Any]":
     return click.option(
         "--timeout",
         "timeout_s",
@@ -215,7 +214,7 @@ def scan(
         sys.exit(ExitStatus.PARTIAL)
 
 
-def load_document(path: str) -> dict[str, Any]:
+def load_document(path: str) -> "dict[str, Any]":
     """Read a JSON report or a support bundle; BadInputError when unreadable."""
     try:
         with open(path, "rb") as handle:
@@ -256,25 +255,25 @@ def exit_statuses() -> None:
 
 
 # -- commands defined in their own packages, loaded on first use ----------------------------------
-def _explain(group: click.Group) -> click.Command:
+def _explain(group: "click.Group") -> "click.Command":
     from guestprobe.check.explain import explain
 
     return explain
 
 
-def _fencing_test(group: click.Group) -> click.Command:
+def _fencing_test(group: "click.Group") -> "click.Command":
     from guestprobe.fencing.command import fencing_test
 
     return fencing_test
 
 
-def _collect(group: click.Group) -> click.Command:
+def _collect(group: "click.Group") -> "click.Command":
     from guestprobe.bundle.commands import collect_command
 
     return collect_command(group.commands["scan"])
 
 
-def _compare(group: click.Group) -> click.Command:
+def _compare(group: "click.Group") -> "click.Command":
     from guestprobe.bundle.commands import compare_command
 
     return compare_command
@@ -288,7 +287,7 @@ _LAZY_COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: "list[str] | None" = None) -> None:
     """Entry point: one-line messages and documented exit statuses, never a traceback."""
     try:
         cli.main(args=argv, prog_name="guestprobe", standalone_mode=False)

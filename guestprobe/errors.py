@@ -4,7 +4,6 @@ Probe failures are *facts* and never raise (see ``collect.sg3``); these exceptio
 conditions that stop a command before it can produce a report.
 """
 
-from __future__ import annotations
 
 from enum import IntEnum
 
@@ -26,7 +25,7 @@ class ExitStatus(IntEnum):
     INTERNAL = 70  # a bug in guestprobe
 
 
-EXIT_STATUS_MEANINGS: dict[ExitStatus, str] = {
+EXIT_STATUS_MEANINGS: "dict[ExitStatus, str]" = {
     ExitStatus.OK: "success",
     ExitStatus.FAIL_ON: "a verdict met the --fail-on threshold",
     ExitStatus.USAGE: "bad command line",
@@ -45,9 +44,9 @@ EXIT_STATUS_MEANINGS: dict[ExitStatus, str] = {
 class GuestprobeError(Exception):
     """An error a user can cause or meet; carries its exit status and one-line message."""
 
-    exit_status: ExitStatus = ExitStatus.INTERNAL
+    exit_status: "ExitStatus" = ExitStatus.INTERNAL
 
-    def __init__(self, message: str, exit_status: ExitStatus | None = None) -> None:
+    def __init__(self, message: str, exit_status: "ExitStatus | None" = None) -> None:
         super().__init__(message)
         if exit_status is not None:
             self.exit_status = exit_status

@@ -4,7 +4,6 @@ Every fact group names its evidence (probe ids such as ``sdb/pr_read_keys``). A 
 does not decode becomes an entry in ``decode_errors`` — never an exception out of the report.
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
@@ -51,14 +50,14 @@ OPCODES_OF_INTEREST = {
 class _Decoder:
     """Decodes probes of one disk, collecting decode errors on the way."""
 
-    def __init__(self, collected: DiskCollection) -> None:
+    def __init__(self, collected: "DiskCollection") -> None:
         self.collected = collected
-        self.errors: list[dict[str, str]] = []
+        self.errors: "list[dict[str, str]]" = []
 
     def probe_id(self, name: str) -> str:
         return f"{self.collected.disk.name}/{name}"
 
-    def decode(self, name: str, decoder: Callable[[bytes], Any]) -> Any:
+    def decode(self, name: str, decoder: "Callable[[bytes], Any]") -> "Any":
         probe = self.collected.probe(name)
         if probe is None or not probe.ok:
             return None
@@ -68,20 +67,20 @@ class _Decoder:
             self.errors.append({"probe": self.probe_id(name), "error": str(exc)})
             return None
 
-    def outcome(self, name: str) -> str | None:
+    def outcome(self, name: str) -> "str | None":
         probe = self.collected.probe(name)
         return None if probe is None else probe.outcome
 
 
-def _to_dict(value: Any) -> Any:
+def _to_dict(value: "Any") -> "Any":
     return None if value is None else value.to_dict()
 
 
-def disk_facts(collected: DiskCollection) -> tuple[dict[str, Any], Transport]:
+def disk_facts(collected: "DiskCollection") -> "tuple[dict[str, Any], Transport]":
     """Decoded facts of one disk and its transport."""
     d = _Decoder(collected)
     disk = collected.disk
-    facts: dict[str, Any] = {}
+    facts: "dict[str, Any]" = {}
 
     nvme_identify = None
     if "nvme" in disk.driver_chain or disk.nvme_transport is not None:
@@ -207,7 +206,7 @@ _PASSTHROUGH_REFUSED = {
 }
 
 
-def _passthrough_works(outcome: str | None) -> bool | None:
+def _passthrough_works(outcome: "str | None") -> "bool | None":
     if outcome == Outcome.OK.value:
         return True
     if outcome in _PASSTHROUGH_REFUSED:
@@ -215,7 +214,7 @@ def _passthrough_works(outcome: str | None) -> bool | None:
     return None
 
 
-def _write_same_implemented(outcome: str | None) -> bool | None:
+def _write_same_implemented(outcome: "str | None") -> "bool | None":
     """LBA OUT OF RANGE means the command got through and is implemented; invalid means not."""
     if outcome == Outcome.LBA_OUT_OF_RANGE.value:
         return True

@@ -14,10 +14,10 @@ content is ever part of a bundle. Reading checks every byte against the manifest
 foreign or edited bundle is refused with one line (:class:`~guestprobe.errors.BadInputError`).
 """
 
-from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib
 import io
 import json
 import platform
@@ -44,9 +44,9 @@ _CHUNK = 1024 * 1024
 
 @dataclass
 class Bundle:
-    manifest: dict[str, Any]
-    report: dict[str, Any]
-    versions: dict[str, Any]
+    manifest: "dict[str, Any]"
+    report: "dict[str, Any]"
+    versions: "dict[str, Any]"
 
 
 def is_bundle(data: bytes) -> bool:
@@ -54,22 +54,21 @@ def is_bundle(data: bytes) -> bool:
     return data[:2] == GZIP_MAGIC
 
 
-def _json_bytes(value: Any) -> bytes:
+def _json_bytes(value: "Any") -> bytes:
     return (json.dumps(value, indent=2, sort_keys=False) + "\n").encode()
 
 
-def _package_version(name: str) -> str | None:
+def _package_version(name: str) -> "str | None":
+    """The version of an importable library (the bundled copy where the RPM carries one)."""
     try:
-        from importlib.metadata import PackageNotFoundError, version
-    except ImportError:  # pragma: no cover - Python < 3.8
+        module = importlib.import_module(name)
+    except ImportError:
         return None
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
+    found = getattr(module, "__version__", None)
+    return str(found) if found is not None else None
 
 
-def _os_release(path: Path) -> dict[str, str]:
+def _os_release(path: "Path") -> "dict[str, str]":
     wanted = {"ID", "NAME", "VERSION_ID", "PRETTY_NAME"}
     try:
         text = path.read_text(errors="replace")
@@ -84,8 +83,8 @@ def _os_release(path: Path) -> dict[str, str]:
 
 
 def describe_versions(
-    document: dict[str, Any], os_release: Path = Path("/etc/os-release")
-) -> dict[str, Any]:
+    document: "dict[str, Any]", os_release: "Path" = Path("/etc/os-release")
+) -> "dict[str, Any]":
     """Versions of everything that shaped the report: tool, libraries, sg3_utils, kernel, OS."""
     facts = document.get("platform") or {}
     sg3 = facts.get("sg3_utils") or {}
@@ -101,7 +100,7 @@ def describe_versions(
     }
 
 
-def _add(tar: tarfile.TarFile, name: str, data: bytes, mtime: int) -> None:
+def _add(tar: "tarfile.TarFile", name: str, data: bytes, mtime: int) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)
     info.mtime = mtime
@@ -112,10 +111,10 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mtime: int) -> None:
 
 
 def build_bundle(
-    document: dict[str, Any],
-    versions: dict[str, Any],
-    redaction: dict[str, Any] | None = None,
-    created_at: datetime | None = None,
+    document: "dict[str, Any]",
+    versions: "dict[str, Any]",
+    redaction: "dict[str, Any] | None" = None,
+    created_at: "datetime | None" = None,
 ) -> bytes:
     """The bundle's bytes (a gzip'd tar); write them with ``write_atomically(..., mode=0o600)``."""
     created = created_at or datetime.now(timezone.utc)
@@ -166,8 +165,8 @@ def _gunzip(data: bytes, source: str) -> bytes:
     return bytes(out)
 
 
-def _members(raw: bytes, source: str) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
+def _members(raw: bytes, source: str) -> "dict[str, bytes]":
+    files: "dict[str, bytes]" = {}
     try:
         with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
             for info in tar:
@@ -189,14 +188,14 @@ def _members(raw: bytes, source: str) -> dict[str, bytes]:
     return files
 
 
-def _load_json(data: bytes, what: str, source: str) -> Any:
+def _load_json(data: bytes, what: str, source: str) -> "Any":
     try:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise BadInputError(f"{source}: {what} in the bundle is not valid JSON") from None
 
 
-def _check_manifest(manifest: Any, files: dict[str, bytes], source: str) -> None:
+def _check_manifest(manifest: "Any", files: "dict[str, bytes]", source: str) -> None:
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise BadInputError(f"{source}: not a guestprobe bundle (manifest is foreign)")
     if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
@@ -227,7 +226,7 @@ def _check_manifest(manifest: Any, files: dict[str, bytes], source: str) -> None
         )
 
 
-def read_bundle(data: bytes, source: str = "bundle") -> Bundle:
+def read_bundle(data: bytes, source: str = "bundle") -> "Bundle":
     """Unpack and verify a bundle; :class:`BadInputError` (one line) for anything amiss."""
     if not is_bundle(data):
         raise BadInputError(f"{source}: not a guestprobe bundle (not gzip)")

@@ -4,7 +4,6 @@
 two never drift apart).
 """
 
-from __future__ import annotations
 
 import sys
 from pathlib import Path
@@ -19,13 +18,13 @@ SCAN_PARAMS_REUSED = (
 )
 
 
-def _default_bundle_name(document: dict[str, Any]) -> str:
+def _default_bundle_name(document: "dict[str, Any]") -> str:
     host = (document.get("platform") or {}).get("hostname") or "guest"
     stamp = (document.get("generated_at") or "").replace(":", "").replace("-", "")[:15]
     return f"guestprobe-{host}-{stamp or 'now'}.tar.gz"
 
 
-def _collect(params: dict[str, Any]) -> None:
+def _collect(params: "dict[str, Any]") -> None:
     from guestprobe.bundle.archive import build_bundle, describe_versions
     from guestprobe.bundle.redact import new_key, redact_collection
     from guestprobe.cli import checker, require_root, require_sg3_utils, resolve_targets
@@ -77,7 +76,7 @@ def _collect(params: dict[str, Any]) -> None:
         sys.exit(ExitStatus.PARTIAL)
 
 
-def _load_node(path: str) -> Any:
+def _load_node(path: str) -> "Any":
     from guestprobe.bundle.archive import is_bundle, read_bundle
     from guestprobe.bundle.compare import NodeReport, report_fingerprint
     from guestprobe.cli import checker, load_document
@@ -113,7 +112,7 @@ def _load_node(path: str) -> Any:
 @click.command("compare")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-def compare_command(reports: tuple[str, ...], as_json: bool) -> None:
+def compare_command(reports: "tuple[str, ...]", as_json: bool) -> None:
     """Compare the reports (JSON or bundles) of several cluster nodes, LU by LU.
 
     Shows which LUs (matched by LU designator) every node sees, whether each is PR-capable from
@@ -130,7 +129,7 @@ def compare_command(reports: tuple[str, ...], as_json: bool) -> None:
     click.echo(to_json(result) if as_json else render_comparison(result), nl=False)
 
 
-def collect_command(scan: click.Command) -> click.Command:
+def collect_command(scan: "click.Command") -> "click.Command":
     reused = [param for param in scan.params if param.name in SCAN_PARAMS_REUSED]
     own = [
         click.Option(

@@ -10,7 +10,6 @@ number, at least three, of coordinator disks seen and PR-capable from every node
 engineers otherwise do by hand with ``vxfenadm -i`` on each node.
 """
 
-from __future__ import annotations
 
 import hashlib
 import json
@@ -32,12 +31,12 @@ class NodeReport:
     """One node's report, as given on the command line."""
 
     source: str  # the file it came from
-    document: dict[str, Any]  # judged with this machine's rules
+    document: "dict[str, Any]"  # judged with this machine's rules
     fingerprint: str = ""  # of the report as collected: the same report twice is refused
-    notes: list[str] = field(default_factory=list)
+    notes: "list[str]" = field(default_factory=list)
 
     @property
-    def hostname(self) -> str | None:
+    def hostname(self) -> "str | None":
         return (self.document.get("platform") or {}).get("hostname")
 
     @property
@@ -45,7 +44,7 @@ class NodeReport:
         return self.hostname or self.source
 
 
-def report_fingerprint(document: dict[str, Any]) -> str:
+def report_fingerprint(document: "dict[str, Any]") -> str:
     """What makes two reports the same collection: host, start time, every disk's raw record."""
     scan = document.get("scan") or {}
     basis = {
@@ -56,10 +55,10 @@ def report_fingerprint(document: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def check_distinct_nodes(nodes: list[NodeReport]) -> None:
+def check_distinct_nodes(nodes: "list[NodeReport]") -> None:
     """BadInputError when a node's report is given twice (same host name, or the same report)."""
-    seen_hosts: dict[str, str] = {}
-    seen_reports: dict[str, str] = {}
+    seen_hosts: "dict[str, str]" = {}
+    seen_reports: "dict[str, str]" = {}
     for node in nodes:
         if node.fingerprint and node.fingerprint in seen_reports:
             raise BadInputError(
@@ -76,11 +75,11 @@ def check_distinct_nodes(nodes: list[NodeReport]) -> None:
             seen_hosts[node.hostname] = node.source
 
 
-def _fencing_verdicts(disk: dict[str, Any]) -> list[dict[str, Any]]:
+def _fencing_verdicts(disk: "dict[str, Any]") -> "list[dict[str, Any]]":
     return [v for v in disk.get("verdicts") or [] if v.get("feature") in FENCING_FEATURES]
 
 
-def path_pr_state(disk: dict[str, Any]) -> dict[str, Any]:
+def path_pr_state(disk: "dict[str, Any]") -> "dict[str, Any]":
     """One path's PR answer: its READ KEYS outcome, its fencing verdict, and the conclusion."""
     pr = (disk.get("facts") or {}).get("persistent_reservations") or {}
     outcome = pr.get("read_keys_outcome")
@@ -99,23 +98,23 @@ def path_pr_state(disk: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _combine(states: list[str]) -> str:
+def _combine(states: "list[str]") -> str:
     if NO in states:
         return NO
     return UNKNOWN if UNKNOWN in states else YES
 
 
-def _identity(disk: dict[str, Any]) -> str:
+def _identity(disk: "dict[str, Any]") -> str:
     identity = (disk.get("facts") or {}).get("identity") or {}
     return " ".join(filter(None, [identity.get("vendor"), identity.get("product")]))
 
 
-def compare_nodes(nodes: list[NodeReport]) -> dict[str, Any]:
+def compare_nodes(nodes: "list[NodeReport]") -> "dict[str, Any]":
     """The comparison record (what ``guestprobe compare --json`` prints)."""
     check_distinct_nodes(nodes)
     names = [node.name for node in nodes]
-    units: dict[str, dict[str, Any]] = {}
-    no_designator: dict[str, list[str]] = {}
+    units: "dict[str, dict[str, Any]]" = {}
+    no_designator: "dict[str, list[str]]" = {}
     for node in nodes:
         for disk in node.document.get("disks") or []:
             designator = ((disk.get("facts") or {}).get("identity") or {}).get("lu_designator")
@@ -202,7 +201,7 @@ def _coordinator_reason(count: int, enough: bool, unconfirmed: int) -> str:
     return text
 
 
-def _cell(paths: list[dict[str, Any]] | None) -> str:
+def _cell(paths: "list[dict[str, Any]] | None") -> str:
     if not paths:
         return "-"
     return ",".join(
@@ -212,7 +211,7 @@ def _cell(paths: list[dict[str, Any]] | None) -> str:
     )
 
 
-def render_comparison(result: dict[str, Any]) -> str:
+def render_comparison(result: "dict[str, Any]") -> str:
     """The readable form: one row per LU, one column per node, then the conclusions."""
     from guestprobe.report.table import grid
 

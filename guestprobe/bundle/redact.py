@@ -19,7 +19,6 @@ per-bundle random key, bundles of different nodes cannot be matched LU by LU; pa
 ``--redact-key`` on every node for that (``guestprobe compare``).
 """
 
-from __future__ import annotations
 
 import copy
 import hashlib
@@ -28,6 +27,8 @@ import re
 import secrets
 from collections.abc import Iterator
 from typing import Any
+
+from guestprobe.compat import is_ascii
 
 MIN_IDENTIFIER = 4
 IQN = re.compile(r"iqn\.\d{4}-\d{2}\.[A-Za-z0-9.\-:]+")
@@ -49,13 +50,13 @@ def new_key() -> bytes:
     return secrets.token_bytes(32)
 
 
-def _vpd_page(data: bytes, page: int) -> bytes | None:
+def _vpd_page(data: bytes, page: int) -> "bytes | None":
     if len(data) < 4 or data[1] != page:
         return None
     return data[: 4 + int.from_bytes(data[2:4], "big")]
 
 
-def vpd83_designators(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+def vpd83_designators(data: bytes) -> "Iterator[tuple[int, int, bytes]]":
     """(code set, designator type, identifier) of each designator of a VPD page 0x83 response.
 
     >>> list(vpd83_designators(bytes.fromhex("00830008" "01030004" "5001405f")))
@@ -71,7 +72,7 @@ def vpd83_designators(data: bytes) -> Iterator[tuple[int, int, bytes]]:
         offset += 4 + length
 
 
-def vpd80_serial(data: bytes) -> bytes | None:
+def vpd80_serial(data: bytes) -> "bytes | None":
     """The product serial number of a VPD page 0x80 response (padding included)."""
     page = _vpd_page(data, 0x80)
     return None if page is None else page[4:]
@@ -105,7 +106,7 @@ def _hex_like(original: str, value: int) -> str:
     return f"{value:02X}" if original.isupper() else f"{value:02x}"
 
 
-def pr_keys(data: bytes) -> list[bytes]:
+def pr_keys(data: bytes) -> "list[bytes]":
     """Reservation keys in READ KEYS / READ RESERVATION parameter data (header included)."""
     if len(data) < 8:
         return []
@@ -119,15 +120,15 @@ class Redactor:
 
     def __init__(self, key: bytes) -> None:
         self.key = key
-        self.text: dict[str, str] = {}  # identifier text -> token of the same length
+        self.text: "dict[str, str]" = {}  # identifier text -> token of the same length
         # binary identifiers -> tokens of the same length, replaced only in the answers they come
         # from: LU designators in VPD 0x83 pages, reservation keys in PR IN answers (a key such
         # as 0x1 would otherwise also match inside unrelated pages)
-        self.designators: dict[bytes, bytes] = {}
-        self.keys: dict[bytes, bytes] = {}
-        self.hostnames: dict[str, str] = {}
-        self._text_re: re.Pattern[str] | None = None
-        self._bytes_re: dict[str, re.Pattern[bytes] | None] = {}
+        self.designators: "dict[bytes, bytes]" = {}
+        self.keys: "dict[bytes, bytes]" = {}
+        self.hostnames: "dict[str, str]" = {}
+        self._text_re: "re.Pattern[str] | None" = None
+        self._bytes_re: "dict[str, re.Pattern[bytes] | None]" = {}
 
     # -- tokens ----------------------------------------------------------------------------------
     def _stream(self, kind: str, value: bytes, nibbles: int) -> str:
@@ -146,7 +147,7 @@ class Redactor:
         token = self._stream("text", value.encode(), len(value))
         return token.upper() if value.isupper() else token
 
-    def _binary_token(self, value: bytes, designator_type: int | None = None) -> bytes:
+    def _binary_token(self, value: bytes, designator_type: "int | None" = None) -> bytes:
         digits = value.hex()
         keep = 0
         if designator_type == 0x3 and digits:  # NAA: keep the NAA type, and the OUI for 5/6
@@ -154,7 +155,7 @@ class Redactor:
         return bytes.fromhex(digits[:keep] + self._stream("binary", value, len(digits) - keep))
 
     # -- registering identifiers -----------------------------------------------------------------
-    def add_text(self, value: str | None) -> None:
+    def add_text(self, value: "str | None") -> None:
         if value is None:
             return
         value = value.strip(" \0\t\n")
@@ -168,7 +169,7 @@ class Redactor:
         self._text_re = None
         self._bytes_re = {}
 
-    def add_binary(self, value: bytes, designator_type: int | None = None) -> None:
+    def add_binary(self, value: bytes, designator_type: "int | None" = None) -> None:
         """A binary LU designator (``designator_type`` from VPD 0x83), or a PR key (None)."""
         table = self.keys if designator_type is None else self.designators
         if len(value) < 4 or value in table or not value.strip(b"\0"):
@@ -180,7 +181,7 @@ class Redactor:
         self._text_re = None
         self._bytes_re = {}
 
-    def add_hostname(self, hostname: str | None) -> None:
+    def add_hostname(self, hostname: "str | None") -> None:
         if not hostname or len(hostname) < 2:
             return
         for name in {hostname, hostname.split(".", 1)[0]}:
@@ -223,19 +224,19 @@ class Redactor:
             self.add_text(serial.decode("ascii", "replace"))
 
     # -- replacing -------------------------------------------------------------------------------
-    def _compiled_text(self) -> re.Pattern[str] | None:
+    def _compiled_text(self) -> "re.Pattern[str] | None":
         if self._text_re is None and self.text:
             ordered = sorted(self.text, key=len, reverse=True)
             self._text_re = re.compile("|".join(re.escape(value) for value in ordered))
         return self._text_re
 
-    def _binary_table(self, kind: str) -> dict[bytes, bytes]:
+    def _binary_table(self, kind: str) -> "dict[bytes, bytes]":
         return {"designators": self.designators, "keys": self.keys}.get(kind, {})
 
-    def _compiled_bytes(self, kind: str) -> re.Pattern[bytes] | None:
+    def _compiled_bytes(self, kind: str) -> "re.Pattern[bytes] | None":
         if kind not in self._bytes_re:
             values = list(self._binary_table(kind)) + [
-                t.encode() for t in self.text if t.isascii() and len(self.text[t]) == len(t)
+                t.encode() for t in self.text if is_ascii(t) and len(self.text[t]) == len(t)
             ]
             ordered = sorted(set(values), key=len, reverse=True)
             self._bytes_re[kind] = (
@@ -258,7 +259,7 @@ class Redactor:
             return value
         table = self._binary_table(kind)
 
-        def _swap(match: re.Match[bytes]) -> bytes:
+        def _swap(match: "re.Match[bytes]") -> bytes:
             found = match.group(0)
             if found in table:
                 return table[found]
@@ -266,7 +267,7 @@ class Redactor:
 
         return pattern.sub(_swap, value)
 
-    def apply(self, value: Any) -> Any:
+    def apply(self, value: "Any") -> "Any":
         """Replace identifiers in every string of a JSON-like value."""
         if isinstance(value, str):
             return self.apply_text(value)
@@ -277,14 +278,14 @@ class Redactor:
         return value
 
 
-def _probe_payload(probe: dict[str, Any]) -> bytes:
+def _probe_payload(probe: "dict[str, Any]") -> bytes:
     try:
         return bytes.fromhex(probe.get("stdout_hex") or "")
     except ValueError:
         return b""
 
 
-def _gather(redactor: Redactor, collection: dict[str, Any]) -> None:
+def _gather(redactor: "Redactor", collection: "dict[str, Any]") -> None:
     platform = collection.get("platform") or {}
     redactor.add_hostname(platform.get("hostname"))
     disks = collection.get("disks") or []
@@ -324,13 +325,13 @@ def _gather(redactor: Redactor, collection: dict[str, Any]) -> None:
     redactor.add_text(platform.get("dmi_chassis_asset_tag"))
 
 
-def _binary_kind(name: str | None) -> str:
+def _binary_kind(name: "str | None") -> str:
     if name == "vpd_0x83":
         return "designators"
     return "keys" if name in PR_KEY_PROBES else ""
 
 
-def _redact_probe(redactor: Redactor, probe: dict[str, Any]) -> dict[str, Any]:
+def _redact_probe(redactor: "Redactor", probe: "dict[str, Any]") -> "dict[str, Any]":
     payload = _probe_payload(probe)
     kind = _binary_kind(probe.get("name"))
     result = {k: redactor.apply(v) for k, v in probe.items() if k != "stdout_hex"}
@@ -347,7 +348,7 @@ def _redact_probe(redactor: Redactor, probe: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def redact_collection(collection: dict[str, Any], key: bytes) -> dict[str, Any]:
+def redact_collection(collection: "dict[str, Any]", key: bytes) -> "dict[str, Any]":
     """A redacted copy of ``Collection.to_dict()``; the input is left as it was."""
     redactor = Redactor(key)
     _gather(redactor, collection)

@@ -22,7 +22,6 @@ unknown if any is unknown. Fact paths are dotted: ``facts.persistent_reservation
 a number in a path indexes a list (``inventory.mounts.0.fs_type``).
 """
 
-from __future__ import annotations
 
 import re
 import string
@@ -48,7 +47,7 @@ class _Missing:
         return "MISSING"
 
 
-MISSING: Any = _Missing()
+MISSING: "Any" = _Missing()
 
 OPERATORS = (
     "ne", "in", "not_in", "lt", "le", "gt", "ge", "contains", "lacks", "exists", "missing"
@@ -60,11 +59,11 @@ _SCALARS = (str, int, bool)
 class Truth:
     """Three-valued: ``value`` is True, False or None (unknown; ``missing`` says why)."""
 
-    value: bool | None
-    missing: tuple[str, ...] = field(default=())
+    value: "bool | None"
+    missing: "tuple[str, ...]" = field(default=())
 
 
-def resolve(context: Mapping[str, Any], path: str) -> Any:
+def resolve(context: "Mapping[str, Any]", path: str) -> "Any":
     """The value at dotted ``path``, or :data:`MISSING` when a step is absent.
 
     >>> resolve({"transport": {"kind": "virtio-blk"}}, "transport.kind")
@@ -72,7 +71,7 @@ def resolve(context: Mapping[str, Any], path: str) -> Any:
     >>> resolve({"facts": {"keys": None}}, "facts.keys.count") is MISSING
     True
     """
-    value: Any = context
+    value: "Any" = context
     for part in path.split("."):
         if isinstance(value, Mapping):
             value = value.get(part, MISSING)
@@ -86,11 +85,11 @@ def resolve(context: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def _is_missing(value: Any) -> bool:
+def _is_missing(value: "Any") -> bool:
     return value is MISSING or value is None
 
 
-def _test(value: Any, operator: str, operand: Any) -> bool:
+def _test(value: "Any", operator: str, operand: "Any") -> bool:
     if operator == "eq":
         return value == operand and type(value) is type(operand)
     if operator == "ne":
@@ -117,7 +116,7 @@ class _Undecidable(Exception):
     """A comparison of a fact of the wrong kind (e.g. text compared with a number)."""
 
 
-def split_test(test: Any) -> tuple[str, Any]:
+def split_test(test: "Any") -> "tuple[str, Any]":
     """``"x"`` -> ("eq", "x"); ``{"in": [...]}`` -> ("in", [...]). ValueError when malformed."""
     if isinstance(test, Mapping):
         if len(test) != 1:
@@ -142,7 +141,7 @@ def split_test(test: Any) -> tuple[str, Any]:
     raise ValueError(f"a test is a value or a one-operator table, not {test!r}")
 
 
-def check_condition(condition: Any) -> None:
+def check_condition(condition: "Any") -> None:
     """ValueError unless ``condition`` is a table of fact paths to well-formed tests."""
     if not isinstance(condition, Mapping) or not condition:
         raise ValueError("a condition is a non-empty table of fact paths to tests")
@@ -152,7 +151,7 @@ def check_condition(condition: Any) -> None:
         split_test(test)
 
 
-def _entry(context: Mapping[str, Any], path: str, test: Any) -> Truth:
+def _entry(context: "Mapping[str, Any]", path: str, test: "Any") -> "Truth":
     operator, operand = split_test(test)
     value = resolve(context, path)
     if operator in ("exists", "missing"):
@@ -166,9 +165,9 @@ def _entry(context: Mapping[str, Any], path: str, test: Any) -> Truth:
         return Truth(None, (path,))
 
 
-def _combine(truths: Iterable[Truth], decisive: bool) -> Truth:
+def _combine(truths: "Iterable[Truth]", decisive: bool) -> "Truth":
     """all_of (decisive=False: one false decides) or any_of (decisive=True: one true decides)."""
-    missing: list[str] = []
+    missing: "list[str]" = []
     for truth in truths:
         if truth.value is decisive:
             return Truth(decisive)
@@ -176,12 +175,15 @@ def _combine(truths: Iterable[Truth], decisive: bool) -> Truth:
     return Truth(None, tuple(missing)) if missing else Truth(not decisive)
 
 
-def evaluate_all(context: Mapping[str, Any], condition: Mapping[str, Any]) -> Truth:
+def evaluate_all(context: "Mapping[str, Any]", condition: "Mapping[str, Any]") -> "Truth":
     """Every entry of ``condition`` holds (three-valued)."""
     return _combine((_entry(context, p, t) for p, t in condition.items()), decisive=False)
 
 
-def evaluate_any(context: Mapping[str, Any], conditions: Iterable[Mapping[str, Any]]) -> Truth:
+def evaluate_any(
+    context: "Mapping[str, Any]",
+    conditions: "Iterable[Mapping[str, Any]]",
+) -> "Truth":
     """At least one of ``conditions`` holds (three-valued)."""
     return _combine((evaluate_all(context, c) for c in conditions), decisive=True)
 
@@ -189,7 +191,7 @@ def evaluate_any(context: Mapping[str, Any], conditions: Iterable[Mapping[str, A
 # ---------------------------------------------------------------------------- sentences
 
 
-def template_fields(text: str) -> list[str]:
+def template_fields(text: str) -> "list[str]":
     """The fact paths a sentence refers to: ``"on {transport.kind}"`` -> ``["transport.kind"]``.
 
     ValueError for a malformed template (a lone ``{``; write ``{{`` for a brace).
@@ -204,7 +206,7 @@ def template_fields(text: str) -> list[str]:
     return names
 
 
-def _words(value: Any) -> str:
+def _words(value: "Any") -> str:
     if _is_missing(value):
         return "(unknown)"
     if isinstance(value, bool):
@@ -216,7 +218,7 @@ def _words(value: Any) -> str:
     return str(value)
 
 
-def render(text: str, context: Mapping[str, Any]) -> str:
+def render(text: str, context: "Mapping[str, Any]") -> str:
     """Fill ``{fact.path}`` fields of a sentence from the facts; a missing fact reads (unknown).
 
     >>> render("a {transport.kind} disk", {"transport": {"kind": "virtio-blk"}})

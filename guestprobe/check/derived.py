@@ -38,7 +38,6 @@ sees ``platform`` and ``guest``. Everything here is a pure function of the repor
   coordinator_key_lu_count (LUs holding Veritas coordinator keys).
 """
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
@@ -69,9 +68,9 @@ DERIVED_SOURCES = {
 }
 
 
-def source_facts(paths: list[str] | tuple[str, ...]) -> list[str]:
+def source_facts(paths: "list[str] | tuple[str, ...]") -> "list[str]":
     """Fact paths with derived ones replaced by the collected facts they come from."""
-    out: list[str] = []
+    out: "list[str]" = []
     for path in paths:
         source = DERIVED_SOURCES.get(path, path)
         if source not in out:
@@ -79,7 +78,7 @@ def source_facts(paths: list[str] | tuple[str, ...]) -> list[str]:
     return out
 
 
-def _get(data: Any, *path: str) -> Any:
+def _get(data: "Any", *path: str) -> "Any":
     for part in path:
         if not isinstance(data, Mapping):
             return None
@@ -87,7 +86,7 @@ def _get(data: Any, *path: str) -> Any:
     return data
 
 
-def hypervisor(platform: Mapping[str, Any]) -> str | None:
+def hypervisor(platform: "Mapping[str, Any]") -> "str | None":
     """The platform's hypervisor guess (``PlatformFacts.hypervisor``) from the report's dict."""
     from guestprobe.collect.platform import PlatformFacts
 
@@ -97,7 +96,7 @@ def hypervisor(platform: Mapping[str, Any]) -> str | None:
         return None
 
 
-def _veritas_words(veritas: Mapping[str, Any]) -> str:
+def _veritas_words(veritas: "Mapping[str, Any]") -> str:
     if veritas.get("kind") == "coordinator":
         return (
             f"Veritas coordinator key: cluster {veritas.get('cluster_id')}, "
@@ -110,19 +109,19 @@ def _veritas_words(veritas: Mapping[str, Any]) -> str:
     )
 
 
-def _key_words(key_hex: str, veritas_by_hex: Mapping[str, Mapping[str, Any]]) -> str:
+def _key_words(key_hex: str, veritas_by_hex: "Mapping[str, Mapping[str, Any]]") -> str:
     veritas = veritas_by_hex.get(key_hex)
     if veritas is None:
         return f"0x{key_hex}"
     return f"0x{key_hex} '{veritas.get('ascii')}' ({_veritas_words(veritas)})"
 
 
-def _pr_facts(pr: Mapping[str, Any]) -> dict[str, Any]:
+def _pr_facts(pr: "Mapping[str, Any]") -> "dict[str, Any]":
     from guestprobe.decode.persist import decode_veritas_key
 
     veritas_by_hex = {v.get("key_hex"): v for v in pr.get("veritas_keys") or []}
     keys = _get(pr, "keys", "keys_hex")
-    out: dict[str, Any] = {
+    out: "dict[str, Any]" = {
         "registrations_present": None if keys is None else bool(keys),
         "registered_keys_text": None
         if keys is None
@@ -146,7 +145,7 @@ def _pr_facts(pr: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _fs_types(disk: Mapping[str, Any]) -> list[str]:
+def _fs_types(disk: "Mapping[str, Any]") -> "list[str]":
     inventory = disk.get("inventory") or {}
     types = [m.get("fs_type") for m in inventory.get("mounts") or [] if m.get("fs_type")]
     udev_type = (inventory.get("udev_properties") or {}).get("ID_FS_TYPE")
@@ -155,7 +154,7 @@ def _fs_types(disk: Mapping[str, Any]) -> list[str]:
     return sorted(set(types))
 
 
-def _multipath_maps(document: Mapping[str, Any]) -> dict[str, str]:
+def _multipath_maps(document: "Mapping[str, Any]") -> "dict[str, str]":
     """disk name -> the dm-multipath map above it."""
     maps = {}
     for disk in document.get("disks") or []:
@@ -167,8 +166,8 @@ def _multipath_maps(document: Mapping[str, Any]) -> dict[str, str]:
 
 
 def disk_derived(
-    disk: Mapping[str, Any], document: Mapping[str, Any], maps: Mapping[str, str]
-) -> dict[str, Any]:
+    disk: "Mapping[str, Any]", document: "Mapping[str, Any]", maps: "Mapping[str, str]"
+) -> "dict[str, Any]":
     """The ``derived`` facts of one disk (see the module docstring)."""
     identity = _get(disk, "facts", "identity") or {}
     inventory = disk.get("inventory") or {}
@@ -191,7 +190,7 @@ def disk_derived(
         if lu_designator and group.get("lu_designator") == lu_designator:
             paths = [n for n in group.get("disks") or [] if n not in stacked] or paths
     fs_types = _fs_types(disk)
-    derived: dict[str, Any] = {
+    derived: "dict[str, Any]" = {
         "serial": serial,
         "serial_length": None if serial is None else len(serial),
         "virtio_serial_truncated": None
@@ -213,17 +212,17 @@ def disk_derived(
     return derived
 
 
-def _pr_lu_key(disk: Mapping[str, Any]) -> str:
+def _pr_lu_key(disk: "Mapping[str, Any]") -> str:
     return _get(disk, "facts", "identity", "lu_designator") or f"disk:{disk.get('name')}"
 
 
-def guest_derived(document: Mapping[str, Any]) -> dict[str, Any]:
+def guest_derived(document: "Mapping[str, Any]") -> "dict[str, Any]":
     """The ``guest`` facts (see the module docstring)."""
     platform = document.get("platform") or {}
     disks = document.get("disks") or []
     virtio = platform.get("virtio_devices")
-    capable: dict[str, list[str]] = {}
-    coordinator: set[str] = set()
+    capable: "dict[str, list[str]]" = {}
+    coordinator: "set[str]" = set()
     undecided = 0
     for disk in disks:
         if _get(disk, "transport", "detail") == "dm-multipath":
@@ -237,7 +236,7 @@ def guest_derived(document: Mapping[str, Any]) -> dict[str, Any]:
         elif outcome not in PR_DECIDED_OUTCOMES and _get(disk, "transport", "kind") != "virtio-blk":
             undecided += 1
 
-    def count(kind: str) -> int | None:
+    def count(kind: str) -> "int | None":
         return None if virtio is None else sum(1 for d in virtio if d.get("kind") == kind)
 
     return {
@@ -260,7 +259,7 @@ def guest_derived(document: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def contexts(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def contexts(document: "Mapping[str, Any]") -> "tuple[dict[str, Any], list[dict[str, Any]]]":
     """(guest context, one context per disk, in document order)."""
     platform = dict(document.get("platform") or {})
     platform["hypervisor"] = hypervisor(platform)

@@ -15,7 +15,6 @@ refinement that a later case covers); otherwise the engine never skips an undeci
 Then every note that holds adds its reason (and remedies); notes never change the status.
 """
 
-from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
@@ -38,13 +37,13 @@ FACTS_MISSING = "facts_missing"
 NO_CASE = "no_case_matched"
 
 
-def _holds(context: Mapping[str, Any], when: Any, when_any: Any) -> Truth:
+def _holds(context: "Mapping[str, Any]", when: "Any", when_any: "Any") -> "Truth":
     parts = []
     if when is not None:
         parts.append(evaluate_all(context, when))
     if when_any is not None:
         parts.append(evaluate_any(context, when_any))
-    missing: list[str] = []
+    missing: "list[str]" = []
     for truth in parts:
         if truth.value is False:
             return Truth(False)
@@ -52,7 +51,7 @@ def _holds(context: Mapping[str, Any], when: Any, when_any: Any) -> Truth:
     return Truth(None, tuple(missing)) if missing else Truth(True)
 
 
-def _evidence_ids(context: Mapping[str, Any], path: str) -> list[str]:
+def _evidence_ids(context: "Mapping[str, Any]", path: str) -> "list[str]":
     """Probe ids behind a fact path: the ``evidence`` list of the nearest enclosing fact group.
 
     A path outside any probed group (sysfs inventory, transport, platform, derived facts) is
@@ -69,11 +68,11 @@ def _evidence_ids(context: Mapping[str, Any], path: str) -> list[str]:
 
 
 def _remediation(
-    rule: Rule, context: Mapping[str, Any], names: Sequence[str]
-) -> list[dict[str, str]]:
-    out: list[dict[str, str]] = []
+    rule: "Rule", context: "Mapping[str, Any]", names: "Sequence[str]"
+) -> "list[dict[str, str]]":
+    out: "list[dict[str, str]]" = []
     for name in names:
-        remedy: Remedy = rule.remedies[name]
+        remedy: "Remedy" = rule.remedies[name]
         if _holds(context, remedy.when, remedy.when_any).value is not True:
             continue  # offered only where its condition holds (and no condition always holds)
         entry = {"platform": remedy.platform, "text": render(remedy.text, context)}
@@ -82,7 +81,7 @@ def _remediation(
     return out
 
 
-def _unknown(rule: Rule, context: Mapping[str, Any], paths: Sequence[str], why: str) -> dict:
+def _unknown(rule: "Rule", context: "Mapping[str, Any]", paths: "Sequence[str]", why: str) -> dict:
     missing = source_facts(list(paths))
     listed = ", ".join(missing)
     return _verdict(
@@ -98,16 +97,16 @@ def _unknown(rule: Rule, context: Mapping[str, Any], paths: Sequence[str], why: 
 
 
 def _verdict(
-    rule: Rule,
-    context: Mapping[str, Any],
+    rule: "Rule",
+    context: "Mapping[str, Any]",
     status: str,
-    reasons: list[dict[str, str]],
-    evidence_paths: list[str],
-    remedies: list[str],
-    missing: list[str],
-    details: dict[str, Any],
-) -> dict[str, Any]:
-    evidence: list[str] = []
+    reasons: "list[dict[str, str]]",
+    evidence_paths: "list[str]",
+    remedies: "list[str]",
+    missing: "list[str]",
+    details: "dict[str, Any]",
+) -> "dict[str, Any]":
+    evidence: "list[str]" = []
     for path in [*rule.evidence, *evidence_paths]:
         for probe_id in _evidence_ids(context, path):
             if probe_id not in evidence:
@@ -127,18 +126,18 @@ def _verdict(
     return verdict
 
 
-def _show(context: Mapping[str, Any], paths: Sequence[str], into: dict[str, Any]) -> None:
+def _show(context: "Mapping[str, Any]", paths: "Sequence[str]", into: "dict[str, Any]") -> None:
     for path in paths:
         value = resolve(context, path)
         if value is not MISSING and value is not None and value != []:
             into[path] = value
 
 
-def _reason(clause: Clause, context: Mapping[str, Any]) -> dict[str, str]:
+def _reason(clause: "Clause", context: "Mapping[str, Any]") -> "dict[str, str]":
     return {"code": clause.code, "text": render(clause.text, context)}
 
 
-def evaluate(rule: Rule, context: Mapping[str, Any]) -> dict[str, Any]:
+def evaluate(rule: "Rule", context: "Mapping[str, Any]") -> "dict[str, Any]":
     """One rule over one context (a disk's or the guest's; see :mod:`.derived`)."""
     absent = [p for p in rule.needs if resolve(context, p) in (MISSING, None)]
     if absent:
@@ -165,7 +164,7 @@ def evaluate(rule: Rule, context: Mapping[str, Any]) -> dict[str, Any]:
     reasons = [_reason(clause, context)]
     evidence = list(clause.evidence)
     remedies = list(clause.remedies)
-    details: dict[str, Any] = {}
+    details: "dict[str, Any]" = {}
     _show(context, clause.show, details)
     for note in rule.notes:
         if _holds(context, note.when, note.when_any).value is True:
@@ -179,7 +178,7 @@ def evaluate(rule: Rule, context: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def judge_document(document: Mapping[str, Any], rules: Sequence[Rule]) -> None:
+def judge_document(document: "Mapping[str, Any]", rules: "Sequence[Rule]") -> None:
     """Fill every disk's ``verdicts`` and the document's ``guest_verdicts`` (in place)."""
     guest_context, disk_contexts = contexts(document)
     for disk, context in zip(document.get("disks") or [], disk_contexts):
@@ -188,7 +187,7 @@ def judge_document(document: Mapping[str, Any], rules: Sequence[Rule]) -> None:
 
 
 def apply_checks(
-    document: dict[str, Any], rules_dir: str | os.PathLike[str] | None = None
+    document: "dict[str, Any]", rules_dir: "str | os.PathLike[str] | None" = None
 ) -> None:
     """The report's checker: judge ``document`` with the rules of ``rules_dir`` (see
     :func:`guestprobe.check.rules.rules_dir` for where they come from)."""

@@ -1,6 +1,5 @@
 """``guestprobe explain [FEATURE]``: a rule in words, for support staff and users."""
 
-from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
@@ -26,7 +25,7 @@ _OPERATOR_WORDS = {
 }
 
 
-def _value_words(value: Any) -> str:
+def _value_words(value: "Any") -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
@@ -34,7 +33,7 @@ def _value_words(value: Any) -> str:
     return str(value)
 
 
-def condition_words(condition: Mapping[str, Any]) -> str:
+def condition_words(condition: "Mapping[str, Any]") -> str:
     """``{"transport.kind": "virtio-blk"}`` -> ``transport.kind is virtio-blk``."""
     parts = []
     for path, test in condition.items():
@@ -47,7 +46,7 @@ def condition_words(condition: Mapping[str, Any]) -> str:
     return " and ".join(parts)
 
 
-def clause_condition_words(clause: Clause) -> str:
+def clause_condition_words(clause: "Clause") -> str:
     parts = []
     if clause.when is not None:
         parts.append(condition_words(clause.when))
@@ -57,7 +56,7 @@ def clause_condition_words(clause: Clause) -> str:
     return " and ".join(parts) if parts else "otherwise"
 
 
-def explain_rule(rule: Rule) -> str:
+def explain_rule(rule: "Rule") -> str:
     """A rule in words."""
     wrap = textwrap.TextWrapper(width=96, initial_indent="    ", subsequent_indent="    ")
     lines = [
@@ -99,7 +98,7 @@ def explain_rule(rule: Rule) -> str:
     type=click.Path(file_okay=False),
     help="Read the rules from this directory (default: $GUESTPROBE_RULES_DIR, else built in).",
 )
-def explain(feature: str | None, rules_dir: str | None) -> None:
+def explain(feature: "str | None", rules_dir: "str | None") -> None:
     """Print the rule for FEATURE in words; without FEATURE, list the features."""
     rules = load_rules(rules_dir)
     if feature is None:

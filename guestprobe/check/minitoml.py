@@ -15,7 +15,6 @@ Not understood (rejected): floats, dates and times, hex/octal/binary integers, `
 {'id': 'thin', 'case': [{'when': {'transport.kind': 'virtio-blk'}}]}
 """
 
-from __future__ import annotations
 
 import re
 from typing import Any
@@ -36,12 +35,12 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
-        self.root: dict[str, Any] = {}
-        self.defined: set[tuple[str, ...]] = set()  # tables opened by a [header]
-        self.inline: set[int] = set()  # ids of inline tables and static arrays (closed)
+        self.root: "dict[str, Any]" = {}
+        self.defined: "set[tuple[str, ...]]" = set()  # tables opened by a [header]
+        self.inline: "set[int]" = set()  # ids of inline tables and static arrays (closed)
 
     # -- helpers ----------------------------------------------------------------------------
-    def error(self, message: str) -> TomlSubsetError:
+    def error(self, message: str) -> "TomlSubsetError":
         line = self.text.count("\n", 0, self.pos) + 1
         return TomlSubsetError(f"line {line}: {message}")
 
@@ -82,7 +81,7 @@ class _Parser:
             raise self.error(f"unexpected {self.peek()!r} after a value or header")
 
     # -- document ---------------------------------------------------------------------------
-    def parse(self) -> dict[str, Any]:
+    def parse(self) -> "dict[str, Any]":
         current = self.root
         while True:
             self.skip_blank()
@@ -98,7 +97,7 @@ class _Parser:
                 self.key_value(current)
             self.end_of_line()
 
-    def key_path(self, closing: str) -> list[str]:
+    def key_path(self, closing: str) -> "list[str]":
         path = self.dotted_key()
         self.skip_space()
         if self.peek(len(closing)) != closing:
@@ -106,7 +105,7 @@ class _Parser:
         self.pos += len(closing)
         return path
 
-    def dotted_key(self) -> list[str]:
+    def dotted_key(self) -> "list[str]":
         parts = []
         while True:
             self.skip_space()
@@ -129,7 +128,7 @@ class _Parser:
         self.pos = match.end()
         return match.group()
 
-    def descend(self, table: dict[str, Any], path: list[str]) -> dict[str, Any]:
+    def descend(self, table: "dict[str, Any]", path: "list[str]") -> "dict[str, Any]":
         """The table at ``path`` below ``table`` (the last element of an array of tables)."""
         for part in path:
             value = table.setdefault(part, {})
@@ -140,24 +139,24 @@ class _Parser:
             table = value
         return table
 
-    def table(self, path: list[str]) -> dict[str, Any]:
+    def table(self, path: "list[str]") -> "dict[str, Any]":
         key = tuple(path)
         if key in self.defined:
             raise self.error(f"table [{'.'.join(path)}] is defined twice")
         self.defined.add(key)
         return self.descend(self.root, path)
 
-    def array_table(self, path: list[str]) -> dict[str, Any]:
+    def array_table(self, path: "list[str]") -> "dict[str, Any]":
         parent = self.descend(self.root, path[:-1])
         array = parent.setdefault(path[-1], [])
         if not isinstance(array, list) or id(array) in self.inline:
             raise self.error(f"key {path[-1]!r} is already defined and is no array of tables")
-        table: dict[str, Any] = {}
+        table: "dict[str, Any]" = {}
         array.append(table)
         self.defined = {k for k in self.defined if k[: len(path)] != tuple(path)}
         return table
 
-    def key_value(self, table: dict[str, Any]) -> None:
+    def key_value(self, table: "dict[str, Any]") -> None:
         path = self.dotted_key()
         if self.peek() != "=":
             raise self.error("expected '=' after a key")
@@ -170,7 +169,7 @@ class _Parser:
         target[path[-1]] = value
 
     # -- values -----------------------------------------------------------------------------
-    def value(self) -> Any:
+    def value(self) -> "Any":
         char = self.peek()
         if self.peek(3) == '"""':
             return self.multiline_basic()
@@ -285,9 +284,9 @@ class _Parser:
         self.pos = end + 3
         return value.replace("\r\n", "\n")
 
-    def array(self) -> list[Any]:
+    def array(self) -> "list[Any]":
         self.pos += 1
-        items: list[Any] = []
+        items: "list[Any]" = []
         while True:
             self.skip_blank()
             if self.peek() == "]":
@@ -302,9 +301,9 @@ class _Parser:
         self.inline.add(id(items))
         return items
 
-    def inline_table(self) -> dict[str, Any]:
+    def inline_table(self) -> "dict[str, Any]":
         self.pos += 1
-        table: dict[str, Any] = {}
+        table: "dict[str, Any]" = {}
         self.skip_space()
         if self.peek() == "}":
             self.pos += 1
@@ -326,14 +325,14 @@ class _Parser:
         self._seal(table)
         return table
 
-    def _seal(self, table: dict[str, Any]) -> None:
+    def _seal(self, table: "dict[str, Any]") -> None:
         self.inline.add(id(table))
         for value in table.values():
             if isinstance(value, dict):
                 self._seal(value)
 
 
-def loads(text: str) -> dict[str, Any]:
+def loads(text: str) -> "dict[str, Any]":
     """Parse ``text``; :class:`TomlSubsetError` for anything outside the subset."""
     if not isinstance(text, str):
         raise TypeError("loads() takes text, not bytes")

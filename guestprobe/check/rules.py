@@ -8,7 +8,6 @@ variable ``GUESTPROBE_RULES_DIR``, the installed package ``guestprobe.rules``, t
 ``checks/``. A rules directory without ``_remedies.toml`` borrows the bundled one.
 """
 
-from __future__ import annotations
 
 import os
 from collections.abc import Mapping
@@ -47,8 +46,8 @@ class Remedy:
     name: str
     platform: str
     text: str
-    when: Mapping[str, Any] | None = None
-    when_any: tuple[Mapping[str, Any], ...] | None = None
+    when: "Mapping[str, Any] | None" = None
+    when_any: "tuple[Mapping[str, Any], ...] | None" = None
 
 
 @dataclass(frozen=True)
@@ -57,13 +56,13 @@ class Clause:
 
     code: str
     text: str
-    status: str | None = None  # None for notes; a case without ``when`` always applies
-    when: Mapping[str, Any] | None = None
-    when_any: tuple[Mapping[str, Any], ...] | None = None
-    evidence: tuple[str, ...] = ()
-    remedies: tuple[str, ...] = ()
-    show: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
+    status: "str | None" = None  # None for notes; a case without ``when`` always applies
+    when: "Mapping[str, Any] | None" = None
+    when_any: "tuple[Mapping[str, Any], ...] | None" = None
+    evidence: "tuple[str, ...]" = ()
+    remedies: "tuple[str, ...]" = ()
+    show: "tuple[str, ...]" = ()
+    missing: "tuple[str, ...]" = ()
     skip_if_unknown: bool = False  # if_unknown = "skip": an undecidable case is passed over
 
 
@@ -74,16 +73,16 @@ class Rule:
     scope: str
     guide_section: str
     summary: str
-    needs: tuple[str, ...]
-    evidence: tuple[str, ...]
-    cases: tuple[Clause, ...]
-    notes: tuple[Clause, ...]
-    remedies: Mapping[str, Remedy] = field(default_factory=dict)
+    needs: "tuple[str, ...]"
+    evidence: "tuple[str, ...]"
+    cases: "tuple[Clause, ...]"
+    notes: "tuple[Clause, ...]"
+    remedies: "Mapping[str, Remedy]" = field(default_factory=dict)
     source: str = ""
     order: int = 1000
 
 
-def _strings(value: Any, what: str) -> tuple[str, ...]:
+def _strings(value: "Any", what: str) -> "tuple[str, ...]":
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -91,7 +90,7 @@ def _strings(value: Any, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _text(table: Mapping[str, Any], key: str, what: str) -> str:
+def _text(table: "Mapping[str, Any]", key: str, what: str) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} needs a non-empty {key!r}")
@@ -99,7 +98,7 @@ def _text(table: Mapping[str, Any], key: str, what: str) -> str:
     return value.strip()
 
 
-def _conditions(table: Mapping[str, Any], what: str) -> tuple[Any, Any]:
+def _conditions(table: "Mapping[str, Any]", what: str) -> "tuple[Any, Any]":
     when = table.get("when")
     when_any = table.get("when_any")
     if when is not None:
@@ -113,13 +112,13 @@ def _conditions(table: Mapping[str, Any], what: str) -> tuple[Any, Any]:
     return when, when_any
 
 
-def _unknown_keys(table: Mapping[str, Any], known: set[str], what: str) -> None:
+def _unknown_keys(table: "Mapping[str, Any]", known: "set[str]", what: str) -> None:
     extra = sorted(set(table) - known)
     if extra:
         raise ValueError(f"{what}: unknown key(s) {', '.join(extra)}")
 
 
-def _clause(table: Any, what: str, is_case: bool) -> Clause:
+def _clause(table: "Any", what: str, is_case: bool) -> "Clause":
     if not isinstance(table, Mapping):
         raise ValueError(f"{what} must be a table")
     _unknown_keys(table, _CASE_KEYS if is_case else _NOTE_KEYS, what)
@@ -150,7 +149,7 @@ def _clause(table: Any, what: str, is_case: bool) -> Clause:
     )
 
 
-def parse_remedies(data: Any, what: str) -> dict[str, Remedy]:
+def parse_remedies(data: "Any", what: str) -> "dict[str, Remedy]":
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -169,7 +168,7 @@ def parse_remedies(data: Any, what: str) -> dict[str, Remedy]:
     return remedies
 
 
-def parse_rule(data: Mapping[str, Any], source: str, library: Mapping[str, Remedy]) -> Rule:
+def parse_rule(data: "Mapping[str, Any]", source: str, library: "Mapping[str, Remedy]") -> "Rule":
     """A :class:`Rule` from a parsed rule file; ValueError naming what is wrong."""
     _unknown_keys(data, _RULE_KEYS, source)
     feature = data.get("feature")
@@ -206,7 +205,7 @@ def parse_rule(data: Mapping[str, Any], source: str, library: Mapping[str, Remed
     )
 
 
-def _order(value: Any) -> int:
+def _order(value: "Any") -> int:
     if value is None:
         return 1000
     if isinstance(value, bool) or not isinstance(value, int):
@@ -214,7 +213,7 @@ def _order(value: Any) -> int:
     return value
 
 
-def bundled_rules_dir() -> Path:
+def bundled_rules_dir() -> "Path":
     """The rules shipped with guestprobe: the installed package, else the source tree."""
     try:
         import guestprobe.rules as package
@@ -227,12 +226,12 @@ def bundled_rules_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "checks"
 
 
-def rules_dir(override: str | os.PathLike[str] | None = None) -> Path:
+def rules_dir(override: "str | os.PathLike[str] | None" = None) -> "Path":
     chosen = override or os.environ.get(RULES_DIR_ENV)
     return Path(chosen) if chosen else bundled_rules_dir()
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: "Path") -> "dict[str, Any]":
     try:
         return load_text(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -243,7 +242,7 @@ def _read(path: Path) -> dict[str, Any]:
         raise RuleFileError(f"{path}: {exc}") from None
 
 
-def load_rules(directory: str | os.PathLike[str] | None = None) -> list[Rule]:
+def load_rules(directory: "str | os.PathLike[str] | None" = None) -> "list[Rule]":
     """Every rule of the rules directory: disk rules first, then by ``order`` and file name."""
     base = rules_dir(directory)
     if not base.is_dir():
@@ -256,7 +255,7 @@ def load_rules(directory: str | os.PathLike[str] | None = None) -> list[Rule]:
     except ValueError as exc:
         raise RuleFileError(str(exc)) from None
     rules = []
-    seen: dict[str, str] = {}
+    seen: "dict[str, str]" = {}
     for path in sorted(base.glob("*.toml")):
         if path.name.startswith("_"):
             continue

@@ -4,7 +4,6 @@ Runtime dependencies stay pyudev and click: on Python 3.9/3.10 without ``tomli``
 are read by :mod:`guestprobe.check.minitoml`, which understands what they use.
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +14,7 @@ from guestprobe.check.minitoml import loads as subset_loads
 __all__ = ["TOML_ERRORS", "load_text", "reader_name"]
 
 
-def _pick() -> tuple[str, Callable[[str], dict[str, Any]], tuple[type[Exception], ...]]:
+def _pick() -> "tuple[str, Callable[[str], dict[str, Any]], tuple[type[Exception], ...]]":
     try:
         import tomllib
 
@@ -31,7 +30,7 @@ def _pick() -> tuple[str, Callable[[str], dict[str, Any]], tuple[type[Exception]
 
 
 _NAME, _LOADS, _ERRORS = _pick()
-TOML_ERRORS: tuple[type[Exception], ...] = (TomlSubsetError, *_ERRORS)
+TOML_ERRORS: "tuple[type[Exception], ...]" = (TomlSubsetError, *_ERRORS)
 
 
 def reader_name() -> str:
@@ -39,6 +38,6 @@ def reader_name() -> str:
     return _NAME
 
 
-def load_text(text: str) -> dict[str, Any]:
+def load_text(text: str) -> "dict[str, Any]":
     """Parse TOML text with the best reader available; raises one of :data:`TOML_ERRORS`."""
     return _LOADS(text)

@@ -4,7 +4,6 @@ Never relies on the kernel name (sda/sdb order changes from boot to boot): the d
 sysfs, the SCSI host's ``proc_name`` and the device's own INQUIRY identity decide.
 """
 
-from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -46,16 +45,16 @@ class Transport:
     """How the disk reaches the guest, with the evidence that says so."""
 
     kind: str
-    mode: str | None = None  # virtio-scsi: "emulated", "passthrough" or "unknown"
-    detail: str | None = None  # e.g. "scsi-hd", "dm-multipath", the SCSI host's proc_name
-    evidence: list[str] = field(default_factory=list)
-    virtio_blk_scsi_feature: bool | None = None
+    mode: "str | None" = None  # virtio-scsi: "emulated", "passthrough" or "unknown"
+    detail: "str | None" = None  # e.g. "scsi-hd", "dm-multipath", the SCSI host's proc_name
+    evidence: "list[str]" = field(default_factory=list)
+    virtio_blk_scsi_feature: "bool | None" = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         return asdict(self)
 
 
-def virtio_feature(features: str | None, bit: int) -> bool | None:
+def virtio_feature(features: "str | None", bit: int) -> "bool | None":
     """Bit ``bit`` of sysfs's virtio ``features`` string ('0'/'1' per bit, bit 0 first)."""
     if not features or len(features) <= bit or features[bit] not in "01":
         return None
@@ -63,8 +62,8 @@ def virtio_feature(features: str | None, bit: int) -> bool | None:
 
 
 def classify_transport(
-    disk: BlockDisk, vendor: str | None, product: str | None, identity_source: str | None
-) -> Transport:
+    disk: "BlockDisk", vendor: "str | None", product: "str | None", identity_source: "str | None"
+) -> "Transport":
     """Classify one disk. ``vendor``/``product`` come from INQUIRY (live or the kernel's copy)."""
     chain = disk.driver_chain
     if disk.dm_name is not None or disk.name.startswith("dm-"):

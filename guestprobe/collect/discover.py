@@ -5,7 +5,6 @@ The result is a list of plain :class:`BlockDisk` records that serialise to JSON 
 a report can be judged again later, on another machine (``guestprobe report``).
 """
 
-from __future__ import annotations
 
 import os
 import re
@@ -47,56 +46,56 @@ class BlockDisk:
     name: str
     dev_path: str
     sysfs_path: str
-    devnum: str | None = None
-    size_bytes: int | None = None
-    read_only: bool | None = None
-    removable: bool | None = None
-    queue: dict[str, int | None] = field(default_factory=dict)
-    write_cache: str | None = None  # "write back" / "write through"
-    driver_chain: list[str] = field(default_factory=list)  # drivers from the disk up to the bus
-    subsystems: list[str] = field(default_factory=list)
-    scsi_host: str | None = None
-    scsi_host_proc_name: str | None = None
-    hctl: str | None = None
-    sg_path: str | None = None
-    scsi_vendor: str | None = None
-    scsi_model: str | None = None
-    scsi_rev: str | None = None
-    scsi_type: int | None = None
-    scsi_state: str | None = None
-    wwid: str | None = None
-    serial: str | None = None  # virtio-blk / NVMe serial attribute
-    scsi_disk: dict[str, str | None] = field(default_factory=dict)  # provisioning_mode, …
-    virtio_device: str | None = None
-    virtio_device_id: str | None = None
-    virtio_features: str | None = None
-    nvme_transport: str | None = None
-    dm_name: str | None = None
-    dm_uuid: str | None = None
-    md_level: str | None = None
-    holders: list[str] = field(default_factory=list)
-    slaves: list[str] = field(default_factory=list)
-    partitions: list[str] = field(default_factory=list)
-    mounts: list[dict[str, str]] = field(default_factory=list)
-    udev_properties: dict[str, str] = field(default_factory=dict)
-    udev_links: list[str] = field(default_factory=list)
-    udev_error: str | None = None
-    sysfs_pages: dict[str, str] = field(default_factory=dict)  # probe name -> hex bytes
+    devnum: "str | None" = None
+    size_bytes: "int | None" = None
+    read_only: "bool | None" = None
+    removable: "bool | None" = None
+    queue: "dict[str, int | None]" = field(default_factory=dict)
+    write_cache: "str | None" = None  # "write back" / "write through"
+    driver_chain: "list[str]" = field(default_factory=list)  # drivers from the disk up to the bus
+    subsystems: "list[str]" = field(default_factory=list)
+    scsi_host: "str | None" = None
+    scsi_host_proc_name: "str | None" = None
+    hctl: "str | None" = None
+    sg_path: "str | None" = None
+    scsi_vendor: "str | None" = None
+    scsi_model: "str | None" = None
+    scsi_rev: "str | None" = None
+    scsi_type: "int | None" = None
+    scsi_state: "str | None" = None
+    wwid: "str | None" = None
+    serial: "str | None" = None  # virtio-blk / NVMe serial attribute
+    scsi_disk: "dict[str, str | None]" = field(default_factory=dict)  # provisioning_mode, …
+    virtio_device: "str | None" = None
+    virtio_device_id: "str | None" = None
+    virtio_features: "str | None" = None
+    nvme_transport: "str | None" = None
+    dm_name: "str | None" = None
+    dm_uuid: "str | None" = None
+    md_level: "str | None" = None
+    holders: "list[str]" = field(default_factory=list)
+    slaves: "list[str]" = field(default_factory=list)
+    partitions: "list[str]" = field(default_factory=list)
+    mounts: "list[dict[str, str]]" = field(default_factory=list)
+    udev_properties: "dict[str, str]" = field(default_factory=dict)
+    udev_links: "list[str]" = field(default_factory=list)
+    udev_error: "str | None" = None
+    sysfs_pages: "dict[str, str]" = field(default_factory=dict)  # probe name -> hex bytes
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BlockDisk:
+    def from_dict(cls, data: "dict[str, Any]") -> "BlockDisk":
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
 
     @property
-    def by_id(self) -> list[str]:
+    def by_id(self) -> "list[str]":
         return [link for link in self.udev_links if link.startswith("/dev/disk/by-id/")]
 
     @property
-    def by_path(self) -> list[str]:
+    def by_path(self) -> "list[str]":
         return [link for link in self.udev_links if link.startswith("/dev/disk/by-path/")]
 
     @property
@@ -113,7 +112,7 @@ class Mount:
     source: str
 
 
-def read_mounts(sys: SysRoot) -> list[Mount]:
+def read_mounts(sys: "SysRoot") -> "list[Mount]":
     """Mounted file systems by major:minor, from /proc/self/mountinfo."""
     text = sys.read_text(sys.path("/proc/self/mountinfo")) or ""
     mounts = []
@@ -129,18 +128,18 @@ def read_mounts(sys: SysRoot) -> list[Mount]:
 class Discoverer:
     """Builds :class:`BlockDisk` records from sysfs below ``sys`` and udev's database."""
 
-    def __init__(self, sys: SysRoot | None = None, udev: UdevView | None = None) -> None:
+    def __init__(self, sys: "SysRoot | None" = None, udev: "UdevView | None" = None) -> None:
         self.sys = sys or SysRoot()
         self.udev = udev or UdevView(run_dir=self.sys.path("/run/udev"))
-        self._mounts: list[Mount] | None = None
+        self._mounts: "list[Mount] | None" = None
 
-    def disk_names(self, include_all: bool = False) -> list[str]:
+    def disk_names(self, include_all: bool = False) -> "list[str]":
         names = self.sys.listdir(self.sys.path("/sys/block"))
         if not include_all:
             names = [name for name in names if not SKIPPED_BY_DEFAULT.match(name)]
         return names
 
-    def discover(self, include_all: bool = False) -> list[BlockDisk]:
+    def discover(self, include_all: bool = False) -> "list[BlockDisk]":
         disks = []
         for name in self.disk_names(include_all):
             disk = self.describe(name)
@@ -148,7 +147,7 @@ class Discoverer:
                 disks.append(disk)
         return disks
 
-    def name_for_devnum(self, devnum: str) -> str | None:
+    def name_for_devnum(self, devnum: str) -> "str | None":
         """Kernel name of the whole disk with ``major:minor`` (partitions map to their disk)."""
         link = self.sys.path(f"/sys/dev/block/{devnum}")
         if not self.sys.exists(link):
@@ -158,7 +157,7 @@ class Discoverer:
             real = real.parent
         return real.name
 
-    def describe(self, name: str) -> BlockDisk | None:
+    def describe(self, name: str) -> "BlockDisk | None":
         """Describe disk ``name``; None when it is not there (any more)."""
         block = self.sys.path(f"/sys/block/{name}")
         if not self.sys.exists(block):
@@ -192,12 +191,12 @@ class Discoverer:
         disk.udev_error = record.error
         return disk
 
-    def _udev_record(self, name: str) -> UdevRecord:
+    def _udev_record(self, name: str) -> "UdevRecord":
         if not self.udev.database_populated:
             return UdevRecord()
         return self.udev.lookup(name)
 
-    def _walk_parents(self, disk: BlockDisk, real: Path) -> None:
+    def _walk_parents(self, disk: "BlockDisk", real: "Path") -> None:
         """Collect the driver chain from the disk up to the root of the device tree."""
         sys_devices = self.sys.path("/sys/devices")
         node = real.parent  # the …/block directory's owner is the device, one level up
@@ -227,7 +226,7 @@ class Discoverer:
                 disk.serial = disk.serial or self.sys.read_text(node / "serial")
             node = node.parent
 
-    def _describe_scsi(self, disk: BlockDisk, block: Path) -> None:
+    def _describe_scsi(self, disk: "BlockDisk", block: "Path") -> None:
         device = block / "device"
         disk.scsi_vendor = self.sys.read_text(device / "vendor")
         disk.scsi_model = self.sys.read_text(device / "model")
@@ -252,7 +251,7 @@ class Discoverer:
             if data:
                 disk.sysfs_pages[probe_name] = data.hex()
 
-    def _describe_stacking(self, disk: BlockDisk, block: Path) -> None:
+    def _describe_stacking(self, disk: "BlockDisk", block: "Path") -> None:
         disk.holders = self.sys.listdir(block / "holders")
         disk.slaves = self.sys.listdir(block / "slaves")
         disk.dm_name = self.sys.read_text(block / "dm" / "name")
@@ -280,11 +279,11 @@ class Discoverer:
         ]
 
 
-def _flag(value: int | None) -> bool | None:
+def _flag(value: "int | None") -> "bool | None":
     return None if value is None else bool(value)
 
 
-def resolve_named_device(sys: SysRoot, path: str) -> str:
+def resolve_named_device(sys: "SysRoot", path: str) -> str:
     """Kernel name of the whole disk behind a path the user named (/dev/sdb, a by-id link, …).
 
     Raises FileNotFoundError or NotADirectoryError-style ValueError for a path that is no block

@@ -1,6 +1,5 @@
 """Facts about the guest as a whole: hypervisor, kernel, sg3_utils, udev, VirtIO devices."""
 
-from __future__ import annotations
 
 import os
 import re
@@ -43,42 +42,42 @@ SG_INQ_MIN_ONLY_OPTION = (1, 98)  # `sg_inq --only` appeared with sg3_utils 1.43
 @dataclass
 class VirtioDevice:
     name: str
-    device_id: int | None
+    device_id: "int | None"
     kind: str
-    driver: str | None
-    pci_slot: str | None
+    driver: "str | None"
+    pci_slot: "str | None"
 
 
 @dataclass
 class PlatformFacts:
     """The guest-wide facts, as collected."""
 
-    kernel_release: str | None = None
-    hostname: str | None = None
-    dmi_sys_vendor: str | None = None
-    dmi_product_name: str | None = None
-    dmi_product_family: str | None = None
-    dmi_chassis_asset_tag: str | None = None
-    sys_hypervisor_type: str | None = None
-    cpu_hypervisor_flag: bool | None = None
-    sg3_utils: dict[str, Any] = field(default_factory=dict)
+    kernel_release: "str | None" = None
+    hostname: "str | None" = None
+    dmi_sys_vendor: "str | None" = None
+    dmi_product_name: "str | None" = None
+    dmi_product_family: "str | None" = None
+    dmi_chassis_asset_tag: "str | None" = None
+    sys_hypervisor_type: "str | None" = None
+    cpu_hypervisor_flag: "bool | None" = None
+    sg3_utils: "dict[str, Any]" = field(default_factory=dict)
     udev_database_populated: bool = False
-    udev_unavailable_reason: str | None = None
-    virtio_devices: list[VirtioDevice] = field(default_factory=list)
-    euid: int | None = None
+    udev_unavailable_reason: "str | None" = None
+    virtio_devices: "list[VirtioDevice]" = field(default_factory=list)
+    euid: "int | None" = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PlatformFacts:
+    def from_dict(cls, data: "dict[str, Any]") -> "PlatformFacts":
         known = {f.name for f in fields(cls)}
         kwargs = {key: value for key, value in data.items() if key in known}
         kwargs["virtio_devices"] = [VirtioDevice(**v) for v in data.get("virtio_devices", [])]
         return cls(**kwargs)
 
     @property
-    def hypervisor(self) -> str | None:
+    def hypervisor(self) -> "str | None":
         """A best guess at the hypervisor's name from DMI, for remediation wording."""
         text = " ".join(filter(None, [self.dmi_sys_vendor, self.dmi_product_name])).lower()
         for needle, name in (
@@ -100,23 +99,23 @@ class PlatformFacts:
         return "unknown" if self.cpu_hypervisor_flag else None
 
 
-def parse_sg_inq_version(stderr_text: str) -> str | None:
+def parse_sg_inq_version(stderr_text: str) -> "str | None":
     """``Version string: 2.10 20210328`` -> ``2.10``."""
     match = re.search(r"(\d+\.\d+)\s+\d{8}", stderr_text)
     return match.group(1) if match else None
 
 
-def sg_inq_supports_only(version: str | None) -> bool:
+def sg_inq_supports_only(version: "str | None") -> bool:
     if version is None:
         return False
     major, minor = (int(part) for part in version.split("."))
     return (major, minor) >= SG_INQ_MIN_ONLY_OPTION
 
 
-def sg3_utils_facts(timeout_s: float = 10.0) -> dict[str, Any]:
+def sg3_utils_facts(timeout_s: float = 10.0) -> "dict[str, Any]":
     """Which sg3_utils tools are on PATH, and sg_inq's version (one process)."""
     tools = {tool: shutil.which(tool) for tool in SG3_TOOLS}
-    facts: dict[str, Any] = {"tools": tools, "sg_inq_version": None, "release": None}
+    facts: "dict[str, Any]" = {"tools": tools, "sg_inq_version": None, "release": None}
     if tools["sg_inq"]:
         result = process.run(["sg_inq", "--version"], timeout_s)
         version = parse_sg_inq_version(
@@ -127,7 +126,7 @@ def sg3_utils_facts(timeout_s: float = 10.0) -> dict[str, Any]:
     return facts
 
 
-def collect_platform(sys: SysRoot, udev: UdevView, probe_sg3: bool = True) -> PlatformFacts:
+def collect_platform(sys: "SysRoot", udev: "UdevView", probe_sg3: bool = True) -> "PlatformFacts":
     facts = PlatformFacts()
     facts.euid = os.geteuid()
     facts.kernel_release = sys.read_text(sys.path("/proc/sys/kernel/osrelease"))
@@ -149,7 +148,7 @@ def collect_platform(sys: SysRoot, udev: UdevView, probe_sg3: bool = True) -> Pl
     return facts
 
 
-def list_virtio_devices(sys: SysRoot) -> list[VirtioDevice]:
+def list_virtio_devices(sys: "SysRoot") -> "list[VirtioDevice]":
     base = sys.path("/sys/bus/virtio/devices")
     devices = []
     for name in sys.listdir(base):

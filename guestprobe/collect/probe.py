@@ -7,9 +7,8 @@ could not get through, and nothing more at all to a disk that timed out once —
 the scan one timeout, not one per command.
 """
 
-from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import typing
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -36,7 +35,7 @@ from guestprobe.decode.persist import pr_in_data_from_hexdump
 from guestprobe.decode.readcap import decode_read_capacity_16
 from guestprobe.decode.vpd import decode_supported_vpd_pages
 
-Runner = Callable[[Sequence[str], float], process.CommandResult]
+Runner = typing.Callable[[typing.Sequence[str], float], process.CommandResult]
 
 
 @dataclass
@@ -46,18 +45,18 @@ class ProbeResult:
     name: str
     source: str  # "sg3_utils", "sysfs" or "none" (skipped)
     outcome: str
-    argv: list[str] | None = None
-    sysfs_file: str | None = None
+    argv: "list[str] | None" = None
+    sysfs_file: "str | None" = None
     output_format: str = "raw"  # "raw", "hex" or "none"
-    exit_status: int | None = None
-    exit_meaning: str | None = None
+    exit_status: "int | None" = None
+    exit_meaning: "str | None" = None
     duration_s: float = 0.0
     attempts: int = 0
     stdout_hex: str = ""
     stderr: str = ""
-    skip_reason: str | None = None
+    skip_reason: "str | None" = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         # by hand, not dataclasses.asdict: no deep copy, and reports hold hundreds of these
         result = {f.name: getattr(self, f.name) for f in _FIELDS}
         if self.argv is not None:
@@ -65,7 +64,7 @@ class ProbeResult:
         return result
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ProbeResult:
+    def from_dict(cls, data: "dict[str, Any]") -> "ProbeResult":
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
 
@@ -95,15 +94,20 @@ class ProbeOptions:
 class DiskProber:
     """Runs the probe plan against one disk."""
 
-    def __init__(self, disk: BlockDisk, options: ProbeOptions, run: Runner = process.run) -> None:
+    def __init__(
+        self,
+        disk: "BlockDisk",
+        options: "ProbeOptions",
+        run: "Runner" = process.run,
+    ) -> None:
         self.disk = disk
         self.options = options
         self.run = run
-        self.results: list[ProbeResult] = []
-        self._stop_reason: str | None = None
+        self.results: "list[ProbeResult]" = []
+        self._stop_reason: "str | None" = None
 
     # -- helpers -------------------------------------------------------------------------------
-    def _skip(self, name: str, reason: str) -> ProbeResult:
+    def _skip(self, name: str, reason: str) -> "ProbeResult":
         result = ProbeResult(
             name=name,
             source="none",
@@ -114,7 +118,7 @@ class DiskProber:
         self.results.append(result)
         return result
 
-    def _send(self, spec: ProbeSpec) -> ProbeResult:
+    def _send(self, spec: "ProbeSpec") -> "ProbeResult":
         if self._stop_reason is not None:
             return self._skip(spec.name, self._stop_reason)
         argv = spec.argv(self.disk.scsi_device)
@@ -143,7 +147,7 @@ class DiskProber:
             self._stop_reason = f"{spec.name}: {result.outcome}"
         return result
 
-    def _from_sysfs(self, name: str) -> ProbeResult | None:
+    def _from_sysfs(self, name: str) -> "ProbeResult | None":
         if not self.options.use_sysfs_pages:
             return None
         hex_bytes = self.disk.sysfs_pages.get(name)
@@ -162,7 +166,7 @@ class DiskProber:
         return result
 
     # -- the plan --------------------------------------------------------------------------------
-    def probe(self) -> list[ProbeResult]:
+    def probe(self) -> "list[ProbeResult]":
         inquiry = (
             INQUIRY
             if self.options.sg_inq_only
@@ -184,7 +188,7 @@ class DiskProber:
         return self.results
 
     def _probe_vpd(self) -> None:
-        supported: list[int] | None = None
+        supported: "list[int] | None" = None
         for page in VPD_PAGES:
             spec = vpd_probe(page)
             if supported is not None and page not in supported:
@@ -197,7 +201,7 @@ class DiskProber:
                 except DecodeError:
                     supported = None
 
-    def _probe_write_same(self, readcap: ProbeResult) -> None:
+    def _probe_write_same(self, readcap: "ProbeResult") -> None:
         names = ("write_same16_oor", "write_same10_oor", "write_same16_unmap_oor")
         if not self.options.write_probes:
             for name in names:
@@ -231,6 +235,6 @@ class DiskProber:
 
 
 def probe_disk(
-    disk: BlockDisk, options: ProbeOptions, run: Runner = process.run
-) -> list[ProbeResult]:
+    disk: "BlockDisk", options: "ProbeOptions", run: "Runner" = process.run
+) -> "list[ProbeResult]":
     return DiskProber(disk, options, run).probe()

@@ -10,7 +10,6 @@ kills and then *waits*, which would block the scan for that long; here a timed-o
 killed and **abandoned**: the scan goes on and the process is reaped whenever the kernel lets it go.
 """
 
-from __future__ import annotations
 
 import contextlib
 import os
@@ -21,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 # Processes killed after a timeout but not reaped; kept referenced so that nothing waits for them.
-_abandoned: list[subprocess.Popen[bytes]] = []
+_abandoned: "list[subprocess.Popen[bytes]]" = []
 _lock = threading.Lock()
 _started = 0
 
@@ -30,14 +29,14 @@ _started = 0
 class CommandResult:
     """What one command did. ``exit_status`` is None when it timed out or could not start."""
 
-    argv: tuple[str, ...]
-    exit_status: int | None
+    argv: "tuple[str, ...]"
+    exit_status: "int | None"
     stdout: bytes = b""
     stderr: bytes = b""
     duration_s: float = 0.0
     timed_out: bool = False
-    start_error: str | None = None  # e.g. "No such file or directory" when the tool is missing
-    extra: dict[str, object] = field(default_factory=dict)
+    start_error: "str | None" = None  # e.g. "No such file or directory" when the tool is missing
+    extra: "dict[str, object]" = field(default_factory=dict)
 
     @property
     def stderr_text(self) -> str:
@@ -55,13 +54,13 @@ def abandoned_processes() -> int:
         return sum(1 for proc in _abandoned if proc.poll() is None)
 
 
-def _environment() -> dict[str, str]:
+def _environment() -> "dict[str, str]":
     env = dict(os.environ)
     env["LC_ALL"] = "C"  # stable stderr wording across locales; we never parse it for facts
     return env
 
 
-def run(argv: Sequence[str], timeout_s: float) -> CommandResult:
+def run(argv: "Sequence[str]", timeout_s: float) -> "CommandResult":
     """Run ``argv`` with no shell and no stdin; never raises for the command's own failures."""
     global _started
     argv = tuple(argv)
@@ -103,7 +102,7 @@ def run(argv: Sequence[str], timeout_s: float) -> CommandResult:
     )
 
 
-def _abandon(proc: subprocess.Popen[bytes]) -> None:
+def _abandon(proc: "subprocess.Popen[bytes]") -> None:
     """SIGKILL the process and walk away without waiting for it to die."""
     with contextlib.suppress(OSError):
         proc.kill()

@@ -5,7 +5,6 @@ others. The result is a plain :class:`Collection` that serialises to JSON and ba
 the same object feeds the report on the guest and ``guestprobe report`` on an engineer's laptop.
 """
 
-from __future__ import annotations
 
 import queue
 import threading
@@ -31,12 +30,12 @@ DISK_VANISHED = "vanished"
 
 @dataclass
 class DiskCollection:
-    disk: BlockDisk
-    probes: list[ProbeResult] = field(default_factory=list)
+    disk: "BlockDisk"
+    probes: "list[ProbeResult]" = field(default_factory=list)
     status: str = DISK_PROBED
     processes: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         return {
             "inventory": self.disk.to_dict(),
             "status": self.status,
@@ -45,7 +44,7 @@ class DiskCollection:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DiskCollection:
+    def from_dict(cls, data: "dict[str, Any]") -> "DiskCollection":
         return cls(
             disk=BlockDisk.from_dict(data["inventory"]),
             probes=[ProbeResult.from_dict(p) for p in data.get("probes", [])],
@@ -53,7 +52,7 @@ class DiskCollection:
             processes=data.get("processes", 0),
         )
 
-    def probe(self, name: str) -> ProbeResult | None:
+    def probe(self, name: str) -> "ProbeResult | None":
         for result in self.probes:
             if result.name == name:
                 return result
@@ -62,16 +61,16 @@ class DiskCollection:
 
 @dataclass
 class Collection:
-    platform: PlatformFacts
-    disks: list[DiskCollection]
-    options: dict[str, Any]
+    platform: "PlatformFacts"
+    disks: "list[DiskCollection]"
+    options: "dict[str, Any]"
     started_at: str
     duration_s: float
     tool_version: str = __version__
     processes_started: int = 0
     abandoned_processes: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         return {
             "tool_version": self.tool_version,
             "started_at": self.started_at,
@@ -84,7 +83,7 @@ class Collection:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Collection:
+    def from_dict(cls, data: "dict[str, Any]") -> "Collection":
         return cls(
             platform=PlatformFacts.from_dict(data["platform"]),
             disks=[DiskCollection.from_dict(d) for d in data["disks"]],
@@ -98,8 +97,8 @@ class Collection:
 
 
 def _probe_one(
-    discoverer: Discoverer, disk: BlockDisk, options: ProbeOptions, run: Runner
-) -> DiskCollection:
+    discoverer: "Discoverer", disk: "BlockDisk", options: "ProbeOptions", run: "Runner"
+) -> "DiskCollection":
     probes = probe_disk(disk, options, run)
     collected = DiskCollection(disk=disk, probes=probes)
     collected.processes = sum(p.attempts for p in probes if p.source == "sg3_utils")
@@ -112,24 +111,24 @@ def _probe_one(
 
 
 def _probe_all(
-    disks: list[BlockDisk],
+    disks: "list[BlockDisk]",
     max_workers: int,
-    probe: Callable[[BlockDisk], DiskCollection],
-    progress: Callable[[int, int], None] | None,
-) -> list[DiskCollection]:
+    probe: "Callable[[BlockDisk], DiskCollection]",
+    progress: "Callable[[int, int], None] | None",
+) -> "list[DiskCollection]":
     """Probe ``disks`` from a bounded pool of threads; results in the order of ``disks``.
 
     Plain threads and a queue rather than concurrent.futures: that module imports logging, and
     every import counts in a slow guest. A worker only ever waits on its own process, bounded by
     the probe timeout, so joining the workers cannot hang.
     """
-    results: list[DiskCollection | None] = [None] * len(disks)
-    work: queue.SimpleQueue[int] = queue.SimpleQueue()
+    results: "list[DiskCollection | None]" = [None] * len(disks)
+    work: "queue.Queue[int]" = queue.Queue()
     for index in range(len(disks)):
         work.put(index)
     done = 0
     lock = threading.Lock()
-    failures: list[BaseException] = []
+    failures: "list[BaseException]" = []
 
     def worker() -> None:
         nonlocal done
@@ -162,15 +161,15 @@ def _probe_all(
 
 
 def collect(
-    options: ProbeOptions,
-    names: Sequence[str] | None = None,
+    options: "ProbeOptions",
+    names: "Sequence[str] | None" = None,
     include_all: bool = False,
-    sys: SysRoot | None = None,
-    udev: UdevView | None = None,
-    run: Runner = process.run,
+    sys: "SysRoot | None" = None,
+    udev: "UdevView | None" = None,
+    run: "Runner" = process.run,
     max_workers: int = 8,
-    progress: Any = None,
-) -> Collection:
+    progress: "Any" = None,
+) -> "Collection":
     """Discover the disks (or only ``names``) and probe them all; never raises for a disk."""
     sys = sys or SysRoot()
     udev = udev or UdevView(run_dir=sys.path("/run/udev"))

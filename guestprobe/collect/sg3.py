@@ -9,7 +9,6 @@ no ``--raw``) ``--hex --hex``, which since 1.44 dumps the *whole* parameter data
 as a plain hex dump.
 """
 
-from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
@@ -120,7 +119,7 @@ EXIT_STATUS_MEANING = {
 }
 
 
-def classify_exit_status(exit_status: int) -> Outcome:
+def classify_exit_status(exit_status: int) -> "Outcome":
     """Map an sg3_utils exit status to an :class:`Outcome`.
 
     >>> classify_exit_status(75).value   # 50 + ENOTTY: virtio-blk refuses SG_IO
@@ -144,7 +143,7 @@ def describe_exit_status(exit_status: int) -> str:
     return "unknown exit status"
 
 
-def interpret_command(command: CommandResult, timeout_s: float) -> tuple[Outcome, str]:
+def interpret_command(command: "CommandResult", timeout_s: float) -> "tuple[Outcome, str]":
     """The outcome and a human meaning of one finished (or abandoned) sg3_utils command."""
     if command.timed_out:
         return Outcome.TIMED_OUT, f"no answer within {timeout_s:g} s; abandoned"
@@ -162,18 +161,18 @@ class ProbeSpec:
 
     name: str
     tool: str
-    args: tuple[str, ...]
+    args: "tuple[str, ...]"
     output: str  # "raw" (binary stdout), "hex" (sg3_utils hex dump) or "none"
     writes_medium: bool = False  # True only for the out-of-range WRITE SAME probes
 
-    def argv(self, device: str) -> list[str]:
+    def argv(self, device: str) -> "list[str]":
         return [self.tool, *self.args, device]
 
 
 INQUIRY = ProbeSpec("inquiry", "sg_inq", ("--raw", "--only"), "raw")
 
 
-def vpd_probe(page: int) -> ProbeSpec:
+def vpd_probe(page: int) -> "ProbeSpec":
     return ProbeSpec(f"vpd_0x{page:02x}", "sg_vpd", (f"--page=0x{page:02x}", "--raw"), "raw")
 
 
@@ -192,7 +191,7 @@ REPORT_OPCODES = ProbeSpec("opcodes", "sg_opcodes", ("--no-inquiry", "--raw"), "
 
 def write_same_probe(
     name: str, cdb_size: int, capacity_blocks: int, block_size: int, timeout_s: int, unmap: bool
-) -> ProbeSpec:
+) -> "ProbeSpec":
     """WRITE SAME of one block at LBA = capacity: one past the last block, so never a write.
 
     A device that implements the command answers LBA OUT OF RANGE (exit 22); one that does not
@@ -211,7 +210,7 @@ def write_same_probe(
     return ProbeSpec(name, "sg_write_same", tuple(args), "none", writes_medium=True)
 
 
-def write_same_probes(capacity_blocks: int, block_size: int, timeout_s: int) -> list[ProbeSpec]:
+def write_same_probes(capacity_blocks: int, block_size: int, timeout_s: int) -> "list[ProbeSpec]":
     """The out-of-range WRITE SAME probes for a disk of the given capacity."""
     probes = [
         write_same_probe("write_same16_oor", 16, capacity_blocks, block_size, timeout_s, False)

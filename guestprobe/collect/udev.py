@@ -3,7 +3,6 @@
 The pyudev context is created lazily, on first use: importing guestprobe must not need libudev.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,18 +12,18 @@ from pathlib import Path
 class UdevRecord:
     """What udev knows of one block device; empty when udev's database is not populated."""
 
-    properties: dict[str, str] = field(default_factory=dict)
-    links: tuple[str, ...] = ()
-    error: str | None = None  # why udev could not be asked (an empty record is not "no links")
+    properties: "dict[str, str]" = field(default_factory=dict)
+    links: "tuple[str, ...]" = ()
+    error: "str | None" = None  # why udev could not be asked (an empty record is not "no links")
 
 
 @dataclass
 class UdevView:
     """Lazy access to udev's database for block devices, by kernel name."""
 
-    run_dir: Path = Path("/run/udev")
-    _context: object | None = None
-    _unavailable: str | None = None
+    run_dir: "Path" = Path("/run/udev")
+    _context: "object | None" = None
+    _unavailable: "str | None" = None
 
     @property
     def database_populated(self) -> bool:
@@ -35,10 +34,10 @@ class UdevView:
             return False
 
     @property
-    def unavailable_reason(self) -> str | None:
+    def unavailable_reason(self) -> "str | None":
         return self._unavailable
 
-    def _get_context(self) -> object | None:
+    def _get_context(self) -> "object | None":
         if self._context is None and self._unavailable is None:
             try:
                 import pyudev
@@ -48,7 +47,7 @@ class UdevView:
                 self._unavailable = f"pyudev unavailable: {exc}"
         return self._context
 
-    def lookup(self, kernel_name: str) -> UdevRecord:
+    def lookup(self, kernel_name: str) -> "UdevRecord":
         """udev's properties and /dev/disk links for block device ``kernel_name``."""
         context = self._get_context()
         if context is None:

@@ -20,7 +20,6 @@ Modules: :mod:`.hexdump` (sg3_utils hex dumps into bytes), :mod:`.inquiry`, :mod
 :mod:`.readcap`, :mod:`.persist` (PERSISTENT RESERVE IN and Veritas keys), :mod:`.opcodes`.
 """
 
-from __future__ import annotations
 
 import dataclasses
 from enum import Enum
@@ -33,7 +32,7 @@ class DecodeError(ValueError):
     """Response bytes (or a hex dump) that are truncated or malformed beyond use."""
 
 
-def json_ready(value: Any) -> Any:
+def json_ready(value: "Any") -> "Any":
     """Turn a fact record (or anything inside one) into JSON-ready data.
 
     bytes become lowercase hex strings, enums their values, dataclasses dicts of their fields,
@@ -60,7 +59,7 @@ class FactRecord:
 
     __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         """The record as JSON-ready data (see :func:`json_ready`)."""
         result = json_ready(self)
         assert isinstance(result, dict)

@@ -29,7 +29,6 @@ shape, offsets starting at 0 and rising by 16, 16 bytes on every line but the la
 column that matches its bytes. Anything else raises :class:`DecodeError` rather than guessing.
 """
 
-from __future__ import annotations
 
 import re
 
@@ -56,7 +55,7 @@ def _check_ascii(column: str, line_bytes: bytes, line_no: int) -> None:
         raise DecodeError(f"hex dump line {line_no}: ASCII column does not match its bytes")
 
 
-def _parse_line(line: str, line_no: int) -> tuple[int | None, bytes] | None:
+def _parse_line(line: str, line_no: int) -> "tuple[int | None, bytes] | None":
     """(offset or None for the bare shape, bytes), or None when the line is no dump line."""
     text = line.rstrip()
     match = _ADDRESSED.match(text)
@@ -71,7 +70,7 @@ def _parse_line(line: str, line_no: int) -> tuple[int | None, bytes] | None:
     return None
 
 
-def parse_hexdump(text: str | bytes) -> bytes:
+def parse_hexdump(text: "str | bytes") -> bytes:
     """The bytes an sg3_utils hex dump shows.
 
     >>> parse_hexdump(" 00     00 08 00 80 ea 01 00 00\\n").hex()
@@ -82,7 +81,7 @@ def parse_hexdump(text: str | bytes) -> bytes:
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("ascii", "replace")
     out = bytearray()
-    shape: str | None = None
+    shape: "str | None" = None
     last_len = _BYTES_PER_LINE
     for line_no, line in enumerate(text.splitlines(), start=1):
         parsed = _parse_line(line, line_no)

@@ -15,7 +15,6 @@ At least the first 8 bytes (the flags) must be there; vendor, product and revisi
 ``None`` when the response ends before them.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 
@@ -69,21 +68,21 @@ class StandardInquiry(FactRecord):
     encserv: bool
     multip: bool
     cmdque: bool
-    vendor: str | None  # T10 vendor id, trailing spaces stripped
-    product: str | None
-    revision: str | None
-    vendor_raw: bytes | None  # the 8 vendor bytes as sent
+    vendor: "str | None"  # T10 vendor id, trailing spaces stripped
+    product: "str | None"
+    revision: "str | None"
+    vendor_raw: "bytes | None"  # the 8 vendor bytes as sent
     truncated: bool
 
 
-def _ascii_field(data: bytes, span: tuple[int, int]) -> str | None:
+def _ascii_field(data: bytes, span: "tuple[int, int]") -> "str | None":
     start, end = span
     if len(data) < end:
         return None
     return data[start:end].decode("ascii", "replace").strip(" \0")
 
 
-def decode_standard_inquiry(data: bytes) -> StandardInquiry:
+def decode_standard_inquiry(data: bytes) -> "StandardInquiry":
     """Decode standard INQUIRY data; see the module docstring for a sample."""
     require(data, _FLAGS_END, "standard INQUIRY")
     total = data[4] + 5

@@ -10,7 +10,6 @@ Sample (QEMU's emulated NVMe controller, serial NVMESER1), first 72 bytes::
     51 45 4d 55 20 4e 56 4d 65 20 43 74 72 6c ...   MN "QEMU NVMe Ctrl"; FR at byte 64
 """
 
-from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ def _ascii(data: bytes) -> str:
     return data.decode("ascii", "replace").strip(" \x00")
 
 
-def decode_identify_controller(data: bytes) -> NvmeIdentifyController:
+def decode_identify_controller(data: bytes) -> "NvmeIdentifyController":
     """Decode the identifying fields of an Identify Controller response."""
     if len(data) < _NEEDED:
         raise DecodeError(f"NVMe Identify Controller: {len(data)} bytes, need at least {_NEEDED}")

@@ -19,7 +19,6 @@ the command data length raises :class:`DecodeError`. An empty list (4 zero bytes
 answers) decodes to no commands.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 
@@ -35,30 +34,30 @@ _TIMEOUTS = 12
 @dataclass(frozen=True)
 class CommandDescriptor(FactRecord):
     opcode: int
-    service_action: int | None  # None when SERVACTV = 0
+    service_action: "int | None"  # None when SERVACTV = 0
     cdb_length: int
-    nominal_timeout_s: int | None  # only with CTDP (RCTD asked)
-    recommended_timeout_s: int | None
+    nominal_timeout_s: "int | None"  # only with CTDP (RCTD asked)
+    recommended_timeout_s: "int | None"
 
 
 @dataclass(frozen=True)
 class SupportedOpcodes(FactRecord):
-    commands: tuple[CommandDescriptor, ...]
+    commands: "tuple[CommandDescriptor, ...]"
     truncated: bool
 
-    def supports(self, opcode: int, service_action: int | None = None) -> bool:
+    def supports(self, opcode: int, service_action: "int | None" = None) -> bool:
         """Whether the list holds ``opcode`` (with that service action, when one is given)."""
         return any(
             c.opcode == opcode and (service_action is None or c.service_action == service_action)
             for c in self.commands
         )
 
-    def command_list(self) -> list[tuple[int, int | None, int]]:
+    def command_list(self) -> "list[tuple[int, int | None, int]]":
         """(opcode, service action or None, CDB length) for every command, in list order."""
         return [(c.opcode, c.service_action, c.cdb_length) for c in self.commands]
 
 
-def decode_supported_opcodes(data: bytes) -> SupportedOpcodes:
+def decode_supported_opcodes(data: bytes) -> "SupportedOpcodes":
     """Decode an all-commands REPORT SUPPORTED OPERATION CODES response (module docstring)."""
     require(data, _HEADER, "REPORT SUPPORTED OPERATION CODES")
     total = _HEADER + be_int(data, 0, 4)

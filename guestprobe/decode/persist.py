@@ -42,7 +42,6 @@ only upper-case hex is accepted for VF keys and DGcount is kept as text. LLT nod
 so the first byte of a data disk key is 'A' (0x41) to 0x80.
 """
 
-from __future__ import annotations
 
 import re
 import struct
@@ -96,7 +95,7 @@ def key_hex(key: int) -> str:
     return f"{key:016x}"
 
 
-def pr_in_data_from_hexdump(text: str | bytes) -> bytes:
+def pr_in_data_from_hexdump(text: "str | bytes") -> bytes:
     """PR IN parameter data from ``sg_persist --hex --hex`` output (see module docstring)."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("ascii", "replace")
@@ -108,7 +107,7 @@ def pr_in_data_from_hexdump(text: str | bytes) -> bytes:
     return parse_hexdump(text)
 
 
-def _pr_header(data: bytes, what: str) -> tuple[int, bytes, bool]:
+def _pr_header(data: bytes, what: str) -> "tuple[int, bytes, bool]":
     """(generation, body trimmed to the additional length, truncated?)."""
     require(data, _HEADER, what)
     generation, additional = struct.unpack_from(">II", data)
@@ -119,12 +118,12 @@ def _pr_header(data: bytes, what: str) -> tuple[int, bytes, bool]:
 @dataclass(frozen=True)
 class ReadKeys(FactRecord):
     generation: int
-    keys: tuple[int, ...]
-    keys_hex: tuple[str, ...]
+    keys: "tuple[int, ...]"
+    keys_hex: "tuple[str, ...]"
     truncated: bool
 
 
-def decode_read_keys(data: bytes) -> ReadKeys:
+def decode_read_keys(data: bytes) -> "ReadKeys":
     """READ KEYS parameter data; keys cut off by a truncated response are dropped.
 
     An additional length that is not a multiple of 8 raises :class:`DecodeError`.
@@ -151,11 +150,11 @@ class Reservation(FactRecord):
 @dataclass(frozen=True)
 class ReadReservation(FactRecord):
     generation: int
-    reservation: Reservation | None  # None: no persistent reservation is held
+    reservation: "Reservation | None"  # None: no persistent reservation is held
     truncated: bool  # data past the (whole) descriptor is missing
 
 
-def decode_read_reservation(data: bytes) -> ReadReservation:
+def decode_read_reservation(data: bytes) -> "ReadReservation":
     """READ RESERVATION parameter data: none or one reservation.
 
     An additional length of neither 0 nor at least 16, or a reservation descriptor cut off by
@@ -195,10 +194,10 @@ class PrCapabilities(FactRecord):
     allow_commands: int
     ptpl_a: bool
     type_mask: int  # bytes 4-5 as sent
-    supported_types: tuple[str, ...] | None  # None when TMV = 0 (mask not valid)
+    supported_types: "tuple[str, ...] | None"  # None when TMV = 0 (mask not valid)
     truncated: bool
 
-    def supports_type(self, name: str) -> bool | None:
+    def supports_type(self, name: str) -> "bool | None":
         """Whether the type mask lists reservation type ``name``; None when TMV = 0."""
         if name not in _TYPE_MASK_BITS:
             raise ValueError(f"unknown persistent reservation type {name!r}")
@@ -207,7 +206,7 @@ class PrCapabilities(FactRecord):
         return name in self.supported_types
 
 
-def decode_report_capabilities(data: bytes) -> PrCapabilities:
+def decode_report_capabilities(data: bytes) -> "PrCapabilities":
     """REPORT CAPABILITIES parameter data (length 8); sample ``00 08 00 80 ea 01 00 00``.
 
     Bytes 0-5 (through the type mask) are required; a length field below 6 raises.
@@ -253,16 +252,16 @@ class VeritasKey(FactRecord):
     ascii: str  # the 8 bytes, non-printable ones as "."
     kind: str  # "coordinator" | "data_disk"
     scheme: str  # "vxfen_coordinator" | "cvm_parallel_dg" (PGR) | "vcs_failover_dg" (VCS)
-    cluster_id: int | None  # coordinator keys only
+    cluster_id: "int | None"  # coordinator keys only
     node_id: int  # LLT node id
-    dg_count: str | None  # PGR keys: the four DGcount characters as sent
+    dg_count: "str | None"  # PGR keys: the four DGcount characters as sent
 
 
 def _key_ascii(raw: bytes) -> str:
     return "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in raw)
 
 
-def decode_veritas_key(key: int) -> VeritasKey | None:
+def decode_veritas_key(key: int) -> "VeritasKey | None":
     """A registration key in one of the Veritas formats (module docstring), else None.
 
     >>> decode_veritas_key(0x5646444545443030).cluster_id

@@ -11,7 +11,6 @@ The data has no length header: the first 16 bytes (through the lowest aligned LB
 required, bytes past 32 are ignored.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 
@@ -39,7 +38,7 @@ class ReadCapacity16(FactRecord):
     lowest_aligned_lba: int
 
 
-def decode_read_capacity_16(data: bytes) -> ReadCapacity16:
+def decode_read_capacity_16(data: bytes) -> "ReadCapacity16":
     """Decode READ CAPACITY(16) data; see the module docstring for a sample."""
     require(data, _NEEDED, "READ CAPACITY(16)")
     data = data[:_FULL]

@@ -28,7 +28,6 @@ Samples (from the shared captures, except the 0xB1 one: every captured 0xB1 page
   LBPWS10, provisioning type 2 (thin).
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
@@ -70,7 +69,7 @@ class VpdHeader(FactRecord):
     page_length: int
 
 
-def decode_vpd_header(data: bytes) -> VpdHeader:
+def decode_vpd_header(data: bytes) -> "VpdHeader":
     """The 4-byte header every VPD page starts with.
 
     >>> decode_vpd_header(bytes.fromhex("00b20004")).page_code
@@ -80,7 +79,12 @@ def decode_vpd_header(data: bytes) -> VpdHeader:
     return VpdHeader(data[0] >> 5, data[0] & 0x1F, data[1], be_int(data, 2, 2))
 
 
-def _page(data: bytes, page_code: int, name: str, min_length: int = _HEADER) -> tuple[bytes, bool]:
+def _page(
+    data: bytes,
+    page_code: int,
+    name: str,
+    min_length: int = _HEADER,
+) -> "tuple[bytes, bool]":
     """(page trimmed to its length, truncated?) after checking page code and minimum size."""
     header = decode_vpd_header(data)
     if header.page_code != page_code:
@@ -98,17 +102,17 @@ def _page(data: bytes, page_code: int, name: str, min_length: int = _HEADER) -> 
 
 @dataclass(frozen=True)
 class SupportedVpdPages(FactRecord):
-    pages: tuple[int, ...]
+    pages: "tuple[int, ...]"
     truncated: bool
 
 
-def decode_supported_vpd_page(data: bytes) -> SupportedVpdPages:
+def decode_supported_vpd_page(data: bytes) -> "SupportedVpdPages":
     """Supported VPD pages (0x00); sample ``00 00 00 06 00 80 83 b0 b1 b2``."""
     page, truncated = _page(data, 0x00, "supported VPD pages")
     return SupportedVpdPages(tuple(page[_HEADER:]), truncated)
 
 
-def decode_supported_vpd_pages(data: bytes) -> list[int]:
+def decode_supported_vpd_pages(data: bytes) -> "list[int]":
     """The page codes of the supported VPD pages (0x00) as a plain list.
 
     >>> decode_supported_vpd_pages(bytes.fromhex("00000006008083b0b1b2"))
@@ -127,7 +131,7 @@ class UnitSerialNumber(FactRecord):
     truncated: bool
 
 
-def decode_unit_serial_number(data: bytes) -> UnitSerialNumber:
+def decode_unit_serial_number(data: bytes) -> "UnitSerialNumber":
     """Unit serial number (0x80); sample ``00 80 00 08 53 48 44 53 45 52 30 31`` -> SHDSER01."""
     page, truncated = _page(data, 0x80, "unit serial number VPD page")
     raw = bytes(page[_HEADER:])
@@ -203,15 +207,15 @@ class Designator(FactRecord):
     protocol-specific designators, whose ``number`` carries the port/group number instead.
     """
 
-    code_set: CodeSet
+    code_set: "CodeSet"
     piv: bool
-    association: Association
-    designator_type: DesignatorType
-    protocol_identifier: int | None  # only with PIV and a port/device association
-    protocol_name: str | None
+    association: "Association"
+    designator_type: "DesignatorType"
+    protocol_identifier: "int | None"  # only with PIV and a port/device association
+    protocol_name: "str | None"
     value: bytes
-    text: str | None
-    number: int | None
+    text: "str | None"
+    number: "int | None"
 
 
 def _ascii_text(value: bytes) -> str:
@@ -227,7 +231,7 @@ def _uuid_text(value: bytes) -> str:
     return f"uuid.{value.hex()}"
 
 
-def _designator_text(kind: DesignatorType, code_set: CodeSet, value: bytes) -> str | None:
+def _designator_text(kind: "DesignatorType", code_set: "CodeSet", value: bytes) -> "str | None":
     if kind is DesignatorType.NAA:
         return f"naa.{value.hex()}"
     if kind is DesignatorType.EUI64:
@@ -245,7 +249,7 @@ def _designator_text(kind: DesignatorType, code_set: CodeSet, value: bytes) -> s
     return None
 
 
-def _designator(head: bytes, value: bytes) -> Designator:
+def _designator(head: bytes, value: bytes) -> "Designator":
     type_code = head[1] & 0x0F
     kind = _DESIGNATOR_TYPES[type_code] if type_code < len(_DESIGNATOR_TYPES) else None
     kind = kind or DesignatorType.RESERVED
@@ -270,11 +274,11 @@ def _designator(head: bytes, value: bytes) -> Designator:
 
 @dataclass(frozen=True)
 class DeviceIdentification(FactRecord):
-    designators: tuple[Designator, ...]
+    designators: "tuple[Designator, ...]"
     truncated: bool
 
 
-def decode_device_identification(data: bytes) -> DeviceIdentification:
+def decode_device_identification(data: bytes) -> "DeviceIdentification":
     """Device identification (0x83); see the module docstring for a sample.
 
     A descriptor that runs past the page length raises :class:`DecodeError`; one cut short
@@ -299,7 +303,7 @@ def _naa_rank(value: bytes) -> int:
     return {6: 0, 5: 1, 2: 2, 3: 3}.get(naa, 4)
 
 
-def _lu_rank(designator: Designator) -> tuple[int, int] | None:
+def _lu_rank(designator: "Designator") -> "tuple[int, int] | None":
     kind, value = designator.designator_type, designator.value
     if kind is DesignatorType.NAA:
         return 0, _naa_rank(value)
@@ -309,7 +313,7 @@ def _lu_rank(designator: Designator) -> tuple[int, int] | None:
     return (2 + order.index(kind), 0) if kind in order else None
 
 
-def lu_designators(page: DeviceIdentification) -> list[Designator]:
+def lu_designators(page: "DeviceIdentification") -> "list[Designator]":
     """Logical-unit designators that name the LU uniquely, best first.
 
     Order: NAA (IEEE Registered Extended 6, Registered 5, IEEE Extended 2, then locally
@@ -328,7 +332,7 @@ def lu_designators(page: DeviceIdentification) -> list[Designator]:
 # ---------------------------------------------------------------------------- 0xB0
 
 
-def _optional_int(page: bytes, offset: int, size: int, mask: int | None = None) -> int | None:
+def _optional_int(page: bytes, offset: int, size: int, mask: "int | None" = None) -> "int | None":
     if len(page) < offset + size:
         return None
     value = be_int(page, offset, size)
@@ -344,18 +348,18 @@ class BlockLimits(FactRecord):
     optimal_transfer_length_granularity: int
     max_transfer_length: int
     optimal_transfer_length: int
-    max_prefetch_length: int | None
-    max_unmap_lba_count: int | None
-    max_unmap_block_descriptor_count: int | None
-    optimal_unmap_granularity: int | None
-    ugavalid: bool | None
-    unmap_granularity_alignment: int | None
-    max_write_same_length: int | None
+    max_prefetch_length: "int | None"
+    max_unmap_lba_count: "int | None"
+    max_unmap_block_descriptor_count: "int | None"
+    optimal_unmap_granularity: "int | None"
+    ugavalid: "bool | None"
+    unmap_granularity_alignment: "int | None"
+    max_write_same_length: "int | None"
     page_length: int
     truncated: bool
 
 
-def decode_block_limits(data: bytes) -> BlockLimits:
+def decode_block_limits(data: bytes) -> "BlockLimits":
     """Block limits (0xB0); at least the 16 bytes of the SBC-2 page are required.
 
     Sample (QEMU scsi-hd, 64 bytes): ``00 b0 00 3c 01 00 00 00 00 3f ff ff 00 00 00 00
@@ -391,7 +395,7 @@ _FORM_FACTORS = {0: "not_reported", 1: "5.25in", 2: "3.5in", 3: "2.5in", 4: "1.8
 @dataclass(frozen=True)
 class BlockDeviceCharacteristics(FactRecord):
     medium_rotation_rate: int  # 0 not reported, 1 non-rotating, 0x401..0xfffe rpm
-    non_rotating: bool | None  # None when the rate is not reported
+    non_rotating: "bool | None"  # None when the rate is not reported
     product_type: int
     wabereq: int
     wacereq: int
@@ -403,7 +407,7 @@ class BlockDeviceCharacteristics(FactRecord):
     truncated: bool
 
 
-def decode_block_device_characteristics(data: bytes) -> BlockDeviceCharacteristics:
+def decode_block_device_characteristics(data: bytes) -> "BlockDeviceCharacteristics":
     """Block device characteristics (0xB1); the first 9 bytes are required.
 
     Sample: ``00 b1 00 3c 00 01 00 00 00 ...`` -> rotation rate 1, non-rotating.
@@ -448,7 +452,7 @@ class LogicalBlockProvisioning(FactRecord):
     truncated: bool
 
 
-def decode_logical_block_provisioning(data: bytes) -> LogicalBlockProvisioning:
+def decode_logical_block_provisioning(data: bytes) -> "LogicalBlockProvisioning":
     """Logical block provisioning (0xB2); the first 8 bytes are required.
 
     Sample (QEMU scsi-hd): ``00 b2 00 04 00 e0 02 00`` -> LBPU, LBPWS, LBPWS10, thin.

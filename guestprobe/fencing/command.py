@@ -1,6 +1,5 @@
 """``guestprobe fencing-test``: the command line of the fencing test (the only part that prints)."""
 
-from __future__ import annotations
 
 import sys
 import time
@@ -14,14 +13,14 @@ from guestprobe.errors import NotABlockDeviceError, RefusedError
 CONFIRM_FLAG = "--yes-i-understand-this-sends-pr-out"
 
 
-def _emit_fencing(document: dict[str, Any], as_json: bool, output: str | None) -> None:
+def _emit_fencing(document: "dict[str, Any]", as_json: bool, output: "str | None") -> None:
     from guestprobe.cli import emit
     from guestprobe.fencing.report import render_table
 
     emit(document, as_json, output, render_table)
 
 
-def _machine() -> tuple[Any, Any]:
+def _machine() -> "tuple[Any, Any]":
     """This machine's sysfs root and udev database (tests put a fake tree here)."""
     from guestprobe.collect.sysfs import SysRoot
     from guestprobe.collect.udev import UdevView
@@ -30,7 +29,7 @@ def _machine() -> tuple[Any, Any]:
     return root, UdevView(run_dir=root.path("/run/udev"))
 
 
-def _progress(step: Any, number: list[int]) -> None:
+def _progress(step: "Any", number: "list[int]") -> None:
     number[0] += 1
     exit_text = "-" if step.exit_status is None else str(step.exit_status)
     click.echo(

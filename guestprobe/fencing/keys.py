@@ -16,7 +16,6 @@ A key that starts "gp" on a disk before a run is a leftover of an earlier, inter
 :func:`leftover_run_id` names that run.
 """
 
-from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ class RunKeys:
     target: int
     peer: int
 
-    def all(self) -> tuple[int, int]:
+    def all(self) -> "tuple[int, int]":
         return self.target, self.peer
 
 
@@ -54,13 +53,13 @@ def make_key(run_id: bytes, path: int) -> int:
     return key
 
 
-def new_run_keys(run_id: bytes | None = None) -> RunKeys:
+def new_run_keys(run_id: "bytes | None" = None) -> "RunKeys":
     """Fresh keys for one run (``run_id`` only for tests: 5 bytes)."""
     raw = secrets.token_bytes(_RUN_ID_BYTES) if run_id is None else run_id
     return RunKeys(raw.hex(), make_key(raw, TARGET_PATH), make_key(raw, PEER_PATH))
 
 
-def leftover_run_id(key: int) -> str | None:
+def leftover_run_id(key: int) -> "str | None":
     """The run id of a key in this format (a leftover of an earlier run), else None.
 
     >>> leftover_run_id(0x6770A1B2C3D4E502)

@@ -6,9 +6,7 @@ document; :func:`path_facts` picks what the fencing test needs from one disk of 
 :func:`refusals` judges, purely, whether the test may run. Every refusal has a stable code.
 """
 
-from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +17,7 @@ from guestprobe.collect.scan import collect
 from guestprobe.collect.sg3 import Outcome
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
+from guestprobe.compat import shell_join
 from guestprobe.decode.persist import decode_veritas_key, key_hex
 from guestprobe.fencing import prout
 from guestprobe.fencing.keys import RunKeys, leftover_run_id, sg_key
@@ -34,7 +33,7 @@ class Refusal:
     role: str
     text: str
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> "dict[str, str]":
         return {"code": self.code, "role": self.role, "text": self.text}
 
 
@@ -47,20 +46,20 @@ class PathFacts:
     dev_path: str
     device: str  # the node commands go to: /dev/sgN where there is one
     status: str = "probed"  # the scan's disk status: probed, timed_out, vanished
-    transport: str | None = None  # e.g. "virtio-scsi/passthrough"
-    vendor_product: str | None = None
-    lu_designator: str | None = None
-    holders: list[str] = field(default_factory=list)
-    mounts: list[dict[str, str]] = field(default_factory=list)
-    pr_in_outcome: str | None = None
-    pr_in_meaning: str | None = None  # exit meaning, or why the probe was skipped
-    pr_in_exit_status: int | None = None
-    keys: list[int] | None = None  # None: READ KEYS did not work or did not decode
-    reservation: dict[str, Any] | None = None  # decoded reservation descriptor; None = none
+    transport: "str | None" = None  # e.g. "virtio-scsi/passthrough"
+    vendor_product: "str | None" = None
+    lu_designator: "str | None" = None
+    holders: "list[str]" = field(default_factory=list)
+    mounts: "list[dict[str, str]]" = field(default_factory=list)
+    pr_in_outcome: "str | None" = None
+    pr_in_meaning: "str | None" = None  # exit meaning, or why the probe was skipped
+    pr_in_exit_status: "int | None" = None
+    keys: "list[int] | None" = None  # None: READ KEYS did not work or did not decode
+    reservation: "dict[str, Any] | None" = None  # decoded reservation descriptor; None = none
     reservation_known: bool = False
-    evidence: list[dict[str, Any]] = field(default_factory=list)  # the PR IN probes
+    evidence: "list[dict[str, Any]]" = field(default_factory=list)  # the PR IN probes
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         return {
             "role": self.role,
             "name": self.name,
@@ -84,7 +83,7 @@ class PathFacts:
 _PR_IN_PROBES = ("pr_read_keys", "pr_read_reservation")
 
 
-def path_facts(role: str, disk: dict[str, Any]) -> PathFacts:
+def path_facts(role: str, disk: "dict[str, Any]") -> "PathFacts":
     """Pick one disk's facts out of a scan report document's ``disks`` entry."""
     facts = disk["facts"]
     inventory = disk["inventory"]
@@ -122,12 +121,12 @@ def path_facts(role: str, disk: dict[str, Any]) -> PathFacts:
 
 
 def gather(
-    names: Sequence[str],
+    names: "Sequence[str]",
     timeout_s: float,
-    sys: SysRoot | None = None,
-    udev: UdevView | None = None,
-    run: Runner = process.run,
-) -> dict[str, dict[str, Any]]:
+    sys: "SysRoot | None" = None,
+    udev: "UdevView | None" = None,
+    run: "Runner" = process.run,
+) -> "dict[str, dict[str, Any]]":
     """The scan's report entries of ``names`` (write probes off), by kernel name."""
     options = ProbeOptions(timeout_s=timeout_s, write_probes=False)
     collection = collect(
@@ -150,7 +149,7 @@ def describe_key(key: int) -> str:
     return f"{sg_key(key)} ({what})"
 
 
-def _pr_in_refusal(path: PathFacts) -> Refusal | None:
+def _pr_in_refusal(path: "PathFacts") -> "Refusal | None":
     if path.status != "probed":
         return Refusal(
             "disk_unreachable",
@@ -177,7 +176,7 @@ def _pr_in_refusal(path: PathFacts) -> Refusal | None:
     return None
 
 
-def _in_use_refusals(path: PathFacts) -> list[Refusal]:
+def _in_use_refusals(path: "PathFacts") -> "list[Refusal]":
     found = []
     if path.holders:
         found.append(
@@ -194,14 +193,14 @@ def _in_use_refusals(path: PathFacts) -> list[Refusal]:
     return found
 
 
-def _foreign_refusal(target: PathFacts, keys: RunKeys) -> Refusal | None:
+def _foreign_refusal(target: "PathFacts", keys: "RunKeys") -> "Refusal | None":
     foreign = [key for key in target.keys or [] if key not in keys.all()]
     if not foreign:
         return None
     lines = [describe_key(key) for key in foreign]
     hints = [
         f"a leftover of this tool is removed from the path that registered it with: "
-        f"{shlex.join(prout.unregister('DEVICE', key))}"
+        f"{shell_join(prout.unregister('DEVICE', key))}"
         for key in foreign
         if leftover_run_id(key) is not None
     ][:1]
@@ -216,10 +215,10 @@ def _foreign_refusal(target: PathFacts, keys: RunKeys) -> Refusal | None:
 
 
 def refusals(
-    target: PathFacts, peer: PathFacts | None, keys: RunKeys, force: bool
-) -> list[Refusal]:
+    target: "PathFacts", peer: "PathFacts | None", keys: "RunKeys", force: bool
+) -> "list[Refusal]":
     """Why the test must not run on ``target`` (and ``peer``); empty when it may."""
-    found: list[Refusal] = []
+    found: "list[Refusal]" = []
     for path in (target, peer):
         if path is None:
             continue

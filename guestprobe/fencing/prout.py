@@ -9,7 +9,6 @@ so the decoders of :mod:`guestprobe.decode.persist` read its output.
     sg_persist --out --no-inquiry --reserve --param-rk=0x6770a1b2c3d4e501 --prout-type=5 /dev/sg1
 """
 
-from __future__ import annotations
 
 from guestprobe.collect.sg3 import PR_READ_KEYS, PR_READ_RESERVATION
 from guestprobe.fencing.keys import sg_key
@@ -19,12 +18,12 @@ WRITE_EXCLUSIVE_REGISTRANTS_ONLY = 5
 _PROUT = ("sg_persist", "--out", "--no-inquiry")
 
 
-def register(device: str, key: int) -> list[str]:
+def register(device: str, key: int) -> "list[str]":
     """REGISTER ``key`` for the I_T nexus of ``device`` (which must not be registered yet)."""
     return [*_PROUT, "--register", f"--param-sark={sg_key(key)}", device]
 
 
-def reregister_stale(device: str, key: int) -> list[str]:
+def reregister_stale(device: str, key: int) -> "list[str]":
     """REGISTER with ``key`` as the current key: what a fenced path trying to come back sends.
 
     An unregistered I_T nexus that names a non-zero key gets RESERVATION CONFLICT.
@@ -38,16 +37,24 @@ def reregister_stale(device: str, key: int) -> list[str]:
     ]
 
 
-def unregister(device: str, key: int) -> list[str]:
+def unregister(device: str, key: int) -> "list[str]":
     """REGISTER with service action key 0: removes ``key`` (and a reservation it holds)."""
     return [*_PROUT, "--register", f"--param-rk={sg_key(key)}", "--param-sark=0", device]
 
 
-def reserve(device: str, key: int, prout_type: int = WRITE_EXCLUSIVE_REGISTRANTS_ONLY) -> list[str]:
+def reserve(
+    device: str,
+    key: int,
+    prout_type: int = WRITE_EXCLUSIVE_REGISTRANTS_ONLY,
+) -> "list[str]":
     return [*_PROUT, "--reserve", f"--param-rk={sg_key(key)}", f"--prout-type={prout_type}", device]
 
 
-def release(device: str, key: int, prout_type: int = WRITE_EXCLUSIVE_REGISTRANTS_ONLY) -> list[str]:
+def release(
+    device: str,
+    key: int,
+    prout_type: int = WRITE_EXCLUSIVE_REGISTRANTS_ONLY,
+) -> "list[str]":
     return [*_PROUT, "--release", f"--param-rk={sg_key(key)}", f"--prout-type={prout_type}", device]
 
 
@@ -57,7 +64,7 @@ def preempt(
     victim: int,
     abort: bool,
     prout_type: int = WRITE_EXCLUSIVE_REGISTRANTS_ONLY,
-) -> list[str]:
+) -> "list[str]":
     """PREEMPT (AND ABORT, with ``abort``) the registrations of ``victim``, holding ``key``."""
     action = "--preempt-abort" if abort else "--preempt"
     return [
@@ -70,14 +77,14 @@ def preempt(
     ]
 
 
-def clear(device: str, key: int) -> list[str]:
+def clear(device: str, key: int) -> "list[str]":
     """CLEAR: removes *every* registration and the reservation; sent only when all are ours."""
     return [*_PROUT, "--clear", f"--param-rk={sg_key(key)}", device]
 
 
-def read_keys(device: str) -> list[str]:
+def read_keys(device: str) -> "list[str]":
     return PR_READ_KEYS.argv(device)
 
 
-def read_reservation(device: str) -> list[str]:
+def read_reservation(device: str) -> "list[str]":
     return PR_READ_RESERVATION.argv(device)

@@ -9,13 +9,12 @@ send, as printed before the run), ``refusals``,
 (``verified``, ``leftovers`` with the commands that remove them) and ``verdict``.
 """
 
-from __future__ import annotations
 
-import shlex
 from datetime import datetime, timezone
 from typing import Any
 
 from guestprobe import __version__
+from guestprobe.compat import shell_join
 from guestprobe.decode.persist import key_hex
 from guestprobe.fencing.keys import RunKeys, sg_key
 from guestprobe.fencing.preflight import PathFacts, Refusal, describe_key
@@ -29,17 +28,17 @@ KEY_FORMAT = 'ASCII "gp", 5 random bytes (the run id), 1 byte path (01 target, 0
 
 
 def build_document(
-    target: PathFacts,
-    peer: PathFacts | None,
-    keys: RunKeys,
-    plan: dict[str, Any],
-    verdict: Verdict,
-    options: dict[str, Any],
-    refusals: list[Refusal] | None = None,
-    result: FencingResult | None = None,
+    target: "PathFacts",
+    peer: "PathFacts | None",
+    keys: "RunKeys",
+    plan: "dict[str, Any]",
+    verdict: "Verdict",
+    options: "dict[str, Any]",
+    refusals: "list[Refusal] | None" = None,
+    result: "FencingResult | None" = None,
     duration_s: float = 0.0,
-) -> dict[str, Any]:
-    document: dict[str, Any] = {
+) -> "dict[str, Any]":
+    document: "dict[str, Any]" = {
         "schema_version": SCHEMA_VERSION,
         "kind": KIND,
         "tool": {"name": "guestprobe", "version": __version__},
@@ -81,7 +80,7 @@ def build_document(
 
 
 def render_plan(
-    target: PrPath, peer: PrPath | None, plan: list[PlannedStep], cleanup: list[list[str]]
+    target: "PrPath", peer: "PrPath | None", plan: "list[PlannedStep]", cleanup: "list[list[str]]"
 ) -> str:
     """What will be sent to which disk, before anything is."""
     disks = f"{target.dev_path} ({target.device})"
@@ -103,17 +102,17 @@ def render_plan(
             for line in (
                 [f"   (only if {step.fallback_for} is refused:)"] if step.fallback_for else []
             )
-            + [f"   {shlex.join(step.argv)}"]
+            + [f"   {shell_join(step.argv)}"]
         ),
         "3. cleanup, whatever happens (only the commands needed; then READ KEYS and READ "
         "RESERVATION to verify the registrations equal those before):",
-        *(f"   {shlex.join(argv)}" for argv in cleanup),
+        *(f"   {shell_join(argv)}" for argv in cleanup),
         "No data block is read or written.",
     ]
     return "\n".join(lines) + "\n"
 
 
-def render_table(document: dict[str, Any]) -> str:
+def render_table(document: "dict[str, Any]") -> str:
     parts = []
     target, peer = document["target"], document["peer"]
     title = f"fencing-test {target['dev_path']} ({target['device']})"
@@ -168,7 +167,7 @@ def render_table(document: dict[str, Any]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _keys(keys: list[str] | None) -> str:
+def _keys(keys: "list[str] | None") -> str:
     if keys is None:
         return "unknown (READ KEYS failed)"
     return ", ".join(describe_key(int(k, 16)) for k in keys) or "none"

@@ -10,10 +10,8 @@ Every command that gets UNIT ATTENTION is sent once more: after a PREEMPT the pr
 next command gets "reservations preempted", which is expected and not the answer.
 """
 
-from __future__ import annotations
 
 import errno
-import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +26,7 @@ from guestprobe.collect.sg3 import (
     SG_LIB_OS_BASE_ERR,
     interpret_command,
 )
+from guestprobe.compat import shell_join
 from guestprobe.decode import DecodeError
 from guestprobe.decode.persist import (
     decode_read_keys,
@@ -65,12 +64,12 @@ class PlannedStep:
     id: str
     title: str
     role: str
-    argv: tuple[str, ...]
+    argv: "tuple[str, ...]"
     check: str
-    present: tuple[int, ...] = ()
-    absent: tuple[int, ...] = ()
-    holder: int | None = None
-    fallback_for: str | None = None  # sent only when that step answered "unsupported"
+    present: "tuple[int, ...]" = ()
+    absent: "tuple[int, ...]" = ()
+    holder: "int | None" = None
+    fallback_for: "str | None" = None  # sent only when that step answered "unsupported"
 
 
 @dataclass
@@ -81,28 +80,28 @@ class Step:
     title: str
     phase: str
     role: str
-    argv: list[str]
+    argv: "list[str]"
     expected: str
     status: str = NOT_RUN
-    exit_status: int | None = None
-    exit_meaning: str | None = None
-    outcome: str | None = None
+    exit_status: "int | None" = None
+    exit_meaning: "str | None" = None
+    outcome: "str | None" = None
     attempts: int = 0
-    exit_statuses: list[int | None] = field(default_factory=list)  # one per attempt
+    exit_statuses: "list[int | None]" = field(default_factory=list)  # one per attempt
     duration_s: float = 0.0
     detail: str = ""
-    observed: dict[str, Any] | None = None  # decoded PR IN answer
+    observed: "dict[str, Any] | None" = None  # decoded PR IN answer
     stdout_hex: str = ""
     stderr: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> "dict[str, Any]":
         return {
             "id": self.id,
             "title": self.title,
             "phase": self.phase,
             "path": self.role,
             "argv": self.argv,
-            "command": shlex.join(self.argv),
+            "command": shell_join(self.argv),
             "expected": self.expected,
             "status": self.status,
             "exit_status": self.exit_status,
@@ -118,7 +117,7 @@ class Step:
         }
 
 
-def planned_steps(target: PrPath, peer: PrPath | None) -> list[PlannedStep]:
+def planned_steps(target: "PrPath", peer: "PrPath | None") -> "list[PlannedStep]":
     """Every command of the test proper, in the order it is sent (cleanup comes after)."""
     a, ka = target.device, target.key
     steps = [
@@ -229,7 +228,7 @@ def planned_steps(target: PrPath, peer: PrPath | None) -> list[PlannedStep]:
     return steps
 
 
-def cleanup_commands(target: PrPath, peer: PrPath | None) -> list[list[str]]:
+def cleanup_commands(target: "PrPath", peer: "PrPath | None") -> "list[list[str]]":
     """The PR OUT commands cleanup may send (each only where needed)."""
     commands = []
     for path in (target, peer):
@@ -239,7 +238,7 @@ def cleanup_commands(target: PrPath, peer: PrPath | None) -> list[list[str]]:
     return commands
 
 
-def _expected(planned: PlannedStep) -> str:
+def _expected(planned: "PlannedStep") -> str:
     if planned.check == PROUT_OK:
         return "exit 0"
     if planned.check == CONFLICT:
@@ -264,15 +263,15 @@ _FAILURE_HINTS = {
 
 @dataclass
 class FencingResult:
-    steps: list[Step]
-    keys_before: list[int]
-    reservation_before: dict[str, Any] | None
-    keys_after: list[int] | None = None
-    reservation_after: dict[str, Any] | None = None
+    steps: "list[Step]"
+    keys_before: "list[int]"
+    reservation_before: "dict[str, Any] | None"
+    keys_after: "list[int] | None" = None
+    reservation_after: "dict[str, Any] | None" = None
     reservation_after_known: bool = False
-    interrupted: str | None = None  # "SIGINT", "SIGTERM"
-    error: str | None = None  # a bug in guestprobe, caught so that cleanup still ran
-    leftovers: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: "str | None" = None  # "SIGINT", "SIGTERM"
+    error: "str | None" = None  # a bug in guestprobe, caught so that cleanup still ran
+    leftovers: "list[dict[str, Any]]" = field(default_factory=list)
     cleanup_verified: bool = False
     pending_commands: int = 0  # timed-out commands that may still be in the kernel
 
@@ -282,14 +281,14 @@ class FencingTest:
 
     def __init__(
         self,
-        target: PrPath,
-        peer: PrPath | None,
-        keys_before: Sequence[int],
-        reservation_before: dict[str, Any] | None,
-        run: Runner = process.run,
+        target: "PrPath",
+        peer: "PrPath | None",
+        keys_before: "Sequence[int]",
+        reservation_before: "dict[str, Any] | None",
+        run: "Runner" = process.run,
         timeout_s: float = 15.0,
-        on_step: Callable[[Step], None] | None = None,
-        guard: SignalGuard | None = None,
+        on_step: "Callable[[Step], None] | None" = None,
+        guard: "SignalGuard | None" = None,
     ) -> None:
         self.target = target
         self.peer = peer
@@ -299,12 +298,12 @@ class FencingTest:
         self.guard = guard or SignalGuard()
         self.paths = {TARGET: target} if peer is None else {TARGET: target, PEER: peer}
         self.ours = {path.key: path for path in self.paths.values()}
-        self.maybe_registered: list[int] = []  # keys a REGISTER was sent for, in order
+        self.maybe_registered: "list[int]" = []  # keys a REGISTER was sent for, in order
         self.result = FencingResult([], list(keys_before), reservation_before)
         self._abandoned_before = process.abandoned_processes()
 
     # -- sending and judging -----------------------------------------------------------------
-    def _send(self, step: Step) -> Step:
+    def _send(self, step: "Step") -> "Step":
         """Send one command (once more after UNIT ATTENTION) and record its exit status."""
         self.guard.check()
         self.result.steps.append(step)
@@ -325,17 +324,17 @@ class FencingTest:
             step.exit_meaning = f"{step.exit_meaning} (after a UNIT ATTENTION, sent again)"
         return step
 
-    def _done(self, step: Step) -> Step:
+    def _done(self, step: "Step") -> "Step":
         if self.on_step is not None:
             self.on_step(step)
         return step
 
-    def _failed(self, step: Step, what: str) -> None:
+    def _failed(self, step: "Step", what: str) -> None:
         step.status = FAIL
         hint = _FAILURE_HINTS.get(step.exit_status or 0, "")
         step.detail = what + (f": {hint}" if hint and step.exit_status else "")
 
-    def _judge_prout(self, step: Step, want_conflict: bool) -> None:
+    def _judge_prout(self, step: "Step", want_conflict: bool) -> None:
         if want_conflict:
             if step.exit_status == SG_LIB_CAT_RES_CONFLICT:
                 step.status = PASS
@@ -357,7 +356,7 @@ class FencingTest:
         else:
             self._failed(step, f"exit {step.exit_status} ({step.exit_meaning})")
 
-    def _decode(self, step: Step, decoder: Callable[[bytes], Any]) -> Any:
+    def _decode(self, step: "Step", decoder: "Callable[[bytes], Any]") -> "Any":
         if step.exit_status != 0:
             self._failed(
                 step, f"PERSISTENT RESERVE IN failed: exit {step.exit_status} ({step.exit_meaning})"
@@ -370,7 +369,7 @@ class FencingTest:
             step.detail = f"the answer did not decode: {exc}"
             return None
 
-    def _judge_keys(self, step: Step, present: Sequence[int], absent: Sequence[int]) -> None:
+    def _judge_keys(self, step: "Step", present: "Sequence[int]", absent: "Sequence[int]") -> None:
         decoded = self._decode(step, decode_read_keys)
         if decoded is None:
             return
@@ -386,7 +385,7 @@ class FencingTest:
         else:
             step.status = PASS
 
-    def _judge_reservation(self, step: Step, holder: int, held: bool) -> None:
+    def _judge_reservation(self, step: "Step", holder: int, held: bool) -> None:
         decoded = self._decode(step, decode_read_reservation)
         if decoded is None:
             return
@@ -412,7 +411,7 @@ class FencingTest:
             step.status = PASS
 
     # -- the test proper -----------------------------------------------------------------------
-    def _run_planned(self, planned: PlannedStep) -> Step:
+    def _run_planned(self, planned: "PlannedStep") -> "Step":
         step = Step(
             planned.id, planned.title, TEST, planned.role, list(planned.argv), _expected(planned)
         )
@@ -437,7 +436,7 @@ class FencingTest:
         return self._done(step)
 
     def _test(self) -> None:
-        answers: dict[str, str] = {}
+        answers: "dict[str, str]" = {}
         for planned in planned_steps(self.target, self.peer):
             fallback = planned.fallback_for
             if fallback is not None and answers.get(fallback) != UNSUPPORTED:
@@ -448,7 +447,7 @@ class FencingTest:
                 return
         self.guard.check()
 
-    def run(self) -> FencingResult:
+    def run(self) -> "FencingResult":
         """The test, then cleanup and verification, whatever happens in the test."""
         try:
             try:
@@ -478,8 +477,8 @@ class FencingTest:
 
     # -- cleanup ---------------------------------------------------------------------------------
     def _cleanup_send(
-        self, step_id: str, title: str, phase: str, path: PrPath, argv: list[str], expected: str
-    ) -> Step:
+        self, step_id: str, title: str, phase: str, path: "PrPath", argv: "list[str]", expected: str
+    ) -> "Step":
         step = Step(step_id, title, phase, path.role, argv, expected)
         try:
             self._send(step)
@@ -489,8 +488,8 @@ class FencingTest:
         return step
 
     def _read_first(
-        self, phase: str, name: str, title: str, argv: Callable[[str], list[str]], decoder: Any
-    ) -> Any:
+        self, phase: str, name: str, title: str, argv: "Callable[[str], list[str]]", decoder: "Any"
+    ) -> "Any":
         """A PR IN answer through the first of our paths that gives one; None if none does."""
         for path in self.paths.values():
             step = self._cleanup_send(
@@ -505,7 +504,7 @@ class FencingTest:
                 return decoded
         return None
 
-    def _read_state(self, phase: str, label: str) -> tuple[list[int] | None, Any, bool]:
+    def _read_state(self, phase: str, label: str) -> "tuple[list[int] | None, Any, bool]":
         """(keys, reservation or None, whether the reservation is known) as the LU says now."""
         keys = self._read_first(
             phase, "read_keys", f"READ KEYS {label}", prout.read_keys, decode_read_keys
@@ -544,7 +543,7 @@ class FencingTest:
             )
             self._judge_prout(step, want_conflict=False)
             self._done(step)
-        failed: list[int] = []
+        failed: "list[int]" = []
         for key in self.maybe_registered:
             if keys is not None and key not in keys:
                 continue  # preempted, or the REGISTER never took
@@ -567,7 +566,7 @@ class FencingTest:
             self._clear_if_only_ours(failed)
         self._verify()
 
-    def _clear_if_only_ours(self, failed: list[int]) -> None:
+    def _clear_if_only_ours(self, failed: "list[int]") -> None:
         """CLEAR from a key of ours that is still registered, when every registration is ours."""
         keys, _, _ = self._read_state(CLEANUP, "after a failed unregister")
         if keys is None or any(k not in self.ours for k in keys) or self.result.keys_before:
@@ -619,7 +618,7 @@ class FencingTest:
             and not leftovers
         )
 
-    def _leftover(self, key: int | None, what: str, argv: list[str]) -> dict[str, Any]:
+    def _leftover(self, key: "int | None", what: str, argv: "list[str]") -> "dict[str, Any]":
         """What cleanup left (or could not check) and the command that removes (or checks) it."""
         path = self.target if key is None else self.ours[key]
         return {
@@ -627,5 +626,5 @@ class FencingTest:
             "path": path.role,
             "device": path.device,
             "what": what,
-            "commands": [shlex.join(argv)],
+            "commands": [shell_join(argv)],
         }

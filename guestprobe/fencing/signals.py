@@ -14,7 +14,6 @@ The old handlers are restored on leaving. Outside the main thread (where Python 
 handlers) the guard does nothing.
 """
 
-from __future__ import annotations
 
 import contextlib
 import signal
@@ -41,12 +40,12 @@ class Interrupted(BaseException):
 
 class SignalGuard:
     def __init__(self) -> None:
-        self.received: list[int] = []
+        self.received: "list[int]" = []
         self._mode = _RAISE
         self._raised = False
-        self._old: dict[int, Any] = {}
+        self._old: "dict[int, Any]" = {}
 
-    def __enter__(self) -> SignalGuard:
+    def __enter__(self) -> "SignalGuard":
         if threading.current_thread() is threading.main_thread():
             for signum in GUARDED:
                 self._old[signum] = signal.signal(signum, self._handle)
@@ -57,7 +56,7 @@ class SignalGuard:
             signal.signal(signum, handler)
         self._old.clear()
 
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
+    def _handle(self, signum: int, frame: "FrameType | None") -> None:
         self.received.append(signum)
         if self._mode == _RAISE or (self._mode == _COMMAND and len(self.received) > 1):
             self._raise(signum)
@@ -73,7 +72,7 @@ class SignalGuard:
             self._raise(self.received[0])
 
     @contextlib.contextmanager
-    def command(self) -> Iterator[None]:
+    def command(self) -> "Iterator[None]":
         """Hold back the first signal while one command runs (during cleanup: every signal)."""
         previous = self._mode
         self._mode = _DEFER if previous == _DEFER else _COMMAND
@@ -87,5 +86,5 @@ class SignalGuard:
         self._mode = _DEFER
 
     @property
-    def signal_name(self) -> str | None:
+    def signal_name(self) -> "str | None":
         return signal.Signals(self.received[0]).name if self.received else None

@@ -12,7 +12,6 @@
 | ``refused`` | 10 | the test did not run (see the refusals) |
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 
@@ -29,15 +28,15 @@ class Verdict:
     text: str
     exit_status: int
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> "dict[str, object]":
         return {"code": self.code, "text": self.text, "exit_status": self.exit_status}
 
 
-def refused(refusals: list[Refusal]) -> Verdict:
+def refused(refusals: "list[Refusal]") -> "Verdict":
     return Verdict("refused", "; ".join(r.text for r in refusals), ExitStatus.REFUSED)
 
 
-def _cleanup_text(result: FencingResult) -> str:
+def _cleanup_text(result: "FencingResult") -> str:
     if result.leftovers:
         what = "; ".join(
             f"{left['what']} {('0x' + left['key']) if left['key'] else ''} on {left['device']}"
@@ -57,7 +56,7 @@ def _cleanup_text(result: FencingResult) -> str:
     )
 
 
-def judge(result: FencingResult, with_peer: bool) -> Verdict:
+def judge(result: "FencingResult", with_peer: bool) -> "Verdict":
     test_steps = [s for s in result.steps if s.phase == TEST]
     failed = [s for s in test_steps if s.status == FAIL]
     unsupported = [s for s in test_steps if s.status == UNSUPPORTED]

@@ -4,11 +4,9 @@ The document carries the raw collection (inventory, every probe's argv, exit sta
 beside the decoded facts, so ``guestprobe report`` can decode and judge it again elsewhere.
 """
 
-from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable, Dict
 
 from guestprobe import __version__
 from guestprobe.classify.paths import group_paths
@@ -20,10 +18,10 @@ SCHEMA_VERSION = "1.1"
 SCHEMA_MAJOR = SCHEMA_VERSION.split(".", 1)[0]
 
 # A checker adds verdicts: (document) -> None. Set by the check engine; None = facts only.
-Checker = Callable[[dict[str, Any]], None]
+Checker = Callable[[Dict[str, Any]], None]
 
 
-def _disk_document(collected: DiskCollection) -> dict[str, Any]:
+def _disk_document(collected: "DiskCollection") -> "dict[str, Any]":
     facts, transport = disk_facts(collected)
     disk = collected.disk
     probes = []
@@ -49,11 +47,11 @@ def _disk_document(collected: DiskCollection) -> dict[str, Any]:
     }
 
 
-def build_document(collection: Collection, checker: Checker | None = None) -> dict[str, Any]:
+def build_document(collection: "Collection", checker: "Checker | None" = None) -> "dict[str, Any]":
     disks = [_disk_document(d) for d in collection.disks]
     groups = group_paths((d["name"], d["facts"]["identity"]["lu_designator"]) for d in disks)
     complete = all(d["status"] == DISK_PROBED for d in disks)
-    document: dict[str, Any] = {
+    document: "dict[str, Any]" = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "guestprobe", "version": __version__},
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -80,7 +78,7 @@ def build_document(collection: Collection, checker: Checker | None = None) -> di
     return document
 
 
-def collection_from_document(document: Any) -> Collection:
+def collection_from_document(document: "Any") -> "Collection":
     """Rebuild the raw collection from a report document; BadInputError when it is not one."""
     if not isinstance(document, dict) or "schema_version" not in document:
         raise BadInputError("not a guestprobe report (no schema_version)")

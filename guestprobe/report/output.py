@@ -1,6 +1,5 @@
 """Writing reports: JSON text, and files replaced atomically (never a half-written report)."""
 
-from __future__ import annotations
 
 import contextlib
 import json
@@ -12,11 +11,11 @@ from typing import Any
 from guestprobe.errors import OutputError
 
 
-def to_json(document: dict[str, Any]) -> str:
+def to_json(document: "dict[str, Any]") -> str:
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
-def write_atomically(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+def write_atomically(path: "str | os.PathLike[str]", data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path()

@@ -1,13 +1,12 @@
 """The readable table: one row per disk, and a disk x feature matrix once verdicts exist."""
 
-from __future__ import annotations
 
 from typing import Any
 
 STATUS_SYMBOLS = {"usable": "yes", "degraded": "degr", "not_usable": "NO", "unknown": "?"}
 
 
-def _short(outcome: str | None) -> str:
+def _short(outcome: "str | None") -> str:
     return {
         None: "-",
         "ok": "ok",
@@ -20,7 +19,7 @@ def _short(outcome: str | None) -> str:
     }.get(outcome, outcome or "-")
 
 
-def grid(header: list[str], rows: list[list[str]]) -> str:
+def grid(header: "list[str]", rows: "list[list[str]]") -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
     lines = [
         "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
@@ -30,7 +29,7 @@ def grid(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def render_table(document: dict[str, Any]) -> str:
+def render_table(document: "dict[str, Any]") -> str:
     rows = []
     for disk in document["disks"]:
         facts = disk["facts"]
@@ -84,8 +83,8 @@ def render_table(document: dict[str, Any]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _verdict_matrix(document: dict[str, Any]) -> str:
-    features: list[str] = []
+def _verdict_matrix(document: "dict[str, Any]") -> str:
+    features: "list[str]" = []
     for disk in document["disks"]:
         for verdict in disk.get("verdicts", []):
             if verdict["feature"] not in features:

@@ -6,7 +6,6 @@ the captures, sg3_utils answers replayed), and every test gets a fresh deep copy
 are those recorded disks with the facts changed that the case is about, each change said here.
 """
 
-from __future__ import annotations
 
 import copy
 import functools
@@ -43,8 +42,8 @@ _GUESTS = {
 }
 
 
-@functools.cache
-def _scanned(label: str) -> dict[str, Any]:
+@functools.lru_cache(maxsize=None)
+def _scanned(label: str) -> "dict[str, Any]":
     maker, disks = _GUESTS[label]
     with tempfile.TemporaryDirectory() as tmp:
         fake = maker(Path(tmp))
@@ -58,21 +57,21 @@ def _scanned(label: str) -> dict[str, Any]:
         return build_document(collection)
 
 
-def recorded(label: str) -> dict[str, Any]:
+def recorded(label: str) -> "dict[str, Any]":
     """A fresh copy of a scanned guest's document ("mixed" or "sata_nvme"), no verdicts."""
     return copy.deepcopy(_scanned(label))
 
 
-def recorded_disk(label: str, name: str) -> dict[str, Any]:
+def recorded_disk(label: str, name: str) -> "dict[str, Any]":
     return next(d for d in recorded(label)["disks"] if d["name"] == name)
 
 
-def rename(disk: dict[str, Any], name: str) -> dict[str, Any]:
+def rename(disk: "dict[str, Any]", name: str) -> "dict[str, Any]":
     """The same disk under another kernel name (probe ids follow)."""
     old = disk["name"]
     disk = copy.deepcopy(disk)
 
-    def fix(value: Any) -> Any:
+    def fix(value: "Any") -> "Any":
         if isinstance(value, str) and value.startswith(f"{old}/"):
             return f"{name}/{value[len(old) + 1:]}"
         if isinstance(value, list):
@@ -88,7 +87,7 @@ def rename(disk: dict[str, Any], name: str) -> dict[str, Any]:
     return disk
 
 
-def document(disks: list[dict[str, Any]], platform: dict[str, Any] | None = None) -> dict:
+def document(disks: "list[dict[str, Any]]", platform: "dict[str, Any] | None" = None) -> dict:
     """A report document around ``disks``: the mixed guest's platform, LU groups recomputed."""
     doc = recorded("mixed")
     doc["disks"] = disks
@@ -106,7 +105,7 @@ def document(disks: list[dict[str, Any]], platform: dict[str, Any] | None = None
 NO_KEYS = "00 00 00 00 00 00 00 00"
 
 
-def set_pr(disk: dict[str, Any], keys_hex: str = NO_KEYS, reservation_hex: str = NO_KEYS) -> dict:
+def set_pr(disk: "dict[str, Any]", keys_hex: str = NO_KEYS, reservation_hex: str = NO_KEYS) -> dict:
     """Decode READ KEYS / READ RESERVATION parameter data into the disk's PR facts."""
     pr = disk["facts"]["persistent_reservations"]
     keys = decode_read_keys(bytes.fromhex(keys_hex))
@@ -125,17 +124,17 @@ def set_pr(disk: dict[str, Any], keys_hex: str = NO_KEYS, reservation_hex: str =
 # -- one disk per transport ------------------------------------------------------------------
 
 
-def virtio_blk() -> dict[str, Any]:
+def virtio_blk() -> "dict[str, Any]":
     """vda: virtio-blk, serial VBLKSER01; every SCSI command fails with ENOTTY (exit 75)."""
     return recorded_disk("mixed", "vda")
 
 
-def scsi_hd() -> dict[str, Any]:
+def scsi_hd() -> "dict[str, Any]":
     """sdb: QEMU scsi-hd on virtio-scsi, serial SHDSER01, no NAA; PR IN exit 9."""
     return recorded_disk("mixed", "sdb")
 
 
-def scsi_hd_wwn() -> dict[str, Any]:
+def scsi_hd_wwn() -> "dict[str, Any]":
     """sdb with `wwn=0x5000c50015ea71ac` on the host: QEMU then adds an NAA 5 LU designator."""
     disk = scsi_hd()
     identity = disk["facts"]["identity"]
@@ -150,7 +149,7 @@ def scsi_hd_wwn() -> dict[str, Any]:
     return disk
 
 
-def passthrough() -> dict[str, Any]:
+def passthrough() -> "dict[str, Any]":
     """sda: the tgt LUN passed through (scsi-block), PR IN answered as --hex --hex would."""
     return set_pr(recorded_disk("mixed", "sda"))
 
@@ -169,17 +168,17 @@ def passthrough_pr_filtered(outcome: str = "not_supported", exit_status: int = 9
     return disk
 
 
-def sata() -> dict[str, Any]:
+def sata() -> "dict[str, Any]":
     """sda of the kvm-sata-nvme guest: AHCI + ide-hd, PR and WRITE SAME exit 9."""
     return recorded_disk("sata_nvme", "sda")
 
 
-def nvme() -> dict[str, Any]:
+def nvme() -> "dict[str, Any]":
     """nvme0n1: QEMU NVMe, sg3_utils' SCSI-to-NVMe translation."""
     return recorded_disk("sata_nvme", "nvme0n1")
 
 
-def multipath_pair() -> list[dict[str, Any]]:
+def multipath_pair() -> "list[dict[str, Any]]":
     """One LU through two paths (sda, sdc) and the guest's dm-multipath map dm-0 over them."""
     first = passthrough()
     first["inventory"]["holders"] = ["dm-0"]

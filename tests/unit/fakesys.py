@@ -5,9 +5,9 @@ The shared captures (tests/fixtures/shared-captures) hold each disk's sysfs *fil
 them from the topology the path and the capture's scsi_hosts.txt / virtio_devices.txt describe.
 """
 
-from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -26,7 +26,7 @@ _PREFIXES = (
 
 
 class FakeSys:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: "Path") -> None:
         self.root = root
         for folder in (
             "sys/block",
@@ -44,10 +44,10 @@ class FakeSys:
         self.write("/sys/class/dmi/id/product_name", "Standard PC (i440FX + PIIX, 1996)\n")
         self.write("/proc/cpuinfo", "processor\t: 0\nflags\t\t: fpu sse hypervisor\n")
 
-    def p(self, absolute: str) -> Path:
+    def p(self, absolute: str) -> "Path":
         return self.root / absolute.lstrip("/")
 
-    def write(self, absolute: str, data: str | bytes) -> None:
+    def write(self, absolute: str, data: "str | bytes") -> None:
         path = self.p(absolute)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data.encode() if isinstance(data, str) else data)
@@ -59,7 +59,12 @@ class FakeSys:
             path.unlink()
         os.symlink(self.p(target_absolute), path)
 
-    def node(self, absolute: str, driver: str | None = None, subsystem: str | None = None) -> None:
+    def node(
+        self,
+        absolute: str,
+        driver: "str | None" = None,
+        subsystem: "str | None" = None,
+    ) -> None:
         self.p(absolute).mkdir(parents=True, exist_ok=True)
         if driver:
             self.link(f"{absolute}/driver", f"/sys/bus/x/drivers/{driver}")
@@ -82,7 +87,7 @@ class FakeSys:
         self.link(f"/sys/bus/virtio/devices/{name}", node)
 
     def add_disk_from_capture(
-        self, capture: Path, sg_name: str | None = None, devnum: str = "8:0"
+        self, capture: "Path", sg_name: "str | None" = None, devnum: str = "8:0"
     ) -> str:
         """Lay one captured disk's sysfs; returns its kernel name."""
         sysfs_path = (capture / "sysfs_path.txt").read_text().strip()
@@ -120,7 +125,7 @@ class FakeSys:
 RIG = FIXTURES / "rig"
 
 
-def add_rig_disk(fake: FakeSys, capture: Path, devnum: str) -> str:
+def add_rig_disk(fake: "FakeSys", capture: "Path", devnum: str) -> str:
     """Lay one disk captured by the rig (tests/fixtures/rig/<scenario>/<label>/): its sysfs is
     a copy of the tree (``sysfs/device/...``), not flattened names. Returns its kernel name."""
     import shutil
@@ -135,7 +140,7 @@ def add_rig_disk(fake: FakeSys, capture: Path, devnum: str) -> str:
         symlinks=False,
         ignore=shutil.ignore_patterns("device"),
     )
-    shutil.copytree(capture / "sysfs" / "device", fake.p(parent), dirs_exist_ok=True)
+    _merge_tree(capture / "sysfs" / "device", fake.p(parent))
     fake.link(f"{sysfs_path}/device", parent)
     fake.link(f"/sys/block/{name}", sysfs_path)
     fake.link(f"/sys/dev/block/{devnum}", sysfs_path)
@@ -147,11 +152,11 @@ def add_rig_disk(fake: FakeSys, capture: Path, devnum: str) -> str:
     return name
 
 
-def rig_probe_node(capture: Path) -> str:
+def rig_probe_node(capture: "Path") -> str:
     return (capture / "inquiry.argv").read_text().split()[-1]
 
 
-def rig_virtio_scsi_guest(root: Path, scenario: str) -> tuple[FakeSys, dict[str, str]]:
+def rig_virtio_scsi_guest(root: "Path", scenario: str) -> "tuple[FakeSys, dict[str, str]]":
     """A guest with the SCSI disks of one captured rig scenario on one virtio-scsi controller.
     Returns the fake and {label: kernel name}."""
     fake = FakeSys(root)
@@ -174,7 +179,7 @@ def rig_virtio_scsi_guest(root: Path, scenario: str) -> tuple[FakeSys, dict[str,
     return fake, names
 
 
-def kvm_mixed(root: Path) -> FakeSys:
+def kvm_mixed(root: "Path") -> "FakeSys":
     """The kvm-mixed guest: virtio-blk vda, a passed-through tgt LUN sda, a QEMU scsi-hd sdb."""
     fake = FakeSys(root)
     fake.add_virtio(
@@ -200,7 +205,7 @@ def kvm_mixed(root: Path) -> FakeSys:
     return fake
 
 
-def kvm_sata_nvme(root: Path) -> FakeSys:
+def kvm_sata_nvme(root: "Path") -> "FakeSys":
     """The kvm-sata-nvme guest: an AHCI SATA disk sda and an NVMe namespace nvme0n1."""
     fake = FakeSys(root)
     fake.add_scsi_host("host0", "ahci")
@@ -216,3 +221,13 @@ def kvm_sata_nvme(root: Path) -> FakeSys:
     fake.add_disk_from_capture(SATA_NVME / "ATA_SATASER1", sg_name="sg0", devnum="8:0")
     fake.add_disk_from_capture(SATA_NVME / "virtio_NVMECAP1", devnum="259:0")
     return fake
+
+
+def _merge_tree(source: Path, target: Path) -> None:
+    """``shutil.copytree(source, target, dirs_exist_ok=True)`` for Python 3.6."""
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in source.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            _merge_tree(entry, target / entry.name)
+        else:
+            shutil.copy2(str(entry), str(target / entry.name), follow_symlinks=False)

@@ -5,7 +5,6 @@ A capture folder holds, per probe NAME, ``NAME.argv`` (the command as captured),
 device node and options; the answer is the captured one, byte for byte.
 """
 
-from __future__ import annotations
 
 import re
 from pathlib import Path
@@ -29,7 +28,7 @@ def register_tools_version(fp, occurrences: int = 5) -> None:
     fp.register(["sg_inq", "--version"], stderr=SG_INQ_VERSION, occurrences=occurrences)
 
 
-def _answer(capture: Path, name: str) -> dict:
+def _answer(capture: "Path", name: str) -> dict:
     return {
         "stdout": (capture / f"{name}.out").read_bytes(),
         "stderr": (capture / f"{name}.err").read_bytes(),
@@ -37,7 +36,7 @@ def _answer(capture: Path, name: str) -> dict:
     }
 
 
-def captured_capacity(capture: Path) -> tuple[int, int] | None:
+def captured_capacity(capture: "Path") -> "tuple[int, int] | None":
     argv_file = capture / "write_same16_oor.argv"
     if not argv_file.exists():
         return None
@@ -51,11 +50,11 @@ def captured_capacity(capture: Path) -> tuple[int, int] | None:
 
 def register_disk(
     fp,
-    capture: Path,
+    capture: "Path",
     device: str,
     timeout_s: int = 15,
     occurrences: int = 1,
-    skip: set[str] | None = None,
+    skip: "set[str] | None" = None,
 ) -> None:
     """Register every probe of one captured disk, as guestprobe would send it to ``device``."""
     specs = [

@@ -1,6 +1,5 @@
 """The bundle file: exactly three members, checked against the manifest; bad bundles refused."""
 
-from __future__ import annotations
 
 import gzip
 import hashlib
@@ -36,7 +35,7 @@ def _bundle(document: dict = DOCUMENT) -> bytes:
     return build_bundle(document, describe_versions(document))
 
 
-def _tar_gz(files: dict[str, bytes]) -> bytes:
+def _tar_gz(files: "dict[str, bytes]") -> bytes:
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb") as gz, tarfile.open(fileobj=gz, mode="w") as tar:
         for name, data in files.items():
@@ -46,7 +45,7 @@ def _tar_gz(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _members(data: bytes) -> dict[str, bytes]:
+def _members(data: bytes) -> "dict[str, bytes]":
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         return {m.name: tar.extractfile(m).read() for m in tar}
 

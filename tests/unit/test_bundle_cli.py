@@ -4,7 +4,6 @@ replayed byte for byte (pytest-subprocess).
 The helpers here (``FakeGuest``, ``run_cli``) also serve test_packaging.py.
 """
 
-from __future__ import annotations
 
 import json
 import os
@@ -33,7 +32,7 @@ SG3_FACTS = {"tools": {}, "sg_inq_version": "2.10", "release": "1.46"}
 class FakeGuest:
     """The kvm-mixed guest (virtio-blk vda, passed-through tgt LUN sda, QEMU scsi-hd sdb)."""
 
-    def __init__(self, root: Path, fp, monkeypatch) -> None:
+    def __init__(self, root: "Path", fp, monkeypatch) -> None:
         self.fake = kvm_mixed(root)
         self.fake.write("/proc/sys/kernel/hostname", "node1\n")
         for capture, device in (("0x1af4_VBLKSER01", "/dev/vda"), ("IET_beaf11", "/dev/sg1"),
@@ -44,7 +43,7 @@ class FakeGuest:
         monkeypatch.setattr(cli, "require_root", lambda: None)
         monkeypatch.setattr(cli, "require_sg3_utils", lambda: None)
 
-    def report(self, hostname: str, names: list[str] | None = None) -> dict:
+    def report(self, hostname: str, names: "list[str] | None" = None) -> dict:
         """One node's JSON report, as ``guestprobe scan --json`` would write it."""
         self.fake.write("/proc/sys/kernel/hostname", hostname + "\n")
         collection = scan_module.collect(
@@ -54,7 +53,7 @@ class FakeGuest:
         return build_document(collection, cli.checker())
 
 
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+def run_cli(capsys, *args: str) -> "tuple[int, str, str]":
     with pytest.raises(SystemExit) as exit_info:
         main(list(args))
     out, err = capsys.readouterr()
@@ -72,7 +71,7 @@ def _judgement(document: dict) -> list:
     ] + [document["guest_verdicts"], document["logical_units"]]
 
 
-def _unpack(bundle: Path) -> dict[str, bytes]:
+def _unpack(bundle: "Path") -> "dict[str, bytes]":
     with tarfile.open(bundle, "r:gz") as tar:
         return {m.name: tar.extractfile(m).read() for m in tar}
 

@@ -1,6 +1,5 @@
 """The example bundles in examples/ (collected in the real-guest rig) stay readable and judged."""
 
-from __future__ import annotations
 
 import json
 from pathlib import Path
@@ -20,7 +19,7 @@ def _report(capsys, name: str) -> dict:
     return json.loads(out)
 
 
-def _transports(document: dict) -> dict[str, tuple]:
+def _transports(document: dict) -> "dict[str, tuple]":
     return {d["name"]: (d["transport"]["kind"], d["transport"]["mode"]) for d in document["disks"]}
 
 

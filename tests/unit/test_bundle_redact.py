@@ -1,6 +1,5 @@
 """Redaction: identifiers from real captured pages become keyed tokens, the same everywhere."""
 
-from __future__ import annotations
 
 import json
 from pathlib import Path
@@ -25,12 +24,12 @@ KEYS_DUMP = (
 )
 
 
-def _sysfs(capture: Path, name: str) -> str | None:
+def _sysfs(capture: "Path", name: str) -> "str | None":
     path = capture / "sysfs" / name
     return path.read_text().strip() if path.exists() else None
 
 
-def _pages(capture: Path) -> dict[str, str]:
+def _pages(capture: "Path") -> "dict[str, str]":
     pages = {}
     for probe, attr in (("vpd_0x80", "device_vpd_pg80"), ("vpd_0x83", "device_vpd_pg83")):
         path = capture / "sysfs" / attr
@@ -39,7 +38,7 @@ def _pages(capture: Path) -> dict[str, str]:
     return pages
 
 
-def _raw_probe(capture: Path, name: str) -> dict:
+def _raw_probe(capture: "Path", name: str) -> dict:
     return {
         "name": name,
         "source": "sg3_utils",
@@ -51,7 +50,7 @@ def _raw_probe(capture: Path, name: str) -> dict:
     }
 
 
-def _disk(capture: Path, name: str, links: list[str], props: dict[str, str]) -> dict:
+def _disk(capture: "Path", name: str, links: "list[str]", props: "dict[str, str]") -> dict:
     probes = [_raw_probe(capture, "vpd_0x83"), _raw_probe(capture, "vpd_0x80")]
     return {
         "status": "probed",

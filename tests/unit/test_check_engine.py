@@ -1,7 +1,6 @@
 """The check engine: the condition language, rule loading, verdict shape, rules directory
 override, the report's checker and the explain command."""
 
-from __future__ import annotations
 
 import json
 import shutil
@@ -166,7 +165,7 @@ def test_shipped_rules_load_in_order():
         assert len(codes) == len(set(codes)), rule.feature
 
 
-def _copy_rules(tmp_path: Path) -> Path:
+def _copy_rules(tmp_path: "Path") -> "Path":
     target = tmp_path / "rules"
     shutil.copytree(bundled_rules_dir(), target, ignore=shutil.ignore_patterns("__*"))
     return target

@@ -1,6 +1,5 @@
 """Every shipped rule on every transport, from the recorded captures, and the odd cases."""
 
-from __future__ import annotations
 
 import checkfacts as cf
 import pytest

@@ -1,7 +1,6 @@
 """The built-in TOML subset reader: the same as tomllib on every shipped rule file, and loud
 about what it does not understand."""
 
-from __future__ import annotations
 
 from pathlib import Path
 
@@ -23,7 +22,7 @@ def test_rule_files_are_found():
 
 
 @pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.name)
-def test_subset_reader_equals_tomllib_on_shipped_rules(path: Path):
+def test_subset_reader_equals_tomllib_on_shipped_rules(path: "Path"):
     text = path.read_text(encoding="utf-8")
     assert loads(text) == tomllib.loads(text)
 

@@ -1,6 +1,5 @@
 """Failures a user can cause or meet: one line on stderr, a documented exit status, no traceback."""
 
-from __future__ import annotations
 
 import json
 import subprocess
@@ -20,11 +19,12 @@ from guestprobe.errors import ExitStatus
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, env: "dict | None" = None) -> "subprocess.CompletedProcess[str]":
     return subprocess.run(
         [sys.executable, "-m", "guestprobe", *args],
-        capture_output=True,
-        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
         cwd=REPO,
         env=env,
         timeout=60,
@@ -32,7 +32,7 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[
     )
 
 
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+def one_line_error(result: "subprocess.CompletedProcess[str]") -> str:
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

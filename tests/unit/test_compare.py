@@ -1,6 +1,5 @@
 """The cluster comparison on the reports of two and three nodes."""
 
-from __future__ import annotations
 
 import pytest
 
@@ -19,7 +18,7 @@ LU_C = "naa.6001405ccccccccccccccccccccccccc"
 LU_D = "naa.6001405ddddddddddddddddddddddddd"
 
 
-def _disk(name: str, lu: str | None, keys: str = "ok", fencing: str | None = None) -> dict:
+def _disk(name: str, lu: "str | None", keys: str = "ok", fencing: "str | None" = None) -> dict:
     verdicts = []
     if fencing:
         verdicts.append({"feature": "pr_fencing", "title": "I/O fencing with SCSI-3 PR",
@@ -37,7 +36,7 @@ def _disk(name: str, lu: str | None, keys: str = "ok", fencing: str | None = Non
     }
 
 
-def _node(host: str | None, disks: list[dict], source: str | None = None) -> NodeReport:
+def _node(host: "str | None", disks: "list[dict]", source: "str | None" = None) -> "NodeReport":
     document = {
         "schema_version": "1.0",
         "platform": {"hostname": host},

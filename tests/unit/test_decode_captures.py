@@ -3,7 +3,6 @@
 Also the capture helpers the other ``test_decode_*`` modules import.
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +32,7 @@ NVME = "kvm-sata-nvme/cap/virtio_NVMECAP1"
 DISKS = (IET, QEMU_HD, VIRTIO_BLK, ATA, NVME)
 
 # probe name -> (decoder, kernel's cached copy under sysfs/)
-DECODERS: dict[str, tuple[Callable[[bytes], Any], str | None]] = {
+DECODERS: "dict[str, tuple[Callable[[bytes], Any], str | None]]" = {
     "inquiry": (decode_standard_inquiry, "device_inquiry"),
     "vpd_0x00": (decode_supported_vpd_page, "device_vpd_pg0"),
     "vpd_0x80": (decode_unit_serial_number, "device_vpd_pg80"),
@@ -59,7 +58,7 @@ def sysfs(disk: str, name: str) -> bytes:
     return (CAPTURES / disk / "sysfs" / name).read_bytes()
 
 
-def good_responses() -> list[tuple[str, str]]:
+def good_responses() -> "list[tuple[str, str]]":
     """(disk, probe) of every binary capture whose probe succeeded with a SCSI answer."""
     return [
         (disk, name)
@@ -76,7 +75,7 @@ def test_every_successful_capture_decodes(disk: str, name: str) -> None:
     assert isinstance(decoded.to_dict(), dict)
 
 
-def _sysfs_pairs() -> list[tuple[str, str]]:
+def _sysfs_pairs() -> "list[tuple[str, str]]":
     return [
         (disk, name)
         for disk in DISKS

@@ -5,7 +5,6 @@ and ``-HHH``) run on the shared captures' bytes; trailing blanks are kept as pri
 :func:`sg3_hexdump` re-creates the ``dStrHexFp()`` layout (lib/sg_lib.c) for built data.
 """
 
-from __future__ import annotations
 
 import pytest
 from test_decode_captures import ATA, IET, QEMU_HD, capture

@@ -1,6 +1,5 @@
 """Standard INQUIRY and READ CAPACITY(16) against the real captures (values derived by hand)."""
 
-from __future__ import annotations
 
 import struct
 

@@ -1,6 +1,5 @@
 """NVMe Identify Controller: what sg_inq --raw --only prints for an NVMe namespace."""
 
-from __future__ import annotations
 
 import pytest
 from fakesys import RIG

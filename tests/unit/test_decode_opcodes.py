@@ -1,6 +1,5 @@
 """REPORT SUPPORTED OPERATION CODES (all commands) against the real captures."""
 
-from __future__ import annotations
 
 import struct
 
@@ -11,7 +10,12 @@ from guestprobe.decode import DecodeError
 from guestprobe.decode.opcodes import decode_supported_opcodes
 
 
-def _descriptor(opcode: int, sa: int | None, cdb: int, timeouts: tuple[int, int] | None) -> bytes:
+def _descriptor(
+    opcode: int,
+    sa: "int | None",
+    cdb: int,
+    timeouts: "tuple[int, int] | None",
+) -> bytes:
     flags = (0x01 if sa is not None else 0) | (0x02 if timeouts else 0)
     out = struct.pack(">BBHBBH", opcode, 0, sa or 0, 0, flags, cdb)
     if timeouts:

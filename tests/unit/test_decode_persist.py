@@ -5,7 +5,6 @@ made with a single ``--hex`` (header printed as text), so those tests build the 
 per SPC-4 6.15.2/6.15.3 with struct, and render it the way ``sg_persist --hex --hex`` does.
 """
 
-from __future__ import annotations
 
 import struct
 
@@ -30,7 +29,7 @@ PGR_KEY = int.from_bytes(b"APGR0001", "big")
 VCS_KEY = int.from_bytes(b"BVCS\0\0\0\0", "big")
 
 
-def read_keys_data(generation: int, keys: list[int]) -> bytes:
+def read_keys_data(generation: int, keys: "list[int]") -> bytes:
     return struct.pack(">II", generation, 8 * len(keys)) + b"".join(
         struct.pack(">Q", k) for k in keys
     )

@@ -1,6 +1,5 @@
 """Property tests: no decoder raises anything but DecodeError, and builders round-trip."""
 
-from __future__ import annotations
 
 import contextlib
 import struct
@@ -29,7 +28,7 @@ from guestprobe.decode.vpd import (
     lu_designators,
 )
 
-ALL_DECODERS: list[Callable[[bytes], Any]] = [
+ALL_DECODERS: "list[Callable[[bytes], Any]]" = [
     *(decoder for decoder, _ in DECODERS.values()),
     decode_supported_vpd_pages,
     decode_read_keys,
@@ -40,7 +39,7 @@ REAL = [(DECODERS[name][0], capture(disk, name)) for disk, name in good_response
 SETTINGS = settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _decodes_or_refuses(decoder: Callable[[bytes], Any], data: bytes) -> Any:
+def _decodes_or_refuses(decoder: "Callable[[bytes], Any]", data: bytes) -> "Any":
     try:
         result = decoder(data)
     except DecodeError:
@@ -53,7 +52,7 @@ def _decodes_or_refuses(decoder: Callable[[bytes], Any], data: bytes) -> Any:
 @SETTINGS
 @given(decoder=st.sampled_from(ALL_DECODERS), data=st.binary(max_size=600))
 def test_arbitrary_bytes_raise_only_decode_error(
-    decoder: Callable[[bytes], Any], data: bytes
+    decoder: "Callable[[bytes], Any]", data: bytes
 ) -> None:
     _decodes_or_refuses(decoder, data)
 
@@ -65,7 +64,7 @@ def test_arbitrary_bytes_raise_only_decode_error(
     data=st.binary(max_size=200),
 )
 def test_plausible_headers_raise_only_decode_error(
-    decoder: Callable[[bytes], Any], head: bytes, data: bytes
+    decoder: "Callable[[bytes], Any]", head: bytes, data: bytes
 ) -> None:
     _decodes_or_refuses(decoder, head + data)
 
@@ -83,7 +82,7 @@ def test_every_truncation_of_every_real_response() -> None:
     pick=st.integers(min_value=0, max_value=len(REAL) - 1),
     flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), max_size=6),
 )
-def test_mutated_real_responses(pick: int, flips: list[tuple[int, int]]) -> None:
+def test_mutated_real_responses(pick: int, flips: "list[tuple[int, int]]") -> None:
     decoder, data = REAL[pick]
     mutated = bytearray(data)
     for pos, value in flips:
@@ -106,7 +105,7 @@ def test_hexdump_round_trip(data: bytes, no_ascii: int) -> None:
 
 @SETTINGS
 @given(generation=st.integers(0, 2**32 - 1), keys=st.lists(st.integers(0, 2**64 - 1), max_size=40))
-def test_read_keys_round_trip(generation: int, keys: list[int]) -> None:
+def test_read_keys_round_trip(generation: int, keys: "list[int]") -> None:
     data = struct.pack(">II", generation, 8 * len(keys)) + b"".join(
         struct.pack(">Q", key) for key in keys
     )
@@ -151,7 +150,7 @@ _DESIGNATOR = st.tuples(
 
 @SETTINGS
 @given(st.lists(_DESIGNATOR, max_size=8))
-def test_designators_round_trip(specs: list[tuple[int, int, bool, int, int, bytes]]) -> None:
+def test_designators_round_trip(specs: "list[tuple[int, int, bool, int, int, bytes]]") -> None:
     body = b"".join(
         bytes([proto << 4 | code_set, piv << 7 | assoc << 4 | kind, 0, len(value)]) + value
         for proto, code_set, piv, assoc, kind, value in specs

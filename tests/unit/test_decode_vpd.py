@@ -1,7 +1,6 @@
 """VPD page decoders against the real captures; expected values worked out by hand from the
 SPC-4/SBC-3 layouts and the bytes quoted next to each test."""
 
-from __future__ import annotations
 
 import struct
 
@@ -25,7 +24,7 @@ from guestprobe.decode.vpd import (
 )
 
 
-def _page(code: int, body: bytes, length: int | None = None) -> bytes:
+def _page(code: int, body: bytes, length: "int | None" = None) -> bytes:
     return bytes([0, code]) + struct.pack(">H", len(body) if length is None else length) + body
 
 
@@ -225,7 +224,7 @@ def test_block_limits_ata() -> None:
 
 
 @pytest.mark.parametrize(("page_length", "prefetch"), [(0x0C, None), (0x10, 0x40)])
-def test_block_limits_short_spc3_pages(page_length: int, prefetch: int | None) -> None:
+def test_block_limits_short_spc3_pages(page_length: int, prefetch: "int | None") -> None:
     body = bytes([1, 0]) + struct.pack(">HII", 0, 0x800, 0x80) + struct.pack(">I", 0x40)
     limits = decode_block_limits(_page(0xB0, body[:page_length], page_length))
     assert limits.max_transfer_length == 0x800

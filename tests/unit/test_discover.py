@@ -1,6 +1,5 @@
 """Discovery and transport classification on sysfs trees laid from real KVM guest captures."""
 
-from __future__ import annotations
 
 from fakesys import kvm_mixed, kvm_sata_nvme
 

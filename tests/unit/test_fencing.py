@@ -1,9 +1,7 @@
 """The fencing test's sequence, cleanup and verdict, with sg_persist faked byte for byte."""
 
-from __future__ import annotations
 
 import os
-import shlex
 import signal
 
 import pytest
@@ -22,6 +20,7 @@ from test_fencing_fakes import (
 )
 
 from guestprobe.collect import process
+from guestprobe.compat import shell_join
 from guestprobe.fencing import prout
 from guestprobe.fencing.sequence import (
     CLEANUP,
@@ -180,8 +179,8 @@ def test_cleanup_failure_names_what_is_left_and_the_commands(fp):
     assert not result.cleanup_verified
     verdict = judge(result, with_peer=False)
     assert (verdict.code, verdict.exit_status) == ("cleanup_incomplete", 9)
-    unregister = shlex.join(prout.unregister(A, KA))
-    release = shlex.join(prout.release(A, KA, 1))
+    unregister = shell_join(prout.unregister(A, KA))
+    release = shell_join(prout.release(A, KA, 1))
     assert unregister == (
         "sg_persist --out --no-inquiry --register --param-rk=0x6770a1b2c3d4e501 --param-sark=0 "
         "/dev/sg1"

@@ -1,10 +1,8 @@
 """``guestprobe fencing-test`` end to end on a fake guest: plan, confirmation, refusal, report."""
 
-from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
 
 import pytest
@@ -20,6 +18,7 @@ from test_fencing_fakes import (
 )
 
 from guestprobe import cli
+from guestprobe.compat import shell_join
 from guestprobe.fencing import command, keys
 from guestprobe.fencing.command import CONFIRM_FLAG
 from guestprobe.fencing.sequence import PrPath, planned_steps
@@ -58,7 +57,7 @@ def test_without_confirmation_the_plan_is_printed_and_nothing_sent(guest, fp, ca
         PrPath("peer", "/dev/sg2", "/dev/sdc", KEYS.peer),
     )
     for step in plan:
-        assert f"   {shlex.join(step.argv)}\n" in out
+        assert f"   {shell_join(step.argv)}\n" in out
     assert (
         "sg_persist --out --no-inquiry --register --param-rk=0x6770a1b2c3d4e502 --param-sark=0 "
         "/dev/sg2" in out

@@ -6,7 +6,6 @@ space, the offset as two hex digits, bytes from column 8, an extra space after t
 trailing spaces trimmed — e.g. `` 00     00 00 00 02 00 00 00 08  67 70 a1 b2 c3 d4 e5 01``.
 """
 
-from __future__ import annotations
 
 import shutil
 import struct
@@ -43,14 +42,14 @@ def hexdump(data: bytes) -> bytes:
     return "".join(line + "\n" for line in lines).encode()
 
 
-def read_keys_data(keys: list[int], generation: int = 0) -> bytes:
+def read_keys_data(keys: "list[int]", generation: int = 0) -> bytes:
     """READ KEYS parameter data (SPC-4 6.15.2)."""
     return struct.pack(">II", generation, 8 * len(keys)) + b"".join(
         k.to_bytes(8, "big") for k in keys
     )
 
 
-def read_reservation_data(key: int | None, prtype: int = 5, generation: int = 0) -> bytes:
+def read_reservation_data(key: "int | None", prtype: int = 5, generation: int = 0) -> bytes:
     """READ RESERVATION parameter data (SPC-4 6.15.3): none, or one LU-scope reservation."""
     if key is None:
         return struct.pack(">II", generation, 0)
@@ -63,37 +62,37 @@ class Script:
 
     def __init__(self, fp) -> None:
         self.fp = fp
-        self.expected: list[list[str]] = []
+        self.expected: "list[list[str]]" = []
 
     def add(self, argv, rc: int = 0, stdout: bytes = b"", stderr: bytes = b"", callback=None):
         self.fp.register(list(argv), returncode=rc, stdout=stdout, stderr=stderr,
                          callback=callback)  # fmt: skip
         self.expected.append(list(argv))
 
-    def keys(self, device: str, keys: list[int], rc: int = 0, callback=None) -> None:
+    def keys(self, device: str, keys: "list[int]", rc: int = 0, callback=None) -> None:
         self.add(prout.read_keys(device), rc, hexdump(read_keys_data(keys)), callback=callback)
 
-    def reservation(self, device: str, key: int | None, prtype: int = 5) -> None:
+    def reservation(self, device: str, key: "int | None", prtype: int = 5) -> None:
         self.add(prout.read_reservation(device), 0, hexdump(read_reservation_data(key, prtype)))
 
-    def sent(self) -> list[list[str]]:
+    def sent(self) -> "list[list[str]]":
         return [list(call) for call in self.fp.calls if call[0] == "sg_persist"]
 
 
-def through_reserve(script: Script, reserve_callback=None) -> None:
+def through_reserve(script: "Script", reserve_callback=None) -> None:
     script.add(prout.register(A, KA))
     script.keys(A, [KA])
     script.add(prout.reserve(A, KA), callback=reserve_callback)
 
 
-def single_path_pass(script: Script) -> None:
+def single_path_pass(script: "Script") -> None:
     through_reserve(script)
     script.reservation(A, KA)
     script.add(prout.release(A, KA))
     script.reservation(A, None)
 
 
-def peer_part(script: Script, preempt_abort_rc: int = 0) -> None:
+def peer_part(script: "Script", preempt_abort_rc: int = 0) -> None:
     script.add(prout.register(B, KB))
     script.keys(B, [KA, KB])
     script.add(prout.reserve(A, KA))
@@ -111,7 +110,7 @@ def peer_part(script: Script, preempt_abort_rc: int = 0) -> None:
     script.add(stale, 24, stderr=b"PR out (Register): Reservation conflict\n")
 
 
-def peer_cleanup(script: Script) -> None:
+def peer_cleanup(script: "Script") -> None:
     script.keys(A, [KB])  # cleanup reads what is left: the peer's key and its reservation
     script.reservation(A, KB)
     script.add(prout.release(B, KB))
@@ -120,13 +119,13 @@ def peer_cleanup(script: Script) -> None:
     script.reservation(A, None)
 
 
-def scan_pr_answers(fp, device: str, keys: list[int], holder: int | None = None) -> None:
+def scan_pr_answers(fp, device: str, keys: "list[int]", holder: "int | None" = None) -> None:
     """The scan's PR IN probes of ``device``, answered as ``--hex --hex`` prints them."""
     fp.register(PR_READ_KEYS.argv(device), stdout=hexdump(read_keys_data(keys)))
     fp.register(PR_READ_RESERVATION.argv(device), stdout=hexdump(read_reservation_data(holder)))
 
 
-def second_path_capture(capture: Path, tmp: Path, name: str, hctl: str, other_lu: bool = False):
+def second_path_capture(capture: "Path", tmp: "Path", name: str, hctl: str, other_lu: bool = False):
     """A copy of a captured tgt disk as another path (kernel ``name`` at ``hctl``).
 
     ``other_lu`` changes one byte of the NAA designator: then it is another LU.
@@ -145,7 +144,7 @@ def second_path_capture(capture: Path, tmp: Path, name: str, hctl: str, other_lu
     return copy, f"{host}/{target}", f"{host}/{target}/{hctl}"
 
 
-def two_path_guest(root: Path, fp, keys: list[int] | None = None, other_lu: bool = False):
+def two_path_guest(root: "Path", fp, keys: "list[int] | None" = None, other_lu: bool = False):
     """The kvm-mixed guest plus a second path ``sdc`` (sg2) to the tgt LU of ``sda`` (sg1).
 
     The scan's answers are registered with ``fp``: the captured ones, except READ KEYS and READ

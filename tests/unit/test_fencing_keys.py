@@ -1,6 +1,5 @@
 """The test's own registration keys, the SIGINT/SIGTERM guard, and the fakes' hex dumps."""
 
-from __future__ import annotations
 
 import os
 import signal

@@ -1,8 +1,6 @@
 """Preflight: the read-only scan of the disk (and peer) and the refusals it leads to."""
 
-from __future__ import annotations
 
-import shlex
 
 import pytest
 from test_fencing_fakes import (
@@ -16,6 +14,7 @@ from test_fencing_fakes import (
     two_path_guest,
 )
 
+from guestprobe.compat import shell_join
 from guestprobe.fencing import prout
 from guestprobe.fencing.keys import make_key, new_run_keys
 from guestprobe.fencing.preflight import PEER, TARGET, gather, path_facts, refusals
@@ -59,7 +58,7 @@ def test_a_leftover_key_of_an_earlier_run_is_named_with_its_removal_command(tmp_
     target, _ = _facts(two_path_guest(tmp_path, fp, keys=[leftover]), names=("sda",))
     (refusal,) = refusals(target, None, KEYS, force=False)
     assert "left by guestprobe fencing-test run 0102030405" in refusal.text
-    assert shlex.join(prout.unregister("DEVICE", leftover)) in refusal.text
+    assert shell_join(prout.unregister("DEVICE", leftover)) in refusal.text
 
 
 def test_a_disk_with_holders_is_refused_even_when_forced(tmp_path, fp):

@@ -4,7 +4,6 @@ Needs rpmbuild, rpmlint, rpm2cpio and cpio (.ci/packaging-deps.sh installs them)
 are missing the tests skip, except in CI (CI=true), where a missing tool is a failure.
 """
 
-from __future__ import annotations
 
 import json
 import os
@@ -31,8 +30,11 @@ def _require_tools() -> None:
         pytest.skip(message)
 
 
-def _run(argv: list, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, check=False, capture_output=True, text=True, timeout=300, **kwargs)
+def _run(argv: list, **kwargs) -> "subprocess.CompletedProcess":
+    return subprocess.run(
+        argv, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True, timeout=300, **kwargs,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +89,7 @@ def _unpacked_env(built) -> dict:
     return env
 
 
-def _unpacked(built, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+def _unpacked(built, *args: str, cwd: "Path") -> "subprocess.CompletedProcess":
     script = built["root"] / "usr/bin/guestprobe"
     return _run([sys.executable, str(script), *args], env=_unpacked_env(built), cwd=cwd)
 

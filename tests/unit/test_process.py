@@ -1,6 +1,5 @@
 """The process seam: real processes (no fakes) for timeout and abandonment behaviour."""
 
-from __future__ import annotations
 
 import sys
 import time

@@ -1,7 +1,6 @@
 """The rig's own captures (real tgt LUNs, PR data as `sg_persist --hex --hex`) replayed through
 the whole pipeline — discovery, probes, decoders, classifier, rules — without booting QEMU."""
 
-from __future__ import annotations
 
 from fakesys import RIG, rig_probe_node, rig_virtio_scsi_guest
 from replay import SG_INQ_VERSION, register_disk
@@ -14,7 +13,7 @@ from guestprobe.collect.udev import UdevView
 from guestprobe.report.document import build_document
 
 
-def scan_rig(tmp_path, fp, scenario: str) -> tuple[dict, dict[str, str]]:
+def scan_rig(tmp_path, fp, scenario: str) -> "tuple[dict, dict[str, str]]":
     fake, names = rig_virtio_scsi_guest(tmp_path, scenario)
     fp.register(["sg_inq", "--version"], stderr=SG_INQ_VERSION)
     for label in names:
@@ -26,7 +25,7 @@ def scan_rig(tmp_path, fp, scenario: str) -> tuple[dict, dict[str, str]]:
     return build_document(collection, apply_checks), names
 
 
-def verdicts(disk: dict) -> dict[str, dict]:
+def verdicts(disk: dict) -> "dict[str, dict]":
     return {v["feature"]: v for v in disk["verdicts"]}
 
 

@@ -1,6 +1,5 @@
 """The whole scan, end to end, on a fake guest: sysfs laid from captures, sg3_utils replayed."""
 
-from __future__ import annotations
 
 import json
 import time

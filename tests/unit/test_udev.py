@@ -3,7 +3,6 @@
 The link names are the ones systemd-udevd 252 really made in the rig's ``mixed-udev`` guest.
 """
 
-from __future__ import annotations
 
 from pathlib import Path
 
@@ -29,7 +28,7 @@ UDEV_LINKS = {
 }
 
 
-def test_database_missing_empty_and_populated(tmp_path: Path) -> None:
+def test_database_missing_empty_and_populated(tmp_path: "Path") -> None:
     view = UdevView(run_dir=tmp_path / "udev")
     assert view.database_populated is False  # no /run/udev at all (no udevd ever ran)
     (tmp_path / "udev" / "data").mkdir(parents=True)
@@ -38,7 +37,7 @@ def test_database_missing_empty_and_populated(tmp_path: Path) -> None:
     assert view.database_populated is True
 
 
-def _naming_codes(name: str, links: list[str], populated: bool) -> set[str]:
+def _naming_codes(name: str, links: "list[str]", populated: bool) -> "set[str]":
     disk = cf.recorded_disk("mixed", name)
     disk["inventory"]["udev_links"] = links
     document = cf.document([disk], platform={"udev_database_populated": populated})
