@@ -61,6 +61,15 @@ def _json_bytes(value: "Any") -> bytes:
 def _package_version(name: str) -> "str | None":
     """The version of an importable library (the bundled copy where the RPM carries one)."""
     try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # Python < 3.8: the module's own attribute
+        pass
+    else:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            pass  # bundled inside the RPM's own directory: no distribution metadata
+    try:
         module = importlib.import_module(name)
     except ImportError:
         return None
