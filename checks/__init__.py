@@ -1,0 +1,1 @@
+"""The rules, one TOML file per feature; installed as ``guestprobe.rules``."""

@@ -1,0 +1,1 @@
+"""Judging: the rule engine that turns facts into verdicts, with the rules in ``checks/``."""

@@ -1,0 +1,1 @@
+"""Reporting: the JSON document, its schema, the table and the output files."""
