@@ -52,9 +52,9 @@ unit_tests_under() {  # VERSION, then pip requirements for that venv
     PYTHONPATH="$PWD" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit
 }
 
-unit_tests_under 3.6 'click==7.0' 'pyudev==0.21.0' six dataclasses \
+unit_tests_under 3.6 'click==7.0' 'pyudev==0.21.0' six dataclasses 'tomli==1.2.3' \
     'pytest<7.1' pytest-subprocess hypothesis 'jsonschema<4.1'
-unit_tests_under 3.9 'click==7.1.2' 'pyudev==0.22.0' \
+unit_tests_under 3.9 'click==7.1.2' 'pyudev==0.22.0' 'tomli==1.2.3' \
     pytest pytest-subprocess hypothesis jsonschema
 
 echo "== every test under $(python3 --version)"

@@ -7,7 +7,7 @@ either a plain value (equality) or a table of one operator:
 ``"p" = "x"``          the fact equals ``x`` (a string, integer or boolean)
 ``"p" = {ne = "x"}``   the fact is present and differs from ``x``
 ``"p" = {in = [..]}``  the fact is one of the listed values (``not_in`` the opposite)
-``"p" = {gt = 0}``     numeric comparison: ``lt``, ``le``, ``gt``, ``ge``
+``"p" = {gt = 0}``     numeric comparison (integer or float): ``lt``, ``le``, ``gt``, ``ge``
 ``"p" = {contains = "x"}``  the fact is a list (or string) that contains ``x``
 ``"p" = {lacks = "x"}``     the fact is a list (or string) that does not contain ``x``
 ``"p" = {exists = true}``   the fact is present and not null (``exists = false`` the opposite)
@@ -131,8 +131,8 @@ def split_test(test: "Any") -> "tuple[str, Any]":
             if not isinstance(operand, bool):
                 raise ValueError(f"{operator} takes true or false")
         elif operator in ("lt", "le", "gt", "ge"):
-            if isinstance(operand, bool) or not isinstance(operand, int):
-                raise ValueError(f"{operator} takes an integer")
+            if isinstance(operand, bool) or not isinstance(operand, (int, float)):
+                raise ValueError(f"{operator} takes a number")
         elif not isinstance(operand, _SCALARS):
             raise ValueError(f"{operator} takes a string, integer or boolean")
         return operator, operand

@@ -1,43 +1,24 @@
-"""Read TOML: :mod:`tomllib` (3.11+), else ``tomli`` if installed, else the built-in subset reader.
+"""Read TOML: :mod:`tomllib` (Python 3.11+), else ``tomli``, its backport.
 
-Runtime dependencies stay pyudev and click: on Python 3.9/3.10 without ``tomli`` the rule files
-are read by :mod:`guestprobe.check.minitoml`, which understands what they use.
+``tomli`` is a dependency below 3.11 (pyproject.toml); the RPM bundles it on every target, whose
+Pythons (3.6, 3.9) all predate tomllib.
 """
 
-
-from collections.abc import Callable
-from typing import Any
-
-from guestprobe.check.minitoml import TomlSubsetError
-from guestprobe.check.minitoml import loads as subset_loads
+try:
+    import tomllib as _toml
+except ImportError:  # Python < 3.11
+    import tomli as _toml
 
 __all__ = ["TOML_ERRORS", "load_text", "reader_name"]
 
-
-def _pick() -> "tuple[str, Callable[[str], dict[str, Any]], tuple[type[Exception], ...]]":
-    try:
-        import tomllib
-
-        return "tomllib", tomllib.loads, (tomllib.TOMLDecodeError,)
-    except ImportError:
-        pass
-    try:
-        import tomli
-
-        return "tomli", tomli.loads, (tomli.TOMLDecodeError,)
-    except ImportError:
-        return "guestprobe.check.minitoml", subset_loads, ()
-
-
-_NAME, _LOADS, _ERRORS = _pick()
-TOML_ERRORS: "tuple[type[Exception], ...]" = (TomlSubsetError, *_ERRORS)
+TOML_ERRORS = (_toml.TOMLDecodeError,)
 
 
 def reader_name() -> str:
-    """Which TOML reader this interpreter uses."""
-    return _NAME
+    """Which TOML reader this interpreter uses: ``tomllib`` or ``tomli``."""
+    return _toml.__name__
 
 
-def load_text(text: str) -> "dict[str, Any]":
-    """Parse TOML text with the best reader available; raises one of :data:`TOML_ERRORS`."""
-    return _LOADS(text)
+def load_text(text: str) -> "dict":
+    """Parse TOML text; raises one of :data:`TOML_ERRORS`."""
+    return _toml.loads(text)
