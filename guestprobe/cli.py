@@ -1,7 +1,6 @@
 """The command line. The only layer that prints; every failure a user can meet is one line."""
 
 
-import json
 import os
 import shutil
 import sys
@@ -19,6 +18,7 @@ from guestprobe.errors import (
     NotABlockDeviceError,
     NotRootError,
     Sg3UtilsMissingError,
+    one_line,
 )
 
 VERDICT_ORDER = ("usable", "unknown", "degraded", "not_usable")
@@ -75,7 +75,7 @@ def emit(
 
     text = to_json(document)
     if output:
-        write_atomically(output, text.encode())
+        write_atomically(output, text.encode(), mode=0o600)
     if as_json:
         if not output:
             click.echo(text, nl=False)
@@ -122,8 +122,9 @@ json_option = click.option(
 output_option = click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
-    help="Also write the JSON report to FILE (atomically).",
+    metavar="FILE",
+    help="Also write the JSON report to FILE (atomically, mode 0600; a new file or a regular "
+    "file replaced, never a device, FIFO or directory).",
 )
 
 
@@ -214,34 +215,62 @@ def scan(
         sys.exit(ExitStatus.PARTIAL)
 
 
-def load_document(path: str) -> "dict[str, Any]":
-    """Read a JSON report or a support bundle; BadInputError when unreadable."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise BadInputError(f"{path}: {exc.strerror or exc}") from None
-    from guestprobe.bundle.archive import is_bundle, read_bundle
+def load_input(path: str, key: "bytes | None" = None) -> "tuple[Any, dict[str, Any] | None]":
+    """(the report as saved, the bundle's manifest or None) of a JSON report or a bundle.
 
+    The one reader of ``report`` and ``compare``: regular files only, bounded in size and JSON
+    depth (``report.inputs``); bundles verified against their manifest, and against its MAC when
+    ``key`` is given. BadInputError (one line, exit 8) for anything else.
+    """
+    from guestprobe.bundle.archive import is_bundle, read_bundle
+    from guestprobe.report.inputs import load_json, read_input_file
+
+    data = read_input_file(path)
     if is_bundle(data):  # a support bundle (guestprobe collect): verified against its manifest
-        return read_bundle(data, path).report
+        bundle = read_bundle(data, path, key)
+        return bundle.report, bundle.manifest
+    if key is not None:
+        raise BadInputError(
+            f"{path}: a JSON report carries no MAC, so the key cannot verify it; refused"
+        )
+    return load_json(data, path), None
+
+
+def rejudge(path: str, key: "bytes | None" = None) -> "tuple[Any, dict[str, Any], dict | None]":
+    """(the report as saved, decoded and judged again here, the bundle's manifest or None)."""
+    from guestprobe.report.document import build_document, collection_from_document
+
+    original, manifest = load_input(path, key)
     try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadInputError(f"{path}: not a guestprobe JSON report") from None
+        collection = collection_from_document(original)
+    except BadInputError as exc:
+        raise BadInputError(f"{path}: {exc}") from None
+    return original, build_document(collection, checker()), manifest
+
+
+def input_key(text: "str | None") -> "bytes | None":
+    return text.encode() if text else None
+
+
+verify_key_option = click.option(
+    "--redact-key",
+    "redact_key",
+    envvar="GUESTPROBE_REDACT_KEY",
+    metavar="TEXT",
+    help="Verify bundles with the key they were collected with (collect --redact-key): an "
+    "edited bundle, or one without a MAC, is refused. Env: GUESTPROBE_REDACT_KEY.",
+)
 
 
 @cli.command()
-@click.argument("report", type=click.Path(dir_okay=False))
+@click.argument("report")
 @json_option
 @output_option
 @fail_on_option
-def report(report, as_json, output, fail_on):
+@verify_key_option
+def report(report, as_json, output, fail_on, redact_key):
     """Decode and judge a saved report again, with this machine's guestprobe and rules."""
-    from guestprobe.report.document import build_document, collection_from_document
-
-    collection = collection_from_document(load_document(report))
-    document = build_document(collection, checker())
+    _, document, _ = rejudge(report, input_key(redact_key))
     emit(document, as_json, output)
     if _fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)
@@ -300,7 +329,7 @@ def main(argv: "list[str] | None" = None) -> None:
         click.echo("guestprobe: interrupted", err=True)
         sys.exit(130)
     except GuestprobeError as exc:
-        click.echo(f"guestprobe: {exc}", err=True)
+        click.echo(f"guestprobe: {one_line(str(exc))}", err=True)
         sys.exit(exc.exit_status)
     except KeyboardInterrupt:
         click.echo("guestprobe: interrupted", err=True)

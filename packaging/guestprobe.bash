@@ -58,9 +58,9 @@ _guestprobe()
         collect)
             opts="-o --output --redact --redact-key $scan_opts --help -h" ;;
         report)
-            opts="--json -o --output --fail-on --help -h"; files=1 ;;
+            opts="--json -o --output --fail-on --redact-key --help -h"; files=1 ;;
         compare)
-            opts="--json --help -h"; files=1 ;;
+            opts="--json --redact-key --help -h"; files=1 ;;
         explain)
             opts="--rules-dir --help -h" ;;
         fencing-test)

@@ -10,13 +10,17 @@ Layout (flat, three regular files, nothing else)::
     versions.json   guestprobe, Python, click, pyudev, sg3_utils, kernel and OS release
 
 The report already holds everything needed to decode and judge again; no data block and no file
-content is ever part of a bundle. Reading checks every byte against the manifest, so a truncated,
-foreign or edited bundle is refused with one line (:class:`~guestprobe.errors.BadInputError`).
+content is ever part of a bundle. Reading is bounded (the unpacked size, each member's real size;
+sparse and non-regular members refused) and checks every byte against the manifest, so a damaged,
+truncated or foreign bundle is refused with one line (:class:`~guestprobe.errors.BadInputError`).
+The sums do not stop a deliberate edit (they can be recomputed); a manifest written with a key
+(``collect --redact-key``) carries an HMAC-SHA256 of itself, which does, when read with the key.
 """
 
 
 import gzip
 import hashlib
+import hmac
 import importlib
 import io
 import json
@@ -30,6 +34,7 @@ from typing import Any
 
 from guestprobe import __version__
 from guestprobe.errors import BadInputError
+from guestprobe.report import inputs
 
 BUNDLE_FORMAT = "guestprobe-bundle"
 BUNDLE_FORMAT_VERSION = 1
@@ -38,7 +43,8 @@ REPORT = "report.json"
 VERSIONS = "versions.json"
 MEMBERS = (MANIFEST, REPORT, VERSIONS)
 GZIP_MAGIC = b"\x1f\x8b"
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024  # a report of thousands of disks is a few hundred MB at most
+MAC_METHOD = "hmac-sha256"
+MAC_CONTEXT = b"guestprobe-bundle-manifest\0"  # the redaction tokens use the key for other input
 _CHUNK = 1024 * 1024
 
 
@@ -47,6 +53,7 @@ class Bundle:
     manifest: "dict[str, Any]"
     report: "dict[str, Any]"
     versions: "dict[str, Any]"
+    verified: bool = False  # the manifest's MAC was checked with the collector's key
 
 
 def is_bundle(data: bytes) -> bool:
@@ -124,8 +131,13 @@ def build_bundle(
     versions: "dict[str, Any]",
     redaction: "dict[str, Any] | None" = None,
     created_at: "datetime | None" = None,
+    key: "bytes | None" = None,
 ) -> bytes:
-    """The bundle's bytes (a gzip'd tar); write them with ``write_atomically(..., mode=0o600)``."""
+    """The bundle's bytes (a gzip'd tar); write them with ``write_atomically(..., mode=0o600)``.
+
+    With ``key`` (a ``--redact-key`` given by the user) the manifest carries an HMAC-SHA256 of
+    itself, which :func:`read_bundle` verifies when given the same key.
+    """
     created = created_at or datetime.now(timezone.utc)
     mtime = int(created.timestamp())
     payload = {REPORT: _json_bytes(document), VERSIONS: _json_bytes(versions)}
@@ -141,6 +153,8 @@ def build_bundle(
             for name, data in payload.items()
         ],
     }
+    if key is not None:
+        manifest["mac"] = {"method": MAC_METHOD, "value": _manifest_mac(manifest, key)}
     buffer = io.BytesIO()
     # the gzip header's mtime is fixed too: the same report always gives the same bundle bytes
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=mtime) as gz:  # noqa: SIM117
@@ -153,6 +167,7 @@ def build_bundle(
 
 def _gunzip(data: bytes, source: str) -> bytes:
     """Decompress the whole stream, bounded; a cut-off stream is an error, never a short read."""
+    limit = unpacked_limit()
     out = bytearray()
     rest = data
     while rest:  # gzip allows several members one after the other
@@ -162,8 +177,10 @@ def _gunzip(data: bytes, source: str) -> bytes:
                 chunk = inflater.decompress(rest, _CHUNK)
                 rest = inflater.unconsumed_tail
                 out += chunk
-                if len(out) > MAX_UNPACKED_BYTES:
-                    raise BadInputError(f"{source}: bundle unpacks to more than 512 MiB; refused")
+                if len(out) > limit:
+                    raise BadInputError(
+                        f"{source}: bundle unpacks to more than {limit >> 20} MiB; refused"
+                    )
                 if not chunk and not rest:
                     break
         except zlib.error as exc:
@@ -174,7 +191,17 @@ def _gunzip(data: bytes, source: str) -> bytes:
     return bytes(out)
 
 
+def unpacked_limit() -> int:
+    """What a bundle may unpack to: one report of the largest size, the rest, tar headers."""
+    return inputs.MAX_INPUT_BYTES + _CHUNK
+
+
 def _members(raw: bytes, source: str) -> "dict[str, bytes]":
+    """The members' bytes, sliced from the unpacked tar itself (their real size, never more).
+
+    Only plain regular members are read: GNU or PAX sparse members (whose stated size can be
+    gigabytes of holes in a few bytes of archive), links, devices and directories are refused.
+    """
     files: "dict[str, bytes]" = {}
     try:
         with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
@@ -183,12 +210,17 @@ def _members(raw: bytes, source: str) -> "dict[str, bytes]":
                     raise BadInputError(
                         f"{source}: not a guestprobe bundle (unexpected member {info.name!r})"
                     )
-                if not info.isreg():
-                    raise BadInputError(f"{source}: {info.name} in the bundle is not a file")
+                sparse = info.sparse is not None or any(
+                    key.startswith("GNU.sparse") for key in info.pax_headers
+                )
+                if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE) or sparse:
+                    what = "a sparse file" if sparse else "not a plain file"
+                    raise BadInputError(f"{source}: {info.name} in the bundle is {what}; refused")
                 if info.name in files:
                     raise BadInputError(f"{source}: {info.name} appears twice in the bundle")
-                handle = tar.extractfile(info)
-                data = handle.read() if handle is not None else b""
+                if info.size > inputs.MAX_INPUT_BYTES:
+                    raise BadInputError(f"{source}: {info.name} in the bundle is too large")
+                data = raw[info.offset_data : info.offset_data + info.size]
                 if len(data) != info.size:
                     raise BadInputError(f"{source}: bundle is truncated ({info.name} is cut off)")
                 files[info.name] = data
@@ -198,10 +230,29 @@ def _members(raw: bytes, source: str) -> "dict[str, bytes]":
 
 
 def _load_json(data: bytes, what: str, source: str) -> "Any":
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadInputError(f"{source}: {what} in the bundle is not valid JSON") from None
+    return inputs.load_json(data, f"{source}: {what} in the bundle")
+
+
+def _manifest_mac(manifest: "dict[str, Any]", key: bytes) -> str:
+    """HMAC-SHA256 of the manifest (all but its ``mac`` field), in a canonical JSON form."""
+    body = {name: value for name, value in manifest.items() if name != "mac"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key, MAC_CONTEXT + canonical, hashlib.sha256).hexdigest()
+
+
+def _check_mac(manifest: "dict[str, Any]", key: bytes, source: str) -> None:
+    mac = manifest.get("mac")
+    if not isinstance(mac, dict) or mac.get("method") != MAC_METHOD:
+        raise BadInputError(
+            f"{source}: bundle carries no MAC (collected without --redact-key), so the key "
+            "cannot verify it; refused"
+        )
+    value = mac.get("value")
+    if not isinstance(value, str) or not hmac.compare_digest(value, _manifest_mac(manifest, key)):
+        raise BadInputError(
+            f"{source}: bundle MAC does not match the key (edited after collection, or "
+            "collected with another key)"
+        )
 
 
 def _check_manifest(manifest: "Any", files: "dict[str, bytes]", source: str) -> None:
@@ -209,25 +260,29 @@ def _check_manifest(manifest: "Any", files: "dict[str, bytes]", source: str) -> 
         raise BadInputError(f"{source}: not a guestprobe bundle (manifest is foreign)")
     if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
         raise BadInputError(
-            f"{source}: bundle format {manifest.get('format_version')!r} is not readable by "
-            f"this guestprobe (reads {BUNDLE_FORMAT_VERSION})"
+            f"{source}: bundle format {str(manifest.get('format_version'))[:20]!r} is not "
+            f"readable by this guestprobe (reads {BUNDLE_FORMAT_VERSION})"
         )
+    if not isinstance(manifest.get("redaction"), (dict, type(None))):
+        raise BadInputError(f"{source}: bundle manifest is damaged (redaction)")
     listed = manifest.get("files")
     if not isinstance(listed, list):
         raise BadInputError(f"{source}: bundle manifest has no file list")
     names = set()
     for entry in listed:
-        if not isinstance(entry, dict) or entry.get("name") not in files:
-            name = entry.get("name") if isinstance(entry, dict) else entry
-            raise BadInputError(f"{source}: bundle is incomplete ({name!r} is missing)")
-        data = files[entry["name"]]
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str):
+            raise BadInputError(f"{source}: bundle manifest is damaged (a file without a name)")
+        if name not in files:
+            raise BadInputError(f"{source}: bundle is incomplete ({name[:40]!r} is missing)")
+        data = files[name]
         digest = hashlib.sha256(data).hexdigest()
         if entry.get("size") != len(data) or entry.get("sha256") != digest:
             raise BadInputError(
-                f"{source}: {entry['name']} does not match the bundle manifest "
-                "(changed or damaged after collection)"
+                f"{source}: {name} does not match the bundle manifest "
+                "(damaged or cut off after collection)"
             )
-        names.add(entry["name"])
+        names.add(name)
     unlisted = sorted(set(files) - names - {MANIFEST})
     if unlisted or REPORT not in names:
         raise BadInputError(
@@ -235,8 +290,14 @@ def _check_manifest(manifest: "Any", files: "dict[str, bytes]", source: str) -> 
         )
 
 
-def read_bundle(data: bytes, source: str = "bundle") -> "Bundle":
-    """Unpack and verify a bundle; :class:`BadInputError` (one line) for anything amiss."""
+def read_bundle(data: bytes, source: str = "bundle", key: "bytes | None" = None) -> "Bundle":
+    """Unpack and verify a bundle; :class:`BadInputError` (one line) for anything amiss.
+
+    Without ``key`` the manifest's SHA-256 sums catch damage and truncation, not a deliberate
+    edit (whoever edits a member can recompute them). With ``key`` (the ``--redact-key`` the
+    bundle was collected with) the manifest's HMAC-SHA256 must match: an edited bundle, or one
+    without a MAC, is refused.
+    """
     if not is_bundle(data):
         raise BadInputError(f"{source}: not a guestprobe bundle (not gzip)")
     files = _members(_gunzip(data, source), source)
@@ -244,14 +305,14 @@ def read_bundle(data: bytes, source: str = "bundle") -> "Bundle":
         raise BadInputError(f"{source}: not a guestprobe bundle (no {MANIFEST})")
     manifest = _load_json(files[MANIFEST], MANIFEST, source)
     _check_manifest(manifest, files, source)
+    if key is not None:
+        _check_mac(manifest, key, source)
     report = _load_json(files[REPORT], REPORT, source)
-    from guestprobe.report.document import SCHEMA_MAJOR  # (imports the decoders: only here)
+    from guestprobe.report.document import check_schema_version  # (imports the decoders)
 
-    version = str(report.get("schema_version")) if isinstance(report, dict) else "none"
-    if version.split(".", 1)[0] != SCHEMA_MAJOR:
-        raise BadInputError(
-            f"{source}: report schema version {version} is not readable by this guestprobe "
-            f"(reads {SCHEMA_MAJOR}.x)"
-        )
+    try:
+        check_schema_version(report)
+    except BadInputError as exc:
+        raise BadInputError(f"{source}: {exc}") from None
     versions = _load_json(files[VERSIONS], VERSIONS, source) if VERSIONS in files else {}
-    return Bundle(manifest=manifest, report=report, versions=versions)
+    return Bundle(manifest=manifest, report=report, versions=versions, verified=key is not None)

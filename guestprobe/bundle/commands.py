@@ -5,8 +5,8 @@ two never drift apart).
 """
 
 
+import re
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -20,6 +20,7 @@ SCAN_PARAMS_REUSED = (
 
 def _default_bundle_name(document: "dict[str, Any]") -> str:
     host = (document.get("platform") or {}).get("hostname") or "guest"
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", host).lstrip(".")[:64] or "guest"  # a name, no path
     stamp = (document.get("generated_at") or "").replace(":", "").replace("-", "")[:15]
     return f"guestprobe-{host}-{stamp or 'now'}.tar.gz"
 
@@ -61,7 +62,8 @@ def _collect(params: "dict[str, Any]") -> None:
         collection = Collection.from_dict(redact_collection(collection.to_dict(), key))
         redaction = {"method": "hmac-sha256", "key": "given" if key_text else "random"}
     document = build_document(collection, checker())
-    data = build_bundle(document, describe_versions(document), redaction)
+    mac_key = params["redact_key"].encode() if params["redact_key"] else None
+    data = build_bundle(document, describe_versions(document), redaction, key=mac_key)
     output = params["output"] or _default_bundle_name(document)
     write_atomically(output, data, mode=0o600)
     click.echo(
@@ -76,57 +78,52 @@ def _collect(params: "dict[str, Any]") -> None:
         sys.exit(ExitStatus.PARTIAL)
 
 
-def _load_node(path: str) -> "Any":
-    from guestprobe.bundle.archive import is_bundle, read_bundle
+def _load_node(path: str, key: "bytes | None") -> "Any":
     from guestprobe.bundle.compare import NodeReport, report_fingerprint
-    from guestprobe.cli import checker, load_document
-    from guestprobe.errors import BadInputError
-    from guestprobe.report.document import build_document, collection_from_document
+    from guestprobe.cli import rejudge
 
     notes = []
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise BadInputError(f"{path}: {exc.strerror or exc}") from None
-    if is_bundle(data):
-        bundle = read_bundle(data, path)
-        original = bundle.report
-        redaction = bundle.manifest.get("redaction") or {}
-        if redaction.get("key") == "random":
-            notes.append(
-                "redacted with a per-bundle key: its LU designators cannot match other nodes' "
-                "(collect with the same --redact-key on every node)"
-            )
-        elif redaction:
-            notes.append("redacted: matches only reports redacted with the same --redact-key")
-    else:
-        original = load_document(path)
-    try:
-        collection = collection_from_document(original)
-    except BadInputError as exc:
-        raise BadInputError(f"{path}: {exc}") from None
-    document = build_document(collection, checker())
+    original, document, manifest = rejudge(path, key)
+    redaction = (manifest or {}).get("redaction") or {}
+    if redaction.get("key") == "random":
+        notes.append(
+            "redacted with a per-bundle key: its LU designators cannot match other nodes' "
+            "(collect with the same --redact-key on every node)"
+        )
+    elif redaction:
+        notes.append("redacted: matches only reports redacted with the same --redact-key")
     return NodeReport(path, document, report_fingerprint(original), notes)
 
 
-@click.command("compare")
-@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-def compare_command(reports: "tuple[str, ...]", as_json: bool) -> None:
-    """Compare the reports (JSON or bundles) of several cluster nodes, LU by LU.
+def _compare_command() -> "click.Command":
+    from guestprobe.cli import verify_key_option
 
-    Shows which LUs (matched by LU designator) every node sees, whether each is PR-capable from
-    every node, which nodes miss which LU, and whether the LUs shared by all nodes can hold an
-    odd number (at least 3) of I/O-fencing coordinator disks. Each report is judged again with
-    this machine's rules.
-    """
-    from guestprobe.bundle.compare import compare_nodes, render_comparison
-    from guestprobe.report.output import to_json
+    @click.command("compare")
+    @click.argument("reports", nargs=-1, required=True)
+    @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+    @verify_key_option
+    def compare(reports: "tuple[str, ...]", as_json: bool, redact_key: "str | None") -> None:
+        """Compare the reports (JSON or bundles) of several cluster nodes, LU by LU.
 
-    if len(reports) < 2:
-        raise click.UsageError("compare needs the reports of at least two nodes")
-    result = compare_nodes([_load_node(path) for path in reports])
-    click.echo(to_json(result) if as_json else render_comparison(result), nl=False)
+        Shows which LUs (matched by LU designator) every node sees, whether each is PR-capable
+        from every node, which nodes miss which LU, and whether the LUs shared by all nodes can
+        hold an odd number (at least 3) of I/O-fencing coordinator disks. Each report is judged
+        again with this machine's rules.
+        """
+        from guestprobe.bundle.compare import compare_nodes, render_comparison
+        from guestprobe.cli import input_key
+        from guestprobe.report.output import to_json
+
+        if len(reports) < 2:
+            raise click.UsageError("compare needs the reports of at least two nodes")
+        key = input_key(redact_key)
+        result = compare_nodes([_load_node(path, key) for path in reports])
+        click.echo(to_json(result) if as_json else render_comparison(result), nl=False)
+
+    return compare
+
+
+compare_command = _compare_command()
 
 
 def collect_command(scan: "click.Command") -> "click.Command":
@@ -134,21 +131,24 @@ def collect_command(scan: "click.Command") -> "click.Command":
     own = [
         click.Option(
             ["-o", "--output"],
-            type=click.Path(dir_okay=False),
-            help="The bundle file [default: guestprobe-HOST-TIME.tar.gz here].",
+            metavar="FILE",
+            help="The bundle file [default: guestprobe-HOST-TIME.tar.gz here]; a new file or a "
+            "regular file replaced, never a device, FIFO or directory.",
         ),
         click.Option(
             ["--redact"],
             is_flag=True,
-            help="Replace host names, serials, WWIDs, designators, IQNs and PR keys with "
-            "keyed hashes (a random key per bundle).",
+            help="Replace host names, serials, WWIDs, designators, device-mapper names, IQNs, "
+            "NQNs, portal addresses and PR keys with keyed hashes (a random key per bundle).",
         ),
         click.Option(
             ["--redact-key"],
             envvar="GUESTPROBE_REDACT_KEY",
             metavar="TEXT",
             help="Redact with this key instead (implies --redact); use the same key on every "
-            "node so that 'guestprobe compare' can match their LUs. Env: GUESTPROBE_REDACT_KEY.",
+            "node so that 'guestprobe compare' can match their LUs. The manifest then carries "
+            "an HMAC-SHA256 that 'report'/'compare --redact-key' verify. "
+            "Env: GUESTPROBE_REDACT_KEY.",
         ),
     ]
     return click.Command(

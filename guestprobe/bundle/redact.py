@@ -7,16 +7,23 @@ redacted facts.
 
 What is replaced, and how (HMAC-SHA256 with a key that is never written to the bundle):
 
-- the host name (``host-<8 hex>``), wherever it appears as a word;
-- serial numbers (VPD page 0x80, sysfs ``serial``, udev ``ID_SERIAL*``), WWIDs and the VPD 0x83
-  LU designators (NAA keeps its type and OUI, e.g. ``naa.6001405`` + hashed digits), iSCSI
-  qualified names, udev by-id/by-path links built from them, IPv4 addresses in udev paths, and
-  the PERSISTENT RESERVE keys in the PR IN answers.
+- the host name (``host-<8 hex>``), wherever it appears between non-alphanumerics (so also in
+  ``rhel_node2-root``); a host name under 4 characters only where a whole value is the name;
+- serial numbers (VPD page 0x80, sysfs ``serial``, udev ``ID_SERIAL*``), WWIDs, device-mapper
+  names and UUIDs, the VPD 0x83 LU designators (NAA keeps its type and OUI, e.g. ``naa.6001405`` +
+  hashed digits), iSCSI and NVMe qualified names (``iqn.``/``nqn.``), udev by-id/by-path links
+  built from them, IPv4 and IPv6 (``[fd00::1]``) portal addresses in udev paths, and the
+  PERSISTENT RESERVE keys in the PR IN answers.
 
-Tokens keep the length of what they replace, so SCSI pages keep their layout and still decode.
-Identifiers shorter than 4 characters are left alone (too short to replace safely). With a
-per-bundle random key, bundles of different nodes cannot be matched LU by LU; pass the same
-``--redact-key`` on every node for that (``guestprobe compare``).
+Raw answers are redacted *by layout*: the fields that hold identifiers are decoded and replaced
+at their offsets (VPD 0x80 serial, VPD 0x83 designators, NVMe Identify Controller SN and SUBNQN,
+PR IN keys at bytes 8+8n of READ KEYS and 8..15 of READ RESERVATION), so no other byte changes —
+a redacted reservation keeps its type and scope. Identifiers of 4 characters or more are then
+also replaced wherever their text appears; shorter ones only by field (a whole value, a by-id
+link component, their offset in a page), never by substring search, which would hit unrelated
+text. Tokens keep the length of what they replace, so pages keep their layout and still decode.
+With a per-bundle random key, bundles of different nodes cannot be matched LU by LU; pass the
+same ``--redact-key`` on every node for that (``guestprobe compare``).
 """
 
 
@@ -25,15 +32,23 @@ import hashlib
 import hmac
 import re
 import secrets
+import typing
 from collections.abc import Iterator
 from typing import Any
 
 from guestprobe.compat import is_ascii
 
 MIN_IDENTIFIER = 4
-IQN = re.compile(r"iqn\.\d{4}-\d{2}\.[A-Za-z0-9.\-:]+")
-IQN_BYTES = re.compile(rb"iqn\.\d{4}-\d{2}\.[A-Za-z0-9.\-:]+")
+# iSCSI and NVMe qualified names (RFC 3720 3.2.6.3.1, NVMe Base 4.5)
+# (udev's by-path names append "-lun-N" to the target's name: not part of it)
+_QN = r"[in]qn\.\d{4}-\d{2}\.(?:[A-Za-z0-9.:_]|-(?!lun-\d))+"
+IQN = re.compile(_QN)
+IQN_BYTES = re.compile(_QN.encode())
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+IPV6_BRACKETED = re.compile(r"\[[0-9A-Fa-f]*:[0-9A-Fa-f:.]*\]")  # udev: ip-[fd00:10::5]:3260
+# NVMe Identify Controller: serial number, subsystem NQN (NVMe Base, Identify Controller)
+NVME_SN = (4, 24)
+NVME_SUBNQN = (768, 1024)
 HEX_DIGITS = "0123456789abcdef"
 # udev properties whose values identify a disk (ID_SERIAL, ID_SERIAL_SHORT, ID_WWN, …)
 IDENTIFYING_UDEV_KEY = re.compile(r"SERIAL|WWN|UUID|SCSI_IDENT|ID_PATH|DM_NAME")
@@ -41,6 +56,7 @@ IDENTIFYING_UDEV_KEY = re.compile(r"SERIAL|WWN|UUID|SCSI_IDENT|ID_PATH|DM_NAME")
 # MD5 LU identifier, SCSI name string, UUID (relative target port/port groups do not)
 IDENTIFYING_DESIGNATORS = {0x0, 0x1, 0x2, 0x3, 0x7, 0x8, 0xA}
 PR_KEY_PROBES = ("pr_read_keys", "pr_read_reservation")
+_UDEV_TAG = re.compile(r"[^A-Za-z0-9-]")  # what udev's path_id turns into "_" in ID_PATH_TAG
 _HEXDUMP_LINE = re.compile(r"^(\s*[0-9a-fA-F]+\s+)((?:[0-9a-fA-F]{2}(?: {1,2}|$))+)")
 _HEX_BYTE = re.compile(r"[0-9a-fA-F]{2}")
 
@@ -106,13 +122,42 @@ def _hex_like(original: str, value: int) -> str:
     return f"{value:02X}" if original.isupper() else f"{value:02x}"
 
 
-def pr_keys(data: bytes) -> "list[bytes]":
-    """Reservation keys in READ KEYS / READ RESERVATION parameter data (header included)."""
-    if len(data) < 8:
+def pr_key_offsets(probe_name: "str | None", data: bytes) -> "list[int]":
+    """Where the reservation keys are in PR IN parameter data (SPC-4 6.15.2, 6.15.3).
+
+    READ KEYS: one 8-byte key per 8 bytes after the 8-byte header, as far as the additional
+    length and the data reach. READ RESERVATION: the descriptor's key at bytes 8..15 only —
+    bytes 16..23 hold the obsolete field, scope and type (byte 21), never a key.
+
+    >>> pr_key_offsets("pr_read_reservation", bytes.fromhex("00000001 00000010") + bytes(16))
+    [8]
+    """
+    if len(data) < 16:
         return []
-    length = int.from_bytes(data[4:8], "big")
-    body = data[8 : 8 + length]
-    return [body[i : i + 8] for i in range(0, len(body) - len(body) % 8, 8)]
+    additional = int.from_bytes(data[4:8], "big")
+    end = min(len(data), 8 + additional)
+    if probe_name == "pr_read_reservation":
+        return [8] if additional >= 8 else []
+    if probe_name == "pr_read_keys":
+        return list(range(8, end - 7, 8))
+    return []
+
+
+def pr_keys(data: bytes, probe_name: str = "pr_read_keys") -> "list[bytes]":
+    """The reservation keys in PR IN parameter data (header included), by layout."""
+    return [data[at : at + 8] for at in pr_key_offsets(probe_name, data)]
+
+
+def _replace_at(data: "bytearray", start: int, old: bytes, new: bytes) -> None:
+    if len(new) == len(old) and data[start : start + len(old)] == old:
+        data[start : start + len(old)] = new
+
+
+def _stripped_span(data: bytes, start: int, end: int) -> "tuple[int, bytes]":
+    """(offset, value) of the field ``data[start:end]`` without its space/NUL padding."""
+    field = data[start:end]
+    value = field.strip(b" \0")
+    return (start + field.find(value) if value else start), value
 
 
 class Redactor:
@@ -121,14 +166,22 @@ class Redactor:
     def __init__(self, key: bytes) -> None:
         self.key = key
         self.text: "dict[str, str]" = {}  # identifier text -> token of the same length
-        # binary identifiers -> tokens of the same length, replaced only in the answers they come
-        # from: LU designators in VPD 0x83 pages, reservation keys in PR IN answers (a key such
-        # as 0x1 would otherwise also match inside unrelated pages)
+        # identifiers replaced by field only (a whole value, a part of a by-id link or a mount
+        # source, their offset in a page): those under MIN_IDENTIFIER characters, and names such
+        # as device-mapper's that may be a common word ("root")
+        self.by_field: "dict[str, str]" = {}
+        # binary identifiers -> tokens of the same length, replaced only where the layout puts
+        # them: LU designators in VPD 0x83 pages, reservation keys in PR IN answers
         self.designators: "dict[bytes, bytes]" = {}
         self.keys: "dict[bytes, bytes]" = {}
         self.hostnames: "dict[str, str]" = {}
-        self._text_re: "re.Pattern[str] | None" = None
-        self._bytes_re: "dict[str, re.Pattern[bytes] | None]" = {}
+        self._text_re: "typing.Pattern[str] | None" = None
+        self._field_re: "typing.Pattern[str] | None" = None
+        self._bytes_re: "typing.Pattern[bytes] | None" = None
+        self._host_re: "typing.Pattern[str] | None" = None
+
+    def _changed(self) -> None:
+        self._text_re = self._field_re = self._bytes_re = self._host_re = None
 
     # -- tokens ----------------------------------------------------------------------------------
     def _stream(self, kind: str, value: bytes, nibbles: int) -> str:
@@ -141,8 +194,8 @@ class Redactor:
         return out[:nibbles]
 
     def _text_token(self, value: str) -> str:
-        if value.startswith("iqn.") and len(value) >= 24:
-            prefix = "iqn.2000-01.invalid:"
+        if value[:4] in ("iqn.", "nqn.") and len(value) >= 24:
+            prefix = value[:4] + "2000-01.invalid:"
             return prefix + self._stream("iqn", value.encode(), len(value) - len(prefix))
         token = self._stream("text", value.encode(), len(value))
         return token.upper() if value.isupper() else token
@@ -154,118 +207,218 @@ class Redactor:
             keep = 7 if digits[0] in "56" else 1
         return bytes.fromhex(digits[:keep] + self._stream("binary", value, len(digits) - keep))
 
+    def token(self, value: str) -> str:
+        """The token of an identifier (registered on first use); ``value`` as given if blank."""
+        value = value.strip(" \0\t\n")
+        if not value:
+            return value
+        if len(value) < MIN_IDENTIFIER or value in self.by_field:
+            self.add_field(value)
+            return self.by_field[value]
+        self.add_text(value)
+        if value not in self.text:  # built from known identifiers: a token of its own here,
+            self.text[value] = self._text_token(value)  # as the field must keep its length
+            self._changed()
+        return self.text[value]
+
+    def add_field(self, value: "str | None") -> None:
+        """An identifier replaced by field only (see ``by_field``)."""
+        value = (value or "").strip(" \0\t\n")
+        if value and value not in self.by_field and value not in self.text:
+            self.by_field[value] = self._text_token(value)
+            self._changed()
+
     # -- registering identifiers -----------------------------------------------------------------
     def add_text(self, value: "str | None") -> None:
         if value is None:
             return
         value = value.strip(" \0\t\n")
-        if len(value) < MIN_IDENTIFIER or value in self.text:
+        if not value or value in self.text or value in self.by_field:
+            return
+        if len(value) < MIN_IDENTIFIER:
+            self.token(value)
             return
         if self.apply_text(value) != value:  # built from identifiers already known: covered
             return
-        self.text[value] = self._text_token(value)
-        if " " in value:  # udev spells spaces as underscores
-            self.text[value.replace(" ", "_")] = self.text[value].replace(" ", "_")
-        self._text_re = None
-        self._bytes_re = {}
+        self._register(value, self._text_token(value))
 
-    def add_binary(self, value: bytes, designator_type: "int | None" = None) -> None:
-        """A binary LU designator (``designator_type`` from VPD 0x83), or a PR key (None)."""
+    def _register(self, value: str, token: str) -> None:
+        """``value`` -> ``token`` everywhere, and in udev's spellings of it: spaces as ``_``
+        (ID_SERIAL) and, in ID_PATH_TAG, every character but ``[A-Za-z0-9-]`` as ``_``."""
+        self.text[value] = token
+        for spelling in (lambda t: t.replace(" ", "_"), lambda t: _UDEV_TAG.sub("_", t)):
+            if spelling(value) != value and len(spelling(value)) >= MIN_IDENTIFIER:
+                self.text.setdefault(spelling(value), spelling(token))
+        self._changed()
+
+    def add_binary(self, value: bytes, designator_type: "int | None" = None) -> bytes:
+        """A binary LU designator (``designator_type`` from VPD 0x83), or a PR key (None);
+        returns its token."""
         table = self.keys if designator_type is None else self.designators
-        if len(value) < 4 or value in table or not value.strip(b"\0"):
-            return
-        token = self._binary_token(value, designator_type)
-        table[value] = token
-        self.text[value.hex()] = token.hex()
-        self.text[value.hex().upper()] = token.hex().upper()
-        self._text_re = None
-        self._bytes_re = {}
+        if not value.strip(b"\0"):
+            return value
+        if value not in table:
+            table[value] = self._binary_token(value, designator_type)
+            if len(value) >= MIN_IDENTIFIER:  # its hex text (WWIDs, udev names) too
+                self.text[value.hex()] = table[value].hex()
+                self.text[value.hex().upper()] = table[value].hex().upper()
+            self._changed()
+        return table[value]
 
     def add_hostname(self, hostname: "str | None") -> None:
         if not hostname or len(hostname) < 2:
             return
         for name in {hostname, hostname.split(".", 1)[0]}:
-            if len(name) >= 2 and name not in self.hostnames:
-                self.hostnames[name] = "host-" + self._stream("host", name.encode(), 8)
+            if len(name) < 2 or name in self.hostnames or name in self.by_field:
+                continue
+            token = "host-" + self._stream("host", name.encode(), 8)
+            if len(name) < MIN_IDENTIFIER:
+                self.by_field[name] = token  # by field only: "db" is inside too many words
+            else:
+                self.hostnames[name] = token
+            self._changed()
 
     def add_address(self, address: str) -> None:
         """An IPv4 address (iSCSI portals in udev paths) -> ``10.x.y.z``; only in texts."""
         if address not in self.text:
             digits = self._stream("ip", address.encode(), 6)
             octets = (str(int(digits[i : i + 2], 16)) for i in (0, 2, 4))
-            self.text[address] = "10." + ".".join(octets)
-            self._text_re = None
+            self._register(address, "10." + ".".join(octets))
 
-    def scan_iqns(self, text: str) -> None:
+    def add_address6(self, bracketed: str) -> None:
+        """An IPv6 portal as udev writes it, ``[fd00:10::5]`` -> ``[fdxx:xxxx::xxxx]``."""
+        if bracketed not in self.text:
+            digits = self._stream("ip6", bracketed.lower().encode(), 10)
+            self._register(bracketed, f"[fd{digits[:2]}:{digits[2:6]}::{digits[6:]}]")
+
+    def scan_texts(self, text: str) -> None:
+        """Qualified names and portal addresses inside a udev value or link."""
         for match in IQN.finditer(text):
             self.add_text(match.group(0))
+        for address in IPV4.findall(text):
+            self.add_address(address)
+        for address in IPV6_BRACKETED.findall(text):
+            self.add_address6(address)
 
-    def add_vpd83(self, data: bytes) -> None:
-        for code_set, designator_type, ident in vpd83_designators(data):
-            if designator_type not in IDENTIFYING_DESIGNATORS or not ident:
-                continue
-            if code_set == 1:  # binary
-                self.add_binary(ident, designator_type)
-                continue
-            text = ident.decode("ascii", "replace").strip(" \0")
-            self.scan_iqns(text)
-            if designator_type == 0x1:  # T10: 8 bytes vendor, then (product and) serial
-                words = re.split(r"[\s_]+", ident[8:].decode("ascii", "replace").strip(" \0"))
-                if words:
-                    self.add_text(words[-1])
-            elif designator_type == 0x8:  # SCSI name string, "iqn.…,t,0x1" or "naa.…"
-                self.add_text(text.split(",", 1)[0].split(".", 1)[-1])
-            else:
-                self.add_text(text)
+    # -- raw answers, by layout ------------------------------------------------------------------
+    def _ascii_designator_spans(
+        self, designator_type: int, ident: bytes
+    ) -> "list[tuple[int, bytes]]":
+        """(offset in ``ident``, identifying text) of an ASCII designator's identifying parts."""
+        if designator_type == 0x1:  # T10: 8 bytes vendor, then (product and) serial: the last word
+            rest = ident[8:].rstrip(b" \0")
+            words = re.split(rb"[\s_]+", rest)
+            last = words[-1] if words else b""
+            return [(8 + len(rest) - len(last), last)] if last else []
+        if designator_type == 0x8:  # SCSI name string, "iqn.…,t,0x1" or "naa.…"
+            name = ident.split(b",", 1)[0].rstrip(b"\0 ")
+            if IQN_BYTES.fullmatch(name):
+                return [(0, name)]
+            head, _, tail = name.partition(b".")
+            return [(len(head) + 1, tail)] if tail else [(0, name)]
+        offset, value = _stripped_span(ident, 0, len(ident))
+        return [(offset, value)] if value else []
 
-    def add_vpd80(self, data: bytes) -> None:
-        serial = vpd80_serial(data)
-        if serial:
-            self.add_text(serial.decode("ascii", "replace"))
+    def redact_vpd83(self, data: bytes) -> bytes:
+        page = _vpd_page(data, 0x83)
+        if page is None:
+            return data
+        out = bytearray(data)
+        offset = 4
+        while offset + 4 <= len(page):
+            code_set, dtype = page[offset] & 0x0F, page[offset + 1] & 0x0F
+            length = page[offset + 3]
+            start = offset + 4
+            ident = page[start : start + length]
+            if dtype in IDENTIFYING_DESIGNATORS and ident:
+                if code_set == 1:
+                    _replace_at(out, start, ident, self.add_binary(ident, dtype))
+                else:
+                    for at, value in self._ascii_designator_spans(dtype, ident):
+                        text = value.decode("ascii", "replace")
+                        token = self.token(text).encode("ascii", "replace")
+                        _replace_at(out, start + at, value, token)
+            offset = start + length
+        return bytes(out)
 
-    # -- replacing -------------------------------------------------------------------------------
-    def _compiled_text(self) -> "re.Pattern[str] | None":
+    def redact_vpd80(self, data: bytes) -> bytes:
+        page = _vpd_page(data, 0x80)
+        if page is None:
+            return data
+        return self._redact_fields(data, [(4, len(page))])
+
+    def redact_identify(self, data: bytes) -> bytes:
+        """NVMe Identify Controller: its serial number and subsystem NQN, in place."""
+        return self._redact_fields(data, [NVME_SN, NVME_SUBNQN])
+
+    def _redact_fields(self, data: bytes, fields: "list[tuple[int, int]]") -> bytes:
+        out = bytearray(data)
+        for start, end in fields:
+            at, value = _stripped_span(data, start, min(end, len(data)))
+            if value:
+                token = self.token(value.decode("ascii", "replace")).encode("ascii", "replace")
+                _replace_at(out, at, value, token)
+        return bytes(out)
+
+    def redact_pr_keys(self, probe_name: "str | None", data: bytes) -> bytes:
+        out = bytearray(data)
+        for at in pr_key_offsets(probe_name, data):
+            key = data[at : at + 8]
+            _replace_at(out, at, key, self.add_binary(key))
+        return bytes(out)
+
+    # -- replacing in texts ----------------------------------------------------------------------
+    def _compiled_text(self) -> "typing.Pattern[str] | None":
         if self._text_re is None and self.text:
             ordered = sorted(self.text, key=len, reverse=True)
             self._text_re = re.compile("|".join(re.escape(value) for value in ordered))
         return self._text_re
 
-    def _binary_table(self, kind: str) -> "dict[bytes, bytes]":
-        return {"designators": self.designators, "keys": self.keys}.get(kind, {})
+    def _compiled_hosts(self) -> "typing.Pattern[str] | None":
+        if self._host_re is None and self.hostnames:
+            names = "|".join(re.escape(n) for n in sorted(self.hostnames, key=len, reverse=True))
+            self._host_re = re.compile(rf"(?<![A-Za-z0-9])(?:{names})(?![A-Za-z0-9])")
+        return self._host_re
 
-    def _compiled_bytes(self, kind: str) -> "re.Pattern[bytes] | None":
-        if kind not in self._bytes_re:
-            values = list(self._binary_table(kind)) + [
+    def _compiled_bytes(self) -> "typing.Pattern[bytes] | None":
+        if self._bytes_re is None:
+            values = [
                 t.encode() for t in self.text if is_ascii(t) and len(self.text[t]) == len(t)
             ]
             ordered = sorted(set(values), key=len, reverse=True)
-            self._bytes_re[kind] = (
+            self._bytes_re = (
                 re.compile(b"|".join(re.escape(value) for value in ordered)) if ordered else None
             )
-        return self._bytes_re[kind]
+        return self._bytes_re
 
     def apply_text(self, value: str) -> str:
         pattern = self._compiled_text()
         if pattern is not None:
             value = pattern.sub(lambda m: self.text[m.group(0)], value)
-        for name, token in self.hostnames.items():
-            value = re.sub(rf"(?<![A-Za-z0-9-]){re.escape(name)}(?![A-Za-z0-9-])", token, value)
+        hosts = self._compiled_hosts()
+        if hosts is not None:
+            value = hosts.sub(lambda m: self.hostnames[m.group(0)], value)
         return value
 
-    def apply_bytes(self, value: bytes, kind: str = "") -> bytes:
-        """Replace identifiers in a raw answer; ``kind`` adds "designators" or "keys"."""
-        pattern = self._compiled_bytes(kind)
+    def apply_field(self, value: "Any") -> "Any":
+        """:meth:`apply` for an identifying field: also the by-field identifiers where they are
+        the whole value or a part between separators (``virtio-AB1``, ``/dev/mapper/NAME``)."""
+        if not isinstance(value, str):
+            return self.apply(value)
+        if self.by_field:
+            if self._field_re is None:
+                ordered = sorted(self.by_field, key=len, reverse=True)
+                names = "|".join(re.escape(n) for n in ordered)
+                self._field_re = re.compile(rf"(?<![A-Za-z0-9.:])(?:{names})(?![A-Za-z0-9.:])")
+            value = self._field_re.sub(lambda m: self.by_field[m.group(0)], value)
+        return self.apply_text(value)
+
+    def apply_bytes(self, value: bytes) -> bytes:
+        """Identifiers of 4 characters or more, wherever their text is in a raw answer."""
+        pattern = self._compiled_bytes()
         if pattern is None:
             return value
-        table = self._binary_table(kind)
-
-        def _swap(match: "re.Match[bytes]") -> bytes:
-            found = match.group(0)
-            if found in table:
-                return table[found]
-            return self.text[found.decode()].encode()
-
-        return pattern.sub(_swap, value)
+        return pattern.sub(lambda m: self.text[m.group(0).decode()].encode(), value)
 
     def apply(self, value: "Any") -> "Any":
         """Replace identifiers in every string of a JSON-like value."""
@@ -285,6 +438,43 @@ def _probe_payload(probe: "dict[str, Any]") -> bytes:
         return b""
 
 
+def _is_nvme(inventory: "dict[str, Any]") -> bool:
+    """As ``facts.disk_facts`` tells it: sg_inq then answers with Identify Controller data."""
+    return "nvme" in (inventory.get("driver_chain") or []) or bool(inventory.get("nvme_transport"))
+
+
+def _redact_page(
+    redactor: "Redactor", name: "str | None", data: bytes, nvme: bool, everywhere: bool = True
+) -> bytes:
+    """A raw answer (or sysfs page) with its identifying fields replaced by layout, then (with
+    ``everywhere``) the known identifiers of 4 characters or more wherever they appear."""
+    if name == "vpd_0x83":
+        data = redactor.redact_vpd83(data)
+    elif name == "vpd_0x80":
+        data = redactor.redact_vpd80(data)
+    elif name == "inquiry" and nvme:
+        data = redactor.redact_identify(data)
+    return redactor.apply_bytes(data) if everywhere else data
+
+
+def _redact_hex_probe(redactor: "Redactor", name: "str | None", text: str) -> str:
+    """``sg_persist --hex --hex`` output: the keys replaced at their offsets, nothing else; lines
+    that are not part of the dump are texts."""
+    data = hexdump_bytes(text)
+    redacted = redactor.redact_pr_keys(name, data)
+    lines = []
+    for line in rewrite_hexdump(text, redacted).splitlines(keepends=True):
+        lines.append(line if _HEXDUMP_LINE.match(line) else redactor.apply_text(line))
+    return "".join(lines)
+
+
+def _udev_values(inventory: "dict[str, Any]") -> "list[tuple[str, str]]":
+    values = [
+        (k, v) for k, v in (inventory.get("udev_properties") or {}).items() if isinstance(v, str)
+    ]
+    return values + [("", link) for link in inventory.get("udev_links") or []]
+
+
 def _gather(redactor: "Redactor", collection: "dict[str, Any]") -> None:
     platform = collection.get("platform") or {}
     redactor.add_hostname(platform.get("hostname"))
@@ -292,60 +482,101 @@ def _gather(redactor: "Redactor", collection: "dict[str, Any]") -> None:
     # identifiers found in SCSI pages first, so sysfs/udev texts built from them reuse their tokens
     for disk in disks:
         inventory = disk.get("inventory") or {}
+        nvme = _is_nvme(inventory)
         pages = inventory.get("sysfs_pages") or {}
-        payloads = {name: bytes.fromhex(hexed) for name, hexed in pages.items() if hexed}
+        payloads = [(name, bytes.fromhex(hexed)) for name, hexed in pages.items() if hexed]
         for probe in disk.get("probes") or []:
-            if probe.get("output_format") == "raw":
-                payloads.setdefault(probe.get("name", ""), _probe_payload(probe))
-            elif probe.get("name") in PR_KEY_PROBES:
-                data = hexdump_bytes(_probe_payload(probe).decode("ascii", "replace"))
-                for key in pr_keys(data):
-                    redactor.add_binary(key)
-        for name, data in payloads.items():
-            if name == "vpd_0x83":
-                redactor.add_vpd83(data)
-            elif name == "vpd_0x80":
-                redactor.add_vpd80(data)
+            data = _probe_payload(probe)
+            if probe.get("output_format") == "hex":
+                data = hexdump_bytes(data.decode("ascii", "replace"))
+                redactor.redact_pr_keys(probe.get("name"), data)
+            else:
+                payloads.append((probe.get("name"), data))
+        for name, data in payloads:
             for match in IQN_BYTES.finditer(data):
                 redactor.add_text(match.group(0).decode())
+            _redact_page(redactor, name, data, nvme, everywhere=False)  # registers the fields
     for disk in disks:
         inventory = disk.get("inventory") or {}
         redactor.add_text(inventory.get("serial"))
         wwid = inventory.get("wwid") or ""
         redactor.add_text(wwid.split(".", 1)[-1] if re.match(r"^[a-z0-9]+\.", wwid) else wwid)
         redactor.add_text((inventory.get("dm_uuid") or "").split("-", 1)[-1])
-        udev_texts = list((inventory.get("udev_properties") or {}).items())
-        udev_texts += [("", link) for link in inventory.get("udev_links") or []]
-        for key, value in udev_texts:
-            redactor.scan_iqns(value)
-            for address in IPV4.findall(value):
-                redactor.add_address(address)
-            if key and IDENTIFYING_UDEV_KEY.search(key):
+        redactor.add_field(inventory.get("dm_name"))  # LVM names carry host names, multipath WWIDs
+        for key, value in _udev_values(inventory):
+            redactor.scan_texts(value)
+            if key == "DM_NAME":
+                redactor.add_field(value)
+            elif key and IDENTIFYING_UDEV_KEY.search(key):
                 redactor.add_text(value)
     redactor.add_text(platform.get("dmi_chassis_asset_tag"))
 
 
-def _binary_kind(name: "str | None") -> str:
-    if name == "vpd_0x83":
-        return "designators"
-    return "keys" if name in PR_KEY_PROBES else ""
-
-
-def _redact_probe(redactor: "Redactor", probe: "dict[str, Any]") -> "dict[str, Any]":
+def _redact_probe(redactor: "Redactor", probe: "dict[str, Any]", nvme: bool) -> "dict[str, Any]":
     payload = _probe_payload(probe)
-    kind = _binary_kind(probe.get("name"))
+    name = probe.get("name")
     result = {k: redactor.apply(v) for k, v in probe.items() if k != "stdout_hex"}
     if probe.get("output_format") == "hex":
-        text = payload.decode("ascii", "replace")
-        data = hexdump_bytes(text)
-        redacted = redactor.apply_bytes(data, kind)
-        if redacted != data:
-            text = rewrite_hexdump(text, redacted)
-        payload = redactor.apply_text(text).encode()
+        payload = _redact_hex_probe(redactor, name, payload.decode("ascii", "replace")).encode()
     else:
-        payload = redactor.apply_bytes(payload, kind)
+        payload = _redact_page(redactor, name, payload, nvme)
     result["stdout_hex"] = payload.hex()
     return result
+
+
+# inventory fields that hold an identifier (a whole value, or links and names built from one)
+IDENTIFYING_FIELDS = ("serial", "wwid", "dm_name", "dm_uuid")
+# udev properties that are paths (by-path names: "-lun-1" is no serial)
+_UDEV_PATHS = re.compile(r"^ID_PATH")
+
+
+def _redact_link(redactor: "Redactor", link: str) -> str:
+    """A by-id link is built from identifiers; other links (by-path) are texts."""
+    return redactor.apply_field(link) if "/by-id/" in link else redactor.apply_text(link)
+
+
+def _redact_udev(redactor: "Redactor", key: str, value: "Any") -> "Any":
+    if not isinstance(value, str):
+        return redactor.apply(value)
+    if key == "DEVLINKS":
+        return " ".join(_redact_link(redactor, link) for link in value.split(" "))
+    if IDENTIFYING_UDEV_KEY.search(key) and not _UDEV_PATHS.search(key):
+        return redactor.apply_field(value)
+    return redactor.apply_text(value)
+
+
+def _redact_inventory(redactor: "Redactor", inventory: "dict[str, Any]") -> "dict[str, Any]":
+    nvme = _is_nvme(inventory)
+    out = {}
+    for key, value in inventory.items():
+        if key == "sysfs_pages":
+            out[key] = {
+                name: _redact_page(redactor, name, bytes.fromhex(hexed), nvme).hex()
+                for name, hexed in (value or {}).items()
+            }
+        elif key == "udev_links":
+            out[key] = [_redact_link(redactor, link) for link in value or []]
+        elif key == "udev_properties":
+            out[key] = {k: _redact_udev(redactor, k, v) for k, v in (value or {}).items()}
+        elif key == "mounts":
+            out[key] = [
+                {k: redactor.apply_field(v) if k == "source" else redactor.apply(v)
+                 for k, v in mount.items()}
+                for mount in value or []
+            ]
+        elif key in IDENTIFYING_FIELDS:
+            out[key] = redactor.apply_field(value)
+        else:
+            out[key] = redactor.apply(value)
+    return out
+
+
+def _redact_platform(redactor: "Redactor", platform: "dict[str, Any]") -> "dict[str, Any]":
+    return {
+        k: redactor.apply_field(v) if k in ("hostname", "dmi_chassis_asset_tag") else
+        redactor.apply(v)
+        for k, v in platform.items()
+    }
 
 
 def redact_collection(collection: "dict[str, Any]", key: bytes) -> "dict[str, Any]":
@@ -353,21 +584,16 @@ def redact_collection(collection: "dict[str, Any]", key: bytes) -> "dict[str, An
     redactor = Redactor(key)
     _gather(redactor, collection)
     out = copy.deepcopy(collection)
-    out["platform"] = redactor.apply(collection.get("platform") or {})
+    out["platform"] = _redact_platform(redactor, collection.get("platform") or {})
     disks = []
     for disk in collection.get("disks") or []:
-        inventory = dict(disk.get("inventory") or {})
-        pages = inventory.pop("sysfs_pages", {}) or {}
-        inventory = redactor.apply(inventory)
-        inventory["sysfs_pages"] = {
-            name: redactor.apply_bytes(bytes.fromhex(hexed), _binary_kind(name)).hex()
-            for name, hexed in pages.items()
-        }
+        inventory = disk.get("inventory") or {}
         redacted = {
             k: redactor.apply(v) for k, v in disk.items() if k not in ("inventory", "probes")
         }
-        redacted["inventory"] = inventory
-        redacted["probes"] = [_redact_probe(redactor, p) for p in disk.get("probes") or []]
+        redacted["inventory"] = _redact_inventory(redactor, inventory)
+        nvme = _is_nvme(inventory)
+        redacted["probes"] = [_redact_probe(redactor, p, nvme) for p in disk.get("probes") or []]
         disks.append(redacted)
     out["disks"] = disks
     out["options"] = redactor.apply(collection.get("options") or {})

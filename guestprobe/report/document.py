@@ -13,6 +13,7 @@ from guestprobe.classify.paths import group_paths
 from guestprobe.collect.scan import DISK_PROBED, Collection, DiskCollection
 from guestprobe.errors import BadInputError
 from guestprobe.facts import disk_facts
+from guestprobe.report.validate import check_record
 
 SCHEMA_VERSION = "1.1"
 SCHEMA_MAJOR = SCHEMA_VERSION.split(".", 1)[0]
@@ -78,29 +79,37 @@ def build_document(collection: "Collection", checker: "Checker | None" = None) -
     return document
 
 
-def collection_from_document(document: "Any") -> "Collection":
-    """Rebuild the raw collection from a report document; BadInputError when it is not one."""
+def check_schema_version(document: "Any") -> None:
+    """BadInputError unless ``document`` is a report of a schema major this guestprobe reads."""
     if not isinstance(document, dict) or "schema_version" not in document:
         raise BadInputError("not a guestprobe report (no schema_version)")
-    version = str(document["schema_version"])
+    version = document["schema_version"]
+    if not isinstance(version, str):
+        raise BadInputError("not a guestprobe report (schema_version is not a string)")
     if version.split(".", 1)[0] != SCHEMA_MAJOR:
         raise BadInputError(
-            f"report schema version {version} is not readable by this guestprobe "
+            f"report schema version {version[:20]} is not readable by this guestprobe "
             f"(reads {SCHEMA_MAJOR}.x)"
         )
-    try:
-        scan = document["scan"]
-        return Collection.from_dict(
-            {
-                "tool_version": scan.get("collected_by_version", "unknown"),
-                "started_at": scan.get("started_at", ""),
-                "duration_s": scan.get("duration_s", 0.0),
-                "options": scan.get("options", {}),
-                "processes_started": scan.get("processes_started", 0),
-                "abandoned_processes": scan.get("abandoned_processes", 0),
-                "platform": document["platform"],
-                "disks": document["disks"],
-            }
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise BadInputError(f"report is damaged or incomplete: {exc!r}") from None
+
+
+def collection_from_document(document: "Any") -> "Collection":
+    """Rebuild the raw collection from a report document; BadInputError when it is not one."""
+    check_schema_version(document)
+    scan = document.get("scan")
+    if not isinstance(scan, dict):
+        raise BadInputError("report is damaged or incomplete: scan is not an object")
+    raw = {
+        "tool_version": scan.get("collected_by_version", "unknown"),
+        "started_at": scan.get("started_at", ""),
+        "duration_s": scan.get("duration_s", 0.0),
+        "options": scan.get("options", {}),
+        "processes_started": scan.get("processes_started", 0),
+        "abandoned_processes": scan.get("abandoned_processes", 0),
+    }
+    for name in ("platform", "disks"):
+        if name not in document:
+            raise BadInputError(f"report is damaged or incomplete: no {name}")
+        raw[name] = document[name]
+    check_record(Collection, raw, "report")
+    return Collection.from_dict(raw)

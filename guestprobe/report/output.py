@@ -4,6 +4,7 @@
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,32 @@ def to_json(document: "dict[str, Any]") -> str:
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
-def write_atomically(path: "str | os.PathLike[str]", data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+def _refuse_unless_replaceable(target: "Path") -> None:
+    """OutputError unless ``target`` is a new path or a regular file (links followed).
+
+    ``-o /dev/null`` run as root must not turn the device node into a file, nor a FIFO or a
+    directory be replaced. (A path that changes between this check and the rename is outside
+    what guestprobe can guard; the rename never writes *into* the old file.)
+    """
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return  # a new file (or a dangling link, replaced by the file)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "a device, FIFO or socket"
+        raise OutputError(f"cannot write {target}: it is {kind}, not a regular file; refused")
+
+
+def write_atomically(path: "str | os.PathLike[str]", data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    The file is created with ``mode`` (0600 by default: reports carry the disks' identifiers);
+    a path that exists must be a regular file (see :func:`_refuse_unless_replaceable`).
+    """
     target = Path(path)
+    _refuse_unless_replaceable(target)
     directory = target.parent if str(target.parent) else Path()
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)

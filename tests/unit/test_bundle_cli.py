@@ -129,7 +129,7 @@ def test_bad_bundles_one_line_exit_8(guest, tmp_path, capsys):
         "tampered.tar.gz": (_tar_gz(tampered), "does not match the bundle manifest"),
         "foreign.tar.gz": (_tar_gz({"etc/hosts": b"127.0.0.1 localhost\n"}), "not a guestprobe"),
         "newer.json": (json.dumps(newer).encode(), "schema version 2.0"),
-        "notes.txt": (b"hello\n", "not a guestprobe JSON report"),
+        "notes.txt": (b"hello\n", "not valid JSON"),
     }
     for name, (content, message) in cases.items():
         path = tmp_path / name

@@ -1,0 +1,112 @@
+"""Reading input files (``report``, ``compare``, bundle members): bounded, and one line on error.
+
+Every file a user hands to guestprobe may be hostile: a FIFO or a device (``/dev/zero``), a
+directory, a multi-gigabyte or deeply nested JSON, a bundle whose members claim sizes they do not
+hold. This module is the one reader for all of them:
+
+- :func:`read_input_file` opens with ``O_NONBLOCK`` (a FIFO cannot block the open), checks with
+  ``fstat`` that the *opened* file is a regular file, and reads at most :data:`MAX_INPUT_BYTES`;
+- :func:`load_json` parses bytes no larger than that, refuses nesting deeper than
+  :data:`MAX_JSON_DEPTH`, and never lets a ``RecursionError`` or ``MemoryError`` escape.
+
+Both raise :class:`~guestprobe.errors.BadInputError` (exit status 8) with one line. The limits are
+module constants, so tests can lower them with ``monkeypatch``.
+"""
+
+
+import json
+import os
+import stat
+from typing import Any
+
+from guestprobe.errors import BadInputError
+
+# a report of a thousand disks is about 60 MB of JSON; four times that is still a report
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+# a report nests about 10 deep (disks / facts / persistent_reservations / keys / ...)
+MAX_JSON_DEPTH = 64
+_CHUNK = 1024 * 1024
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MiB"
+
+
+def read_input_file(path: str) -> bytes:
+    """The bytes of the regular file ``path``, at most :data:`MAX_INPUT_BYTES` of them."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise BadInputError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BadInputError(f"{path}: {_kind(info.st_mode)}, not a report or bundle file")
+        limit = MAX_INPUT_BYTES
+        if info.st_size > limit:
+            raise BadInputError(
+                f"{path}: {_mib(info.st_size)}, larger than the {_mib(limit)} a report may be"
+            )
+        chunks = []
+        total = 0
+        while True:  # the file may grow while it is read: never past the limit
+            chunk = os.read(fd, min(_CHUNK, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise BadInputError(f"{path}: larger than the {_mib(limit)} a report may be")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise BadInputError(f"{path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def json_depth_exceeds(value: "Any", limit: int) -> bool:
+    """Whether ``value`` (parsed JSON) nests containers deeper than ``limit``; no recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def load_json(data: bytes, what: str) -> "Any":
+    """Parse ``data`` as JSON; ``what`` names it in the one-line error (``"x.json"``)."""
+    if len(data) > MAX_INPUT_BYTES:
+        raise BadInputError(f"{what}: larger than the {_mib(MAX_INPUT_BYTES)} a report may be")
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, ValueError):
+        raise BadInputError(f"{what}: not valid JSON") from None
+    except RecursionError:
+        raise BadInputError(f"{what}: JSON nested too deeply") from None
+    except MemoryError:
+        raise BadInputError(f"{what}: too large to read") from None
+    if json_depth_exceeds(value, MAX_JSON_DEPTH):
+        raise BadInputError(f"{what}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
