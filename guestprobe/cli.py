@@ -20,6 +20,7 @@ from guestprobe.errors import (
     Sg3UtilsMissingError,
     one_line,
 )
+from guestprobe.report.escape import terminal_lines, terminal_text
 
 VERDICT_ORDER = ("usable", "unknown", "degraded", "not_usable")
 
@@ -61,26 +62,52 @@ def resolve_targets(paths: "tuple[str, ...]") -> "list[str] | None":
     return names
 
 
+def use_color() -> bool:
+    """Colour on a terminal only, and never where NO_COLOR is set (no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def terminal_width() -> int:
+    """The terminal's width ($COLUMNS first); 100 columns when the output is not a terminal."""
+    from guestprobe.report.terminal import DEFAULT_WIDTH
+
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+
+
 def emit(
     document: "dict[str, Any]",
     as_json: bool,
     output: "str | None",
     render: "Callable[[dict[str, Any]], str] | None" = None,
+    brief: bool = False,
+    html_output: "str | None" = None,
+    redacted: bool = False,
 ) -> None:
-    """Write the JSON to ``output`` (atomically) if given; print the JSON or the table."""
+    """Write the JSON to ``output`` and the HTML page to ``html_output`` (atomically) if given;
+    print the JSON, or the tables and (unless ``brief``) the findings."""
     from guestprobe.report.output import to_json, write_atomically
-
-    if render is None:
-        from guestprobe.report.table import render_table as render
 
     text = to_json(document)
     if output:
         write_atomically(output, text.encode(), mode=0o600)
+    if html_output:
+        from guestprobe.report.html import render_html
+
+        write_atomically(html_output, render_html(document, redacted=redacted).encode())
     if as_json:
         if not output:
             click.echo(text, nl=False)
+    elif render is not None:
+        click.echo(terminal_lines(render(document)), nl=False)
     else:
-        click.echo(render(document), nl=False)
+        from guestprobe.report.terminal import render_report
+
+        color = use_color()
+        click.echo(
+            render_report(document, brief=brief, color=color, width=terminal_width()),
+            nl=False,
+            color=color,
+        )
 
 
 def _fail_on_status(document: "dict[str, Any]", fail_on: "str | None") -> bool:
@@ -125,6 +152,18 @@ output_option = click.option(
     metavar="FILE",
     help="Also write the JSON report to FILE (atomically, mode 0600; a new file or a regular "
     "file replaced, never a device, FIFO or directory).",
+)
+
+
+brief_option = click.option(
+    "--brief", is_flag=True, help="Print only the tables and the matrix, not the findings."
+)
+html_option = click.option(
+    "--html",
+    "html_output",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also write the report as one self-contained HTML page to FILE.",
 )
 
 
@@ -176,8 +215,11 @@ def cli() -> None:
     help="Fetch VPD pages from the disk even where the kernel caches them.",
 )
 @fail_on_option
+@brief_option
+@html_option
 def scan(
-    devices, as_json, output, include_all, no_write_probes, timeout_s, workers, live_vpd, fail_on
+    devices, as_json, output, include_all, no_write_probes, timeout_s, workers, live_vpd, fail_on,
+    brief, html_output,
 ):
     """Find every disk (or only DEVICES), probe it through sg3_utils, judge it.
 
@@ -204,11 +246,12 @@ def scan(
         options, names=names, include_all=include_all, max_workers=workers, progress=progress
     )
     document = build_document(collection, checker())
-    emit(document, as_json, output)
+    emit(document, as_json, output, brief=brief, html_output=html_output)
     for disk in document["disks"]:
         if disk["status"] != "probed":
             what = disk["status"].replace("_", " ")
-            click.echo(f"guestprobe: {disk['dev_path']}: {what} during the scan", err=True)
+            click.echo(terminal_text(f"guestprobe: {disk['dev_path']}: {what} during the scan"),
+                       err=True)
     if _fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)
     if not document["scan"]["complete"]:
@@ -268,10 +311,13 @@ verify_key_option = click.option(
 @output_option
 @fail_on_option
 @verify_key_option
-def report(report, as_json, output, fail_on, redact_key):
+@brief_option
+@html_option
+def report(report, as_json, output, fail_on, redact_key, brief, html_output):
     """Decode and judge a saved report again, with this machine's guestprobe and rules."""
-    _, document, _ = rejudge(report, input_key(redact_key))
-    emit(document, as_json, output)
+    _, document, manifest = rejudge(report, input_key(redact_key))
+    emit(document, as_json, output, brief=brief, html_output=html_output,
+         redacted=bool(manifest and manifest.get("redaction")))
     if _fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)
 
@@ -340,7 +386,10 @@ def main(argv: "list[str] | None" = None) -> None:
         if os.environ.get("GUESTPROBE_DEBUG"):
             raise
         click.echo(
-            f"guestprobe: internal error: {exc!r} (set GUESTPROBE_DEBUG=1 for details)", err=True
+            terminal_text(
+                f"guestprobe: internal error: {exc!r} (set GUESTPROBE_DEBUG=1 for details)"
+            ),
+            err=True,
         )
         sys.exit(ExitStatus.INTERNAL)
     sys.exit(0)

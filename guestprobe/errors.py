@@ -43,12 +43,15 @@ EXIT_STATUS_MEANINGS: "dict[ExitStatus, str]" = {
 
 def one_line(text: str, limit: int = 400) -> str:
     """``text`` as one printable line: control characters escaped (a file name, a bundle's
-    member name and a device's answer are data), cut at ``limit`` characters.
+    member name and a device's answer are data, see :mod:`guestprobe.report.escape`), cut at
+    ``limit`` characters.
 
     >>> one_line("a\\nb\\x1b[2J")
-    'a\\\\nb\\\\x1b[2J'
+    'a\\\\x0ab\\\\x1b[2J'
     """
-    escaped = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    from guestprobe.report.escape import terminal_text
+
+    escaped = terminal_text(text)
     return escaped if len(escaped) <= limit else escaped[: limit - 3] + "..."
 
 

@@ -36,7 +36,7 @@ _guestprobe()
         --fail-on)
             mapfile -t COMPREPLY < <(compgen -W "unknown degraded not_usable" -- "$cur")
             return ;;
-        -o|--output)
+        -o|--output|--html)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return ;;
         --rules-dir)
@@ -54,13 +54,13 @@ _guestprobe()
         "")
             opts="--version --help -h $commands" ;;
         scan)
-            opts="--json -o --output --fail-on $scan_opts --help -h" ;;
+            opts="--json -o --output --fail-on --brief --html $scan_opts --help -h" ;;
         collect)
             opts="-o --output --redact --redact-key $scan_opts --help -h" ;;
         report)
-            opts="--json -o --output --fail-on --redact-key --help -h"; files=1 ;;
+            opts="--json -o --output --fail-on --redact-key --brief --html --help -h"; files=1 ;;
         compare)
-            opts="--json --redact-key --help -h"; files=1 ;;
+            opts="--json --redact-key --html --help -h"; files=1 ;;
         explain)
             opts="--rules-dir --help -h" ;;
         fencing-test)

@@ -1,6 +1,6 @@
 """The support bundle: one .tar.gz with the JSON report, the versions, and a manifest of both.
 
-Layout (flat, three regular files, nothing else)::
+Layout (flat, three regular files and an optional fourth, nothing else)::
 
     manifest.json   {"format": "guestprobe-bundle", "format_version": 1, "schema_version": "1.0",
                      "tool": {...}, "created_at": ..., "redaction": {...} | null,
@@ -8,6 +8,7 @@ Layout (flat, three regular files, nothing else)::
     report.json     the full JSON report: every probe's argv, exit status, raw bytes, stderr and
                     timing, the sysfs/udev inventory, the decoded facts and the verdicts
     versions.json   guestprobe, Python, click, pyudev, sg3_utils, kernel and OS release
+    report.html     (optional) the same report as one self-contained page, for people
 
 The report already holds everything needed to decode and judge again; no data block and no file
 content is ever part of a bundle. Reading is bounded (the unpacked size, each member's real size;
@@ -42,6 +43,8 @@ MANIFEST = "manifest.json"
 REPORT = "report.json"
 VERSIONS = "versions.json"
 MEMBERS = (MANIFEST, REPORT, VERSIONS)
+REPORT_HTML = "report.html"  # the same report as a page for people (collect writes it)
+OPTIONAL_MEMBERS = (REPORT_HTML,)
 GZIP_MAGIC = b"\x1f\x8b"
 MAC_METHOD = "hmac-sha256"
 MAC_CONTEXT = b"guestprobe-bundle-manifest\0"  # the redaction tokens use the key for other input
@@ -132,6 +135,7 @@ def build_bundle(
     redaction: "dict[str, Any] | None" = None,
     created_at: "datetime | None" = None,
     key: "bytes | None" = None,
+    report_html: "bytes | None" = None,
 ) -> bytes:
     """The bundle's bytes (a gzip'd tar); write them with ``write_atomically(..., mode=0o600)``.
 
@@ -141,6 +145,8 @@ def build_bundle(
     created = created_at or datetime.now(timezone.utc)
     mtime = int(created.timestamp())
     payload = {REPORT: _json_bytes(document), VERSIONS: _json_bytes(versions)}
+    if report_html is not None:
+        payload[REPORT_HTML] = report_html
     manifest = {
         "format": BUNDLE_FORMAT,
         "format_version": BUNDLE_FORMAT_VERSION,
@@ -206,7 +212,7 @@ def _members(raw: bytes, source: str) -> "dict[str, bytes]":
     try:
         with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
             for info in tar:
-                if info.name not in MEMBERS:
+                if info.name not in MEMBERS + OPTIONAL_MEMBERS:
                     raise BadInputError(
                         f"{source}: not a guestprobe bundle (unexpected member {info.name!r})"
                     )

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from guestprobe.errors import ExitStatus
+from guestprobe.report.escape import terminal_text
 
 SCAN_PARAMS_REUSED = (
     "devices", "include_all", "no_write_probes", "timeout_s", "workers", "live_vpd"
@@ -62,18 +63,27 @@ def _collect(params: "dict[str, Any]") -> None:
         collection = Collection.from_dict(redact_collection(collection.to_dict(), key))
         redaction = {"method": "hmac-sha256", "key": "given" if key_text else "random"}
     document = build_document(collection, checker())
+    from guestprobe.report.html import render_html
+
     mac_key = params["redact_key"].encode() if params["redact_key"] else None
-    data = build_bundle(document, describe_versions(document), redaction, key=mac_key)
+    page = render_html(document, redacted=redaction is not None).encode()
+    data = build_bundle(
+        document, describe_versions(document), redaction, key=mac_key, report_html=page
+    )
     output = params["output"] or _default_bundle_name(document)
     write_atomically(output, data, mode=0o600)
     click.echo(
-        f"{output}: {len(document['disks'])} disks, {len(data) / 1024:.1f} KiB"
-        + (", redacted" if redaction else "")
+        terminal_text(
+            f"{output}: {len(document['disks'])} disks, {len(data) / 1024:.1f} KiB"
+            + (", redacted" if redaction else "")
+        )
     )
     for disk in document["disks"]:
         if disk["status"] != "probed":
             what = disk["status"].replace("_", " ")
-            click.echo(f"guestprobe: {disk['dev_path']}: {what} during the scan", err=True)
+            click.echo(
+                terminal_text(f"guestprobe: {disk['dev_path']}: {what} during the scan"), err=True
+            )
     if not document["scan"]["complete"]:
         sys.exit(ExitStatus.PARTIAL)
 
@@ -101,8 +111,19 @@ def _compare_command() -> "click.Command":
     @click.command("compare")
     @click.argument("reports", nargs=-1, required=True)
     @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+    @click.option(
+        "--html",
+        "html_output",
+        metavar="FILE",
+        help="Also write the comparison as one self-contained HTML page to FILE.",
+    )
     @verify_key_option
-    def compare(reports: "tuple[str, ...]", as_json: bool, redact_key: "str | None") -> None:
+    def compare(
+        reports: "tuple[str, ...]",
+        as_json: bool,
+        html_output: "str | None",
+        redact_key: "str | None",
+    ) -> None:
         """Compare the reports (JSON or bundles) of several cluster nodes, LU by LU.
 
         Shows which LUs (matched by LU designator) every node sees, whether each is PR-capable
@@ -112,12 +133,16 @@ def _compare_command() -> "click.Command":
         """
         from guestprobe.bundle.compare import compare_nodes, render_comparison
         from guestprobe.cli import input_key
-        from guestprobe.report.output import to_json
+        from guestprobe.report.output import to_json, write_atomically
 
         if len(reports) < 2:
             raise click.UsageError("compare needs the reports of at least two nodes")
         key = input_key(redact_key)
         result = compare_nodes([_load_node(path, key) for path in reports])
+        if html_output:
+            from guestprobe.report.html import render_comparison_html
+
+            write_atomically(html_output, render_comparison_html(result).encode())
         click.echo(to_json(result) if as_json else render_comparison(result), nl=False)
 
     return compare

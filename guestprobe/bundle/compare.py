@@ -213,6 +213,7 @@ def _cell(paths: "list[dict[str, Any]] | None") -> str:
 
 def render_comparison(result: "dict[str, Any]") -> str:
     """The readable form: one row per LU, one column per node, then the conclusions."""
+    from guestprobe.report.escape import terminal_lines
     from guestprobe.report.table import grid
 
     names = [node["name"] for node in result["nodes"]]
@@ -247,4 +248,5 @@ def render_comparison(result: "dict[str, Any]") -> str:
     coordinator = result["coordinator_disks"]
     verdict = "OK" if coordinator["enough"] else "NOT ENOUGH"
     parts.append(f"Coordinator disks: {verdict}: {coordinator['reason']}")
-    return "\n\n".join(parts) + "\n"
+    # every name, path and note from a node's report is data: no control character gets through
+    return terminal_lines("\n\n".join(parts)) + "\n"

@@ -34,7 +34,7 @@ import re
 
 from guestprobe.decode import DecodeError
 
-__all__ = ["parse_hexdump"]
+__all__ = ["format_hexdump", "parse_hexdump"]
 
 _BYTES = r"[0-9a-fA-F]{2}(?: {1,2}[0-9a-fA-F]{2}){0,15}"
 # offset, bytes, and an optional ASCII column after three or more spaces
@@ -102,3 +102,26 @@ def parse_hexdump(text: "str | bytes") -> bytes:
         out += line_bytes
         last_len = len(line_bytes)
     return bytes(out)
+
+
+def format_hexdump(data: bytes, no_ascii: int = 0) -> str:
+    """``data`` laid out as sg3_utils' ``hex2stdout(data, len, no_ascii)`` prints it (the
+    inverse of :func:`parse_hexdump`; what the HTML report shows as the raw answer).
+
+    >>> format_hexdump(bytes.fromhex("00080080ea010000"), no_ascii=1)
+    ' 00     00 08 00 80 ea 01 00 00\\n'
+    """
+    lines = []
+    for start in range(0, len(data), _BYTES_PER_LINE):
+        chunk = data[start : start + _BYTES_PER_LINE]
+        hex_part = " ".join(f"{b:02x}" for b in chunk[:8])
+        if len(chunk) > 8:
+            hex_part += "  " + " ".join(f"{b:02x}" for b in chunk[8:])
+        if no_ascii < 0:
+            lines.append(hex_part)
+            continue
+        line = f" {start:02x}".ljust(8) + hex_part
+        if no_ascii == 0:
+            line = line.ljust(60) + "".join(_printable(b) for b in chunk)
+        lines.append(line.rstrip() if no_ascii > 0 else line)
+    return "\n".join(lines) + "\n" if lines else ""

@@ -9,6 +9,7 @@ import click
 
 from guestprobe.cli import json_option, output_option, timeout_option
 from guestprobe.errors import NotABlockDeviceError, RefusedError
+from guestprobe.report.escape import terminal_lines
 
 CONFIRM_FLAG = "--yes-i-understand-this-sends-pr-out"
 
@@ -112,7 +113,11 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
         ],
         "cleanup_as_needed": cleanup,
     }
-    click.echo(render_plan(paths[TARGET], paths.get(PEER), steps, cleanup), nl=False, err=as_json)
+    click.echo(
+        terminal_lines(render_plan(paths[TARGET], paths.get(PEER), steps, cleanup)),
+        nl=False,
+        err=as_json,
+    )
     if not confirmed:
         raise RefusedError(
             f"nothing was sent: fencing-test sends PERSISTENT RESERVE OUT to the disk; run again "

@@ -84,7 +84,13 @@ def test_scan_collect_report_same_verdicts(guest, tmp_path, capsys):
     assert status == 0
     assert out.startswith(f"{bundle}: 3 disks, ")
     assert stat.S_IMODE(os.stat(bundle).st_mode) == 0o600
-    assert sorted(_unpack(bundle)) == ["manifest.json", "report.json", "versions.json"]
+    members = _unpack(bundle)
+    assert sorted(members) == ["manifest.json", "report.html", "report.json", "versions.json"]
+    page = members["report.html"].decode()  # the page of the very report the bundle holds
+    codes = {r["code"] for d in json.loads(members["report.json"])["disks"]
+             for v in d["verdicts"] if v["status"] != "usable" for r in v["reasons"]}
+    assert codes and all(code in page for code in codes)
+    assert "Redacted bundle" not in page
     status, reported, _ = run_cli(capsys, "report", "--json", str(bundle))
     assert status == 0
     assert _judgement(json.loads(reported)) == _judgement(json.loads(scanned))
@@ -103,6 +109,7 @@ def test_collect_redacted_bundle_still_judges_the_same(guest, tmp_path, capsys):
         assert secret not in raw
     manifest = json.loads(members["manifest.json"])
     assert manifest["redaction"] == {"method": "hmac-sha256", "key": "random"}
+    assert "Redacted bundle" in members["report.html"].decode()  # (and no secret: see above)
     status, out, _ = run_cli(capsys, "report", "--json", str(redacted))
     again = json.loads(out)
     first = json.loads(_unpack(plain)["report.json"])

@@ -2,7 +2,8 @@
 
 ``SG_VPD_*`` below are real output of sg3_utils 1.46 (``sg_vpd --inhex=<capture> --raw --hex``
 and ``-HHH``) run on the shared captures' bytes; trailing blanks are kept as printed.
-:func:`sg3_hexdump` re-creates the ``dStrHexFp()`` layout (lib/sg_lib.c) for built data.
+:func:`~guestprobe.decode.hexdump.format_hexdump` re-creates the ``dStrHexFp()`` layout
+(lib/sg_lib.c) for built data (checked against the real dump below).
 """
 
 
@@ -10,7 +11,7 @@ import pytest
 from test_decode_captures import ATA, IET, QEMU_HD, capture
 
 from guestprobe.decode import DecodeError
-from guestprobe.decode.hexdump import parse_hexdump
+from guestprobe.decode.hexdump import format_hexdump, parse_hexdump
 
 SG_VPD_ATA_83_HEX = (
     "Device Identification VPD page:\n"
@@ -41,23 +42,13 @@ SG_VPD_IET_83_HEX = (
 )
 
 
-def sg3_hexdump(data: bytes, no_ascii: int) -> str:
-    """``data`` laid out as sg3_utils' ``hex2stdout(data, len, no_ascii)`` prints it."""
-    lines = []
-    for start in range(0, len(data), 16):
-        chunk = data[start : start + 16]
-        hex_part = " ".join(f"{b:02x}" for b in chunk[:8])
-        if len(chunk) > 8:
-            hex_part += "  " + " ".join(f"{b:02x}" for b in chunk[8:])
-        if no_ascii < 0:
-            lines.append(hex_part)
-            continue
-        line = f" {start:02x}".ljust(8) + hex_part
-        if no_ascii == 0:
-            text = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
-            line = line.ljust(60) + text
-        lines.append(line.rstrip() if no_ascii > 0 else line)
-    return "\n".join(lines) + "\n" if lines else ""
+sg3_hexdump = format_hexdump  # (the name the decoders' tests import)
+
+
+def test_format_hexdump_lays_out_as_sg3_utils_does() -> None:
+    """The real ``sg_vpd --hex`` dump of the tgt LU, byte for byte (under its title line)."""
+    body = SG_VPD_IET_83_HEX.split("\n", 1)[1]
+    assert format_hexdump(parse_hexdump(SG_VPD_IET_83_HEX), 0) == body
 
 
 @pytest.mark.parametrize(

@@ -214,7 +214,7 @@ def test_control_characters_in_messages_are_escaped(capsys, tmp_path):
     path = tmp_path / "evil\n\x1b[2Jname.json"
     path.write_text("not json")
     err = _refused(capsys, "report", str(path))
-    assert "\x1b" not in err and "evil\\n\\x1b[2Jname.json" in err
+    assert "\x1b" not in err and "evil\\x0a\\x1b[2Jname.json" in err
 
 
 JSON_VALUES = {

@@ -1,0 +1,611 @@
+"""The answer a person reads, as a small typed model built from a report document. Pure.
+
+This is the ONE place the text and HTML renderers read the report document (a JSON dict today):
+:func:`build_report_view` turns it into dataclasses, and :mod:`.terminal` and :mod:`.html` only
+ever see those. Strings stay as the document has them (device strings included); escaping is
+the renderers' job (:mod:`.escape`).
+
+* a :class:`Verdict` per disk and feature (a cell of the matrix) and per guest-wide feature,
+  with its reasons, the facts it rests on in words (transport, identity, the probes' outcomes,
+  who holds a reservation, the holder's key decoded to Veritas cluster and node), its evidence
+  (every cited probe with command, exit status, raw bytes, and the decoded fact groups) and
+  its remedies;
+* a :class:`Finding` for every verdict that is not ``usable``, one per LU where all paths of
+  an LU share the same verdict, else one per disk; usable verdicts with a caveat (a note, or a
+  remedy offered all the same) become one-line caveats;
+* every :class:`Remedy` once, with the subjects (disk or LU, and feature) it applies to.
+"""
+
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+USABLE, DEGRADED, NOT_USABLE, UNKNOWN = "usable", "degraded", "not_usable", "unknown"
+# the order findings are listed in: the worst first
+SEVERITY = {NOT_USABLE: 0, DEGRADED: 1, UNKNOWN: 2, USABLE: 3}
+STATUS_WORDS = {
+    USABLE: "usable",
+    DEGRADED: "DEGRADED",
+    NOT_USABLE: "NOT USABLE",
+    UNKNOWN: "UNKNOWN",
+}
+PLATFORM_WORDS = {
+    "libvirt": "libvirt host (virsh edit / domain XML)",
+    "kubevirt": "KubeVirt",
+    "ovirt": "oVirt / RHV",
+    "guest": "in the guest",
+    "infoscale": "InfoScale configuration",
+}
+GUEST = "guest"
+
+
+@dataclass
+class Reason:
+    code: str
+    text: str
+
+
+@dataclass
+class ProbeEvidence:
+    """One probe a verdict cites: what was sent, how it ended, the raw answer."""
+
+    id: str
+    source: str  # sg3_utils, sysfs, none
+    command: str  # the argv as one would type it, or the sysfs file, or why it was skipped
+    exit_status: "int | None"
+    exit_meaning: "str | None"
+    outcome: "str | None"
+    duration_s: "float | None"
+    stderr: str
+    raw: bytes  # the response bytes (parsed from the tool's own hex dump where it printed one)
+    raw_damaged: bool = False  # not decodable as stored (an edited report): shown as text
+    printed_as_hexdump: bool = False  # the tool printed its answer as a hex dump (sg_persist)
+
+
+@dataclass
+class FactGroup:
+    """Decoded fields (dotted path -> value text) of a fact group, or one cited fact."""
+
+    name: str
+    fields: "list[tuple[str, str]]"
+
+
+@dataclass
+class Verdict:
+    subject: str  # disk name, or "guest"
+    feature: str
+    title: str
+    status: str
+    reasons: "list[Reason]"
+    facts: "list[tuple[str, str]]"  # the facts it rests on, in words: (label, value)
+    probes: "list[ProbeEvidence]"
+    decoded: "list[FactGroup]"
+    remedies: "list[int]"  # indexes into ReportView.remedies
+    missing: "list[str]"
+    guide_section: str
+
+    @property
+    def codes(self) -> "list[str]":
+        return [reason.code for reason in self.reasons]
+
+    @property
+    def has_caveat(self) -> bool:
+        return self.status == USABLE and (len(self.reasons) > 1 or bool(self.remedies))
+
+
+@dataclass
+class Remedy:
+    platform: str
+    text: str
+    # whom it is for: (disks or "guest", feature), in the order the findings name them
+    applies_to: "list[tuple[str, str]]" = field(default_factory=list)
+
+    @property
+    def platform_words(self) -> str:
+        return PLATFORM_WORDS.get(self.platform, self.platform)
+
+
+@dataclass
+class Finding:
+    """A verdict that is not usable (or usable with a caveat), for a disk, an LU or the guest."""
+
+    subject: str  # "sda", "LU naa.6… (sda, sdb)", "guest"
+    disks: "list[str]"
+    verdict: "Verdict"  # of the first disk; the others' are the same
+
+
+@dataclass
+class DiskRow:
+    name: str
+    dev_path: str
+    transport: str
+    identity: str
+    lu_designator: str
+    size_bytes: "int | None"
+    status: str
+    by_id: "list[str]"
+    outcomes: "dict[str, str]"  # probe outcome of inquiry, pr_read_keys, write_same16_oor
+    verdicts: "dict[str, Verdict]"  # feature -> verdict
+
+
+@dataclass
+class LuGroup:
+    lu_designator: str
+    disks: "list[str]"
+
+
+@dataclass
+class ReportView:
+    features: "list[str]"
+    feature_titles: "dict[str, str]"
+    disks: "list[DiskRow]"
+    lu_groups: "list[LuGroup]"
+    guest_verdicts: "list[Verdict]"
+    findings: "list[Finding]"
+    caveats: "list[Finding]"
+    remedies: "list[Remedy]"
+    platform: "list[tuple[str, str]]"  # (label, value) for the page's platform and versions
+    hostname: str
+    generated_at: str
+    scan_summary: str
+    complete: bool
+    redacted: bool
+
+
+# -- reading the document ---------------------------------------------------------------------
+def _dict(value: "Any") -> "dict[str, Any]":
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: "Any") -> "list[Any]":
+    return value if isinstance(value, list) else []
+
+
+def _text(value: "Any") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value)
+    return str(value)
+
+
+def _resolve(data: "Any", path: str) -> "Any":
+    for part in path.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _flatten(value: "Any", prefix: str, out: "list[tuple[str, str]]") -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key != "evidence":
+                _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        for index, item in enumerate(value):
+            _flatten(item, f"{prefix}[{index}]", out)
+    else:
+        out.append((prefix or "value", _text(value) if value != [] else "(none)"))
+
+
+def _response(entry: "dict[str, Any]") -> "tuple[bytes, bool]":
+    """The probe's response bytes, as the decoders read them; (bytes, damaged)."""
+    from guestprobe.collect.probe import ProbeResult
+    from guestprobe.decode import DecodeError
+
+    stdout_hex = entry.get("stdout_hex")
+    if not stdout_hex:
+        return b"", False
+    try:
+        return ProbeResult.from_dict(entry).response_bytes(), False
+    except (DecodeError, ValueError, TypeError, AttributeError):
+        try:
+            return bytes.fromhex(str(stdout_hex)), True
+        except ValueError:
+            return str(stdout_hex).encode("utf-8", "replace"), True
+
+
+def _probe(entry: "dict[str, Any]") -> "ProbeEvidence":
+    argv = entry.get("argv")
+    if isinstance(argv, list) and argv:
+        command = " ".join(shlex.quote(str(a)) for a in argv)
+    elif entry.get("sysfs_file"):
+        command = f"read {entry['sysfs_file']} (the kernel's copy)"
+    else:
+        command = f"not sent: {entry.get('skip_reason') or 'skipped'}"
+    raw, damaged = _response(entry)
+    return ProbeEvidence(
+        id=_text(entry.get("id")),
+        source=_text(entry.get("source")),
+        command=command,
+        exit_status=entry.get("exit_status") if isinstance(entry.get("exit_status"), int) else None,
+        exit_meaning=entry.get("exit_meaning"),
+        outcome=entry.get("outcome"),
+        duration_s=entry.get("duration_s")
+        if isinstance(entry.get("duration_s"), (int, float))
+        else None,
+        stderr=_text(entry.get("stderr")),
+        raw=raw,
+        raw_damaged=damaged,
+        printed_as_hexdump=entry.get("output_format") == "hex",
+    )
+
+
+def _key_words(key_hex: str, pr: "dict[str, Any]") -> str:
+    """A PR key in words: hex, and the Veritas cluster/node where it is in a Veritas format."""
+    from guestprobe.decode.persist import decode_veritas_key
+
+    veritas = next(
+        (v for v in _list(pr.get("veritas_keys")) if _dict(v).get("key_hex") == key_hex), None
+    )
+    if veritas is None:
+        try:
+            decoded = decode_veritas_key(int(key_hex, 16))
+        except (TypeError, ValueError):
+            decoded = None
+        veritas = decoded.to_dict() if decoded is not None else None
+    if veritas is None:
+        return f"0x{key_hex} (not a Veritas key format: another cluster or a manual sg_persist)"
+    if veritas.get("kind") == "coordinator":
+        who = (
+            f"Veritas coordinator key of cluster {veritas.get('cluster_id')}, "
+            f"node {veritas.get('node_id')}"
+        )
+    else:
+        scheme = {"cvm_parallel_dg": "CVM shared disk group", "vcs_failover_dg": "VCS failover"}
+        who = (
+            f"Veritas data disk key ({scheme.get(veritas.get('scheme'), veritas.get('scheme'))}) "
+            f"of node {veritas.get('node_id')}"
+        )
+    return f"0x{key_hex} '{veritas.get('ascii')}' = {who}"
+
+
+def _pr_facts(pr: "dict[str, Any]") -> "list[tuple[str, str]]":
+    facts = []
+    held = _dict(_dict(pr.get("reservation")).get("reservation"))
+    if held.get("key_hex"):
+        facts.append(
+            (
+                "reservation holder",
+                f"{held.get('type_name') or held.get('type_code')} held by key "
+                + _key_words(str(held["key_hex"]), pr),
+            )
+        )
+    elif isinstance(pr.get("reservation"), dict):
+        facts.append(("reservation", "none held"))
+    keys = _list(_dict(pr.get("keys")).get("keys_hex"))
+    if keys:
+        facts.append((
+            "registered keys",
+            "; ".join(
+                f"0x{k} (the holder's)" if k == held.get("key_hex") else _key_words(str(k), pr)
+                for k in keys
+            ),
+        ))
+    return facts
+
+
+def _probe_outcome(probe: "ProbeEvidence") -> str:
+    if probe.source == "none":
+        return "not sent"
+    words = probe.outcome or "-"
+    if probe.exit_status is not None:
+        words += f" (exit {probe.exit_status}"
+        words += f", {probe.exit_meaning})" if probe.exit_meaning else ")"
+    return words
+
+
+class _Builder:
+    def __init__(self, document: "dict[str, Any]") -> None:
+        self.document = document
+        self.remedies: "list[Remedy]" = []
+
+    def remedy_index(self, entry: "dict[str, Any]") -> int:
+        platform, text = _text(entry.get("platform")), _text(entry.get("text")).strip()
+        for index, remedy in enumerate(self.remedies):
+            if (remedy.platform, remedy.text) == (platform, text):
+                return index
+        self.remedies.append(Remedy(platform, text))
+        return len(self.remedies) - 1
+
+    def verdict(self, raw: "dict[str, Any]", disk: "dict[str, Any] | None") -> "Verdict":
+        subject = _text(disk.get("name")) if disk is not None else GUEST
+        probes_by_id = {
+            p.get("id"): p for p in _list((disk or {}).get("probes")) if isinstance(p, dict)
+        }
+        fact_groups = _dict((disk or {}).get("facts"))
+        probes: "list[ProbeEvidence]" = []
+        decoded: "list[FactGroup]" = []
+        cited_groups: "list[str]" = []
+        for cited in _list(raw.get("evidence")):
+            evidence_id = _text(cited)
+            if evidence_id in probes_by_id:
+                probes.append(_probe(probes_by_id[evidence_id]))
+                cited_groups += [
+                    name
+                    for name, group in fact_groups.items()
+                    if evidence_id in _list(_dict(group).get("evidence"))
+                    and name not in cited_groups
+                ]
+                continue
+            # a cited fact outside the probes: "sda/transport.kind", "guest/platform.…"
+            _, _, path = evidence_id.partition("/")
+            source = disk if disk is not None else self.guest_context()
+            fields: "list[tuple[str, str]]" = []
+            _flatten(_resolve(source, path), "", fields)
+            decoded.append(FactGroup(path or evidence_id, fields))
+        groups = []
+        for name in cited_groups:
+            fields = []
+            _flatten(fact_groups[name], "", fields)
+            groups.append(FactGroup(f"facts.{name}", fields))
+        decoded = groups + decoded
+        facts = self.verdict_facts(disk, probes) if disk is not None else []
+        return Verdict(
+            subject=subject,
+            feature=_text(raw.get("feature")),
+            title=_text(raw.get("title")) or _text(raw.get("feature")),
+            status=_text(raw.get("status")) or UNKNOWN,
+            reasons=[
+                Reason(_text(r.get("code")), _text(r.get("text")))
+                for r in _list(raw.get("reasons"))
+                if isinstance(r, dict)
+            ],
+            facts=facts,
+            probes=probes,
+            decoded=decoded,
+            remedies=[
+                self.remedy_index(r) for r in _list(raw.get("remediation")) if isinstance(r, dict)
+            ],
+            missing=[_text(m) for m in _list(raw.get("missing"))],
+            guide_section=_text(raw.get("guide_section")),
+        )
+
+    def guest_context(self) -> "dict[str, Any]":
+        return {"platform": self.document.get("platform"), "guest": {}}
+
+    @staticmethod
+    def verdict_facts(
+        disk: "dict[str, Any]",
+        probes: "list[ProbeEvidence]",
+    ) -> "list[tuple[str, str]]":
+        facts = [("transport", _transport(disk))]
+        identity = _identity(disk)
+        if identity:
+            facts.append(("identity", identity))
+        sent = [p for p in probes if p.source in ("sg3_utils", "none")]
+        if sent:
+            facts.append(
+                (
+                    "probes",
+                    "; ".join(f"{p.id.split('/', 1)[-1]} {_probe_outcome(p)}" for p in sent),
+                )
+            )
+        if any(p.id.endswith(("/pr_read_reservation", "/pr_read_keys")) for p in probes):
+            facts.extend(_pr_facts(_dict(_dict(disk.get("facts")).get("persistent_reservations"))))
+        return facts
+
+
+def _transport(disk: "dict[str, Any]") -> str:
+    transport = _dict(disk.get("transport"))
+    words = _text(transport.get("kind")) or "?"
+    if transport.get("mode"):
+        words += f"/{transport['mode']}"
+    if transport.get("detail"):
+        words += f" ({transport['detail']})"
+    return words
+
+
+def _identity(disk: "dict[str, Any]") -> str:
+    identity = _dict(_dict(disk.get("facts")).get("identity"))
+    return " ".join(_text(identity.get(k)) for k in ("vendor", "product") if identity.get(k))
+
+
+def _outcomes(disk: "dict[str, Any]") -> "dict[str, str]":
+    facts = _dict(disk.get("facts"))
+    return {
+        "inquiry": _text(_dict(facts.get("passthrough")).get("inquiry_outcome")),
+        "pr_in": _text(_dict(facts.get("persistent_reservations")).get("read_keys_outcome")),
+        "ws16": _text(_dict(_dict(facts.get("write_same")).get("write_same16_oor")).get("outcome")),
+    }
+
+
+def _hypervisor(platform: "dict[str, Any]") -> str:
+    from guestprobe.collect.platform import PlatformFacts
+
+    try:
+        return _text(PlatformFacts.from_dict(dict(platform)).hypervisor)
+    except (TypeError, ValueError, AttributeError):
+        return ""
+
+
+def _same(a: "Verdict", b: "Verdict") -> bool:
+    return (a.status, [(r.code, r.text) for r in a.reasons], a.remedies) == (
+        b.status,
+        [(r.code, r.text) for r in b.reasons],
+        b.remedies,
+    )
+
+
+def _platform(document: "dict[str, Any]") -> "list[tuple[str, str]]":
+    platform = _dict(document.get("platform"))
+    scan = _dict(document.get("scan"))
+    sg3 = _dict(platform.get("sg3_utils"))
+    dmi = " ".join(
+        _text(platform.get(k)) for k in ("dmi_sys_vendor", "dmi_product_name") if platform.get(k)
+    )
+    rows = [
+        ("host name", _text(platform.get("hostname"))),
+        ("hypervisor", _hypervisor(platform)),
+        ("DMI", dmi),
+        ("kernel", _text(platform.get("kernel_release"))),
+        ("sg3_utils", " ".join(filter(None, [_text(sg3.get("release")),
+                                             f"(sg_inq {sg3['sg_inq_version']})"
+                                             if sg3.get("sg_inq_version") else ""]))),
+        ("udev database",
+         "populated" if platform.get("udev_database_populated") else "not populated"),
+        ("VirtIO devices", ", ".join(
+            f"{_text(_dict(v).get('name'))} ({_text(_dict(v).get('kind'))})"
+            for v in _list(platform.get("virtio_devices"))
+        ) or "none"),
+        ("collected by guestprobe", _text(scan.get("collected_by_version"))),
+        ("scan started", _text(scan.get("started_at"))),
+        ("judged by", f"{_text(_dict(document.get('tool')).get('name'))} "
+                      f"{_text(_dict(document.get('tool')).get('version'))}, "
+                      f"report schema {_text(document.get('schema_version'))}"),
+    ]
+    return [(label, value) for label, value in rows if value]
+
+
+def build_report_view(document: "dict[str, Any]", redacted: bool = False) -> "ReportView":
+    """The model of a judged report document (see the module docstring)."""
+    builder = _Builder(document)
+    features: "list[str]" = []
+    titles: "dict[str, str]" = {}
+    disks: "list[DiskRow]" = []
+    for disk in map(_dict, _list(document.get("disks"))):
+        verdicts = {}
+        for raw in _list(disk.get("verdicts")):
+            verdict = builder.verdict(_dict(raw), disk)
+            verdicts[verdict.feature] = verdict
+            if verdict.feature not in features:
+                features.append(verdict.feature)
+                titles[verdict.feature] = verdict.title
+        identity = _dict(_dict(disk.get("facts")).get("identity"))
+        disks.append(
+            DiskRow(
+                name=_text(disk.get("name")),
+                dev_path=_text(disk.get("dev_path")),
+                transport=_transport(disk),
+                identity=_identity(disk),
+                lu_designator=_text(identity.get("lu_designator")),
+                size_bytes=disk["size_bytes"] if isinstance(disk.get("size_bytes"), int) else None,
+                status=_text(disk.get("status")),
+                by_id=[_text(link) for link in _list(disk.get("by_id"))],
+                outcomes=_outcomes(disk),
+                verdicts=verdicts,
+            )
+        )
+    groups = [
+        LuGroup(_text(g.get("lu_designator")), [_text(d) for d in _list(g.get("disks"))])
+        for g in map(_dict, _list(document.get("logical_units")))
+    ]
+    guest_verdicts = [
+        builder.verdict(_dict(raw), None) for raw in _list(document.get("guest_verdicts"))
+    ]
+    findings, caveats = _findings(features, disks, groups, guest_verdicts, builder.remedies)
+    scan = _dict(document.get("scan"))
+    duration = scan.get("duration_s")
+    summary = (
+        f"{_text(scan.get('disk_count'))} disks in "
+        + (f"{duration:.1f} s" if isinstance(duration, (int, float)) else "? s")
+        + f", {_text(scan.get('processes_started'))} processes"
+    )
+    return ReportView(
+        features=features,
+        feature_titles=titles,
+        disks=disks,
+        lu_groups=groups,
+        guest_verdicts=guest_verdicts,
+        findings=findings,
+        caveats=caveats,
+        remedies=builder.remedies,
+        platform=_platform(document),
+        hostname=_text(_dict(document.get("platform")).get("hostname")),
+        generated_at=_text(document.get("generated_at")),
+        scan_summary=summary,
+        complete=scan.get("complete") is not False,
+        redacted=redacted,
+    )
+
+
+def _findings(
+    features: "list[str]",
+    disks: "list[DiskRow]",
+    groups: "list[LuGroup]",
+    guest_verdicts: "list[Verdict]",
+    remedies: "list[Remedy]",
+) -> "tuple[list[Finding], list[Finding]]":
+    by_name = {disk.name: disk for disk in disks}
+    lu_of = {}
+    for group in groups:
+        if len(group.disks) > 1:
+            for name in group.disks:
+                lu_of[name] = group
+    findings: "list[Finding]" = []
+    caveats: "list[Finding]" = []
+    for feature in features:
+        done: "set[str]" = set()
+        per_feature: "list[Finding]" = []
+        for disk in disks:
+            verdict = disk.verdicts.get(feature)
+            if verdict is None or disk.name in done:
+                continue
+            subject, names = disk.name, [disk.name]
+            group = lu_of.get(disk.name)
+            if group is not None:
+                others = [by_name[n].verdicts.get(feature) for n in group.disks if n in by_name]
+                if len(others) == len(group.disks) and all(
+                    o is not None and _same(verdict, o) for o in others
+                ):
+                    names = list(group.disks)
+                    subject = f"LU {group.lu_designator} ({', '.join(names)})"
+                else:
+                    subject = f"{disk.name} (a path to LU {group.lu_designator})"
+            done.update(names)
+            merged = _merge(Finding(subject, names, verdict), per_feature)
+            if merged is not None:
+                per_feature.append(merged)
+        for finding in per_feature:
+            _classify(finding, findings, caveats)
+    for verdict in guest_verdicts:
+        _classify(Finding(GUEST, [], verdict), findings, caveats)
+    findings.sort(key=lambda f: SEVERITY.get(f.verdict.status, 9))
+    _number_remedies(findings + caveats, [*(v for d in disks for v in d.verdicts.values()),
+                                          *guest_verdicts], remedies)
+    return findings, caveats
+
+
+def _merge(finding: "Finding", listed: "list[Finding]") -> "Finding | None":
+    """Disks (or LUs) whose verdict reads the same, word for word and fact for fact, share one
+    finding (a guest with 64 alike scsi-hd disks gets one line per feature, not 64): the
+    finding is added to the first such one in ``listed``, and None returned; else the finding."""
+    for other in listed:
+        if _same(other.verdict, finding.verdict) and other.verdict.facts == finding.verdict.facts:
+            other.disks += finding.disks
+            lu = " (" in other.subject + finding.subject  # "LU naa.… (sda, sdb)"
+            other.subject += ("; " if lu else ", ") + finding.subject
+            return None
+    return finding
+
+
+def _number_remedies(
+    listed: "list[Finding]", verdicts: "list[Verdict]", remedies: "list[Remedy]"
+) -> None:
+    """Number the remedies in the order the findings first name them; note whom each is for."""
+    order: "list[int]" = []
+    for finding in listed:
+        for index in finding.verdict.remedies:
+            if index not in order:
+                order.append(index)
+    order += [i for i in range(len(remedies)) if i not in order]
+    renumber = {old: new for new, old in enumerate(order)}
+    remedies[:] = [remedies[old] for old in order]
+    for verdict in verdicts:
+        verdict.remedies = [renumber[i] for i in verdict.remedies]
+    for finding in listed:
+        for index in finding.verdict.remedies:
+            label = (", ".join(finding.disks) or GUEST, finding.verdict.feature)
+            if label not in remedies[index].applies_to:
+                remedies[index].applies_to.append(label)
+
+
+def _classify(finding: "Finding", findings: "list[Finding]", caveats: "list[Finding]") -> None:
+    if finding.verdict.status != USABLE:
+        findings.append(finding)
+    elif finding.verdict.has_caveat:
+        caveats.append(finding)

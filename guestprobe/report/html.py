@@ -1,0 +1,400 @@
+"""The case report as one self-contained HTML page (and the cluster comparison as another). Pure.
+
+One file that opens from a mail attachment: no script at all, no external style, font, image or
+link to fetch; a Content-Security-Policy ``<meta>`` allows nothing but the page's own style
+sheet (by its hash), so even a string that slipped through could not run or load anything.
+Every text that came from a device, a host or a bundle goes through
+:func:`guestprobe.report.escape.html_text` (control characters as ``\\xNN``, then markup).
+
+The page: the disk x feature matrix (status as a word and a colour), each cell a ``<details>``
+that opens the verdict: reasons, the facts in words, the fix, and the evidence (each probe's
+command, exit status and meaning, outcome, stderr, the raw answer as a hex dump, and the decoded
+fields); then the findings as the terminal lists them, the fixes once each, the guest-wide
+verdicts, the LU groups with their paths, the platform and versions.
+"""
+
+
+import base64
+import hashlib
+from typing import Any
+
+from guestprobe.decode.hexdump import format_hexdump
+from guestprobe.report.escape import html_lines, html_text
+from guestprobe.report.findings import (
+    STATUS_WORDS,
+    Finding,
+    ProbeEvidence,
+    Remedy,
+    ReportView,
+    Verdict,
+    build_report_view,
+)
+
+STYLE = """
+:root{--fg:#1d1d1f;--muted:#5b5b66;--line:#c9c9d1;--bg:#fff;--code:#f4f4f7}
+*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
+color:var(--fg);background:var(--bg);margin:0 auto;padding:1.25rem 1.5rem 3rem;max-width:96rem}
+h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.2rem;margin:2rem 0 .6rem;
+border-bottom:2px solid var(--line);padding-bottom:.2rem}h3{font-size:1rem;margin:.2rem 0 .5rem}
+h4{font-size:.92rem;margin:.9rem 0 .3rem}
+code,pre,.mono{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.85rem}
+pre{background:var(--code);padding:.5rem .6rem;overflow:auto;margin:.3rem 0;
+white-space:pre-wrap;overflow-wrap:anywhere}
+pre.hex{white-space:pre;overflow-wrap:normal}
+.muted{color:var(--muted)}
+.banner{border:2px solid #8a6d00;background:#fff6d6;padding:.5rem .8rem;margin:.8rem 0}
+table{border-collapse:collapse;margin:.4rem 0}
+th,td{border:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f0f0f4;font-weight:600}
+table.matrix tr{position:relative}
+table.matrix td.cell{padding:0;min-width:5.2rem}
+table.matrix thead th{font-size:.85rem}
+td.cell summary{cursor:pointer;padding:.3rem .4rem;font-weight:600;list-style:none;
+font-size:.88rem}
+td.cell summary::-webkit-details-marker{display:none}
+td.cell summary::after{content:"\\A0\\25BE";font-weight:400;color:var(--muted)}
+td.cell details[open]>summary{outline:2px solid #1d1d1f}
+.pop{position:absolute;top:100%;left:0;z-index:20;width:min(60rem,92vw);max-height:75vh;
+overflow:auto;background:#fff;color:var(--fg);border:1px solid #777;
+box-shadow:0 6px 24px rgba(0,0,0,.25);padding:.6rem .8rem;font-weight:400;white-space:normal}
+.st{font-weight:700}
+.usable{background:#e3f5e6;color:#14532d}
+.degraded{background:#fff1c7;color:#6b4500}
+.not_usable{background:#fde0e0;color:#8b1111}
+.unknown{background:#ece6fb;color:#4a2a8a}
+.badge{display:inline-block;padding:0 .45rem;border-radius:.25rem;font-weight:700}
+.card{border:1px solid var(--line);border-left:6px solid var(--line);padding:.5rem .8rem;
+margin:.6rem 0;background:#fff}
+.card.k-not_usable{border-left-color:#c62828}
+.card.k-degraded{border-left-color:#c88a00}
+.card.k-unknown{border-left-color:#6a3fc1}
+.card.k-usable{border-left-color:#2e7d32}
+table.matrix th.disk{min-width:12rem;max-width:17rem;font-weight:400}
+table.matrix th.disk strong{font-size:1rem}
+table.matrix th.disk div{font-size:.8rem;color:var(--muted);overflow-wrap:anywhere}
+ul.reasons{margin:.2rem 0 .4rem;padding-left:1.2rem}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:.3rem 0}
+dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
+.probe{border-top:1px dashed var(--line);padding-top:.3rem;margin-top:.4rem}
+table.fields td{font-size:.85rem}
+ol.fixes>li{margin:.6rem 0}
+footer{margin-top:2.5rem;color:var(--muted);font-size:.85rem}
+@media print{.pop{position:static;width:auto;max-height:none;box-shadow:none}}
+"""
+
+
+def _csp(style: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    return (
+        f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'none'; script-src 'none'; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+def _page(title: str, body: "list[str]") -> str:
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{_csp(STYLE)}">',
+            '<meta name="referrer" content="no-referrer">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{html_text(title)}</title>",
+            f"<style>{STYLE}</style>",
+            "</head><body>",
+            *body,
+            "</body></html>",
+            "",
+        ]
+    )
+
+
+def _badge(status: str) -> str:
+    word = STATUS_WORDS.get(status, status)
+    return f'<span class="badge st {html_text(status)}">{html_text(word)}</span>'
+
+
+def _probe(probe: "ProbeEvidence") -> str:
+    parts = [f'<div class="probe"><h4><code>{html_text(probe.id)}</code> '
+             f'<span class="muted">({html_text(probe.source)})</span></h4>',
+             f"<pre>{html_text(probe.command)}</pre>", '<dl class="facts">']
+    if probe.exit_status is not None:
+        meaning = f" — {probe.exit_meaning}" if probe.exit_meaning else ""
+        parts.append(f"<dt>exit status</dt><dd>{html_text(f'{probe.exit_status}{meaning}')}</dd>")
+    parts.append(f"<dt>outcome</dt><dd>{html_text(probe.outcome or '-')}</dd>")
+    if probe.duration_s is not None:
+        parts.append(f"<dt>took</dt><dd>{probe.duration_s:.3f} s</dd>")
+    parts.append("</dl>")
+    if probe.stderr.strip():
+        parts.append(f"<div>stderr:</div><pre>{html_lines(probe.stderr.rstrip())}</pre>")
+    if probe.raw:
+        if probe.raw_damaged:
+            label = "the answer as stored (it does not decode)"
+        elif probe.printed_as_hexdump:
+            label = f"the answer, {len(probe.raw)} bytes (read from the tool's own hex dump)"
+        else:
+            label = f"the raw answer, {len(probe.raw)} bytes"
+        parts.append(f"<div>{html_text(label)}:</div><pre class=\"hex\">"
+                     f"{html_lines(format_hexdump(probe.raw).rstrip())}</pre>")
+    elif probe.source != "none":
+        parts.append('<div class="muted">no answer bytes</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _fix(remedy: "Remedy", number: int) -> str:
+    return (f"<li><strong>[{number}] {html_text(remedy.platform_words)}</strong>"
+            f"<pre>{html_lines(remedy.text)}</pre></li>")
+
+
+def _verdict_body(verdict: "Verdict", view: "ReportView", subject: str, evidence: bool) -> str:
+    """Reasons, facts and fix; with ``evidence`` (a matrix cell, a guest verdict) the fix in
+    full and the evidence, else (a finding card) the fix by its number in the Fixes list."""
+    parts = [
+        f"<h3>{html_text(subject)} · {html_text(verdict.title)} "
+        f"(<code>{html_text(verdict.feature)}</code>): {_badge(verdict.status)}</h3>",
+        '<ul class="reasons">',
+    ]
+    for number, reason in enumerate(verdict.reasons):
+        note = "" if number == 0 else '<span class="muted">note</span> '
+        parts.append(f"<li>{note}<code>{html_text(reason.code)}</code>: {html_text(reason.text)}"
+                     "</li>")
+    parts.append("</ul>")
+    if verdict.facts or verdict.missing:
+        parts.append('<dl class="facts">')
+        for label, value in verdict.facts:
+            parts.append(f"<dt>{html_text(label)}</dt><dd>{html_text(value)}</dd>")
+        if verdict.missing:
+            parts.append(f"<dt>missing facts</dt><dd>{html_text(', '.join(verdict.missing))}</dd>")
+        parts.append("</dl>")
+    if verdict.remedies and evidence:
+        parts.append("<h4>Fix</h4><ol class=\"fixes\">")
+        parts += [_fix(view.remedies[i], i + 1) for i in verdict.remedies]
+        parts.append("</ol>")
+    elif verdict.remedies:
+        refs = ", ".join(
+            f'<a href="#fix-{i + 1}">[{i + 1}] {html_text(view.remedies[i].platform_words)}</a>'
+            for i in verdict.remedies
+        )
+        parts.append(f"<p><strong>Fix:</strong> {refs} (below)</p>")
+    elif verdict.status != "usable":
+        parts.append('<p class="muted">Fix: none in the rules (the reason says what it takes).'
+                     "</p>")
+    if evidence and (verdict.probes or verdict.decoded):
+        parts.append("<h4>Evidence</h4>")
+        parts += [_probe(probe) for probe in verdict.probes]
+        for group in verdict.decoded:
+            rows = "".join(f"<tr><td class=\"mono\">{html_text(k)}</td><td>{html_text(v)}</td></tr>"
+                           for k, v in group.fields)
+            parts.append(f"<h4>decoded: <code>{html_text(group.name)}</code></h4>"
+                         f'<table class="fields">{rows}</table>')
+    if verdict.guide_section:
+        parts.append(f'<p class="muted">Guide: {html_text(verdict.guide_section)}</p>')
+    return "".join(parts)
+
+
+def _matrix(view: "ReportView") -> "list[str]":
+    head = "".join(f'<th title="{html_text(view.feature_titles.get(f, f))}">{html_text(f)}</th>'
+                   for f in view.features)
+    out = ['<table class="matrix"><thead><tr><th>disk: transport, identity, LU designator</th>'
+           f"{head}</tr></thead><tbody>"]
+    for disk in view.disks:
+        cells = []
+        for feature in view.features:
+            verdict = disk.verdicts.get(feature)
+            if verdict is None:
+                cells.append("<td>-</td>")
+                continue
+            cells.append(
+                f'<td class="cell {html_text(verdict.status)}"><details><summary class="st">'
+                f"{html_text(STATUS_WORDS.get(verdict.status, verdict.status))}</summary>"
+                f'<div class="pop" id="{_anchor(disk.name, feature)}">'
+                f"{_verdict_body(verdict, view, disk.name, True)}</div></details></td>"
+            )
+        about = [disk.dev_path, disk.transport, disk.identity, disk.lu_designator]
+        out.append(
+            f'<tr><th class="disk"><strong>{html_text(disk.name)}</strong>'
+            + "".join(f"<div>{html_text(line)}</div>" for line in about if line)
+            + f"</th>{''.join(cells)}</tr>"
+        )
+    out.append("</tbody></table>")
+    out.append('<p class="muted">Each status is a word and a colour: usable, DEGRADED, NOT USABLE,'
+               " UNKNOWN (a fact it needs is missing). Open a cell for the reason, the fix and the"
+               " evidence.</p>")
+    return out
+
+
+def _anchor(subject: str, feature: str) -> str:
+    digest = hashlib.sha256(f"{subject}\0{feature}".encode()).hexdigest()[:12]
+    return f"v-{digest}"
+
+
+def _finding_card(finding: "Finding", view: "ReportView") -> str:
+    verdict = finding.verdict
+    link = ""
+    if finding.disks:
+        link = (f'<p class="muted">Evidence: open the cell of {html_text(finding.disks[0])} in the '
+                f'<a href="#{_anchor(finding.disks[0], verdict.feature)}">matrix</a>.</p>')
+    body = _verdict_body(verdict, view, finding.subject, evidence=not finding.disks)
+    return f'<div class="card k-{html_text(verdict.status)}">{body}{link}</div>'
+
+
+def _caveat_item(finding: "Finding") -> str:
+    verdict = finding.verdict
+    caveats = verdict.reasons[1:] or verdict.reasons[:1]
+    refs = " ".join(f"[{i + 1}]" for i in verdict.remedies)
+    text = "; ".join(f"{r.code}: {r.text}" for r in caveats)
+    return (f"<li>{_badge('usable')} <strong>{html_text(finding.subject)}</strong> "
+            f"<code>{html_text(verdict.feature)}</code>, but {html_text(text)}"
+            + (f" (fix {html_text(refs)})" if refs else "") + "</li>")
+
+
+def _remedy_item(number: int, remedy: "Remedy") -> str:
+    whom: "dict[str, list[str]]" = {}
+    for who, feature in remedy.applies_to:
+        whom.setdefault(who, []).append(feature)
+    audience = "; ".join(f"{who}: {', '.join(features)}" for who, features in whom.items())
+    return (f'<li id="fix-{number}"><strong>[{number}] {html_text(remedy.platform_words)}</strong>'
+            " — for "
+            f"{html_text(audience)}<pre>{html_lines(remedy.text)}</pre></li>")
+
+
+def render_html(document: "dict[str, Any]", redacted: bool = False) -> str:
+    """The whole page for one judged report document."""
+    view = build_report_view(document, redacted=redacted)
+    counts: "dict[str, int]" = {}
+    for finding in view.findings:
+        counts[finding.verdict.status] = counts.get(finding.verdict.status, 0) + 1
+    summary = ", ".join(f"{n} {STATUS_WORDS[s]}" for s, n in sorted(counts.items())
+                        if s in STATUS_WORDS) or "every verdict usable"
+    title = f"guestprobe report: {view.hostname or 'guest'}"
+    platform = dict(view.platform)
+    where = ", ".join(filter(None, [platform.get("hypervisor"), platform.get("DMI"),
+                                    platform.get("kernel") and f"kernel {platform['kernel']}"]))
+    body = [f"<header><h1>{html_text(title)}</h1>",
+            f"<p>{html_text(where)}</p>" if where else "",
+            f'<p class="muted">{html_text(view.scan_summary)}; generated '
+            f"{html_text(view.generated_at)}; findings: {html_text(summary)}</p>"]
+    if view.redacted:
+        body.append('<p class="banner">Redacted bundle: host names, serials, WWIDs and LU '
+                    "designators, by-id links, IQNs, portal addresses and PR keys are keyed "
+                    "hashes.</p>")
+    if not view.complete:
+        body.append('<p class="banner">INCOMPLETE: a disk timed out or vanished during the scan.'
+                    "</p>")
+    body.append("</header>")
+    body.append('<section id="matrix"><h2>Disks and features</h2>')
+    body += _matrix(view) if view.disks else ["<p>No disks found.</p>"]
+    body.append("</section>")
+    body.append('<section id="findings"><h2>Findings</h2>')
+    if view.findings:
+        body += [_finding_card(f, view) for f in view.findings]
+    else:
+        body.append("<p>Every verdict is usable.</p>")
+    if view.caveats:
+        body.append("<h3>Usable, with a caveat</h3><ul>")
+        body += [_caveat_item(f) for f in view.caveats]
+        body.append("</ul>")
+    fixes = [_remedy_item(i + 1, r) for i, r in enumerate(view.remedies) if r.applies_to]
+    if fixes:
+        body += ["<h2>Fixes</h2>", '<ol class="fixes">', *fixes, "</ol>"]
+    body.append("</section>")
+    body.append('<section id="guest"><h2>Guest-wide verdicts</h2>')
+    body += [f'<div class="card k-{html_text(v.status)}">{_verdict_body(v, view, "guest", True)}'
+             "</div>" for v in view.guest_verdicts] or ["<p>None.</p>"]
+    body.append("</section>")
+    body.append('<section id="lus"><h2>Logical units and their paths</h2>')
+    if view.lu_groups:
+        rows = "".join(
+            f"<tr><td class=\"mono\">{html_text(g.lu_designator)}</td><td>{len(g.disks)}</td>"
+            f"<td>{html_text(', '.join(g.disks))}</td></tr>" for g in view.lu_groups
+        )
+        body.append(f"<table><tr><th>LU designator</th><th>paths</th><th>disks</th></tr>{rows}"
+                    "</table>")
+    else:
+        body.append("<p>No disk carries an LU designator.</p>")
+    body.append("</section>")
+    rows = "".join(f"<tr><th>{html_text(k)}</th><td>{html_text(v)}</td></tr>"
+                   for k, v in view.platform)
+    body.append(f'<section id="platform"><h2>Platform and versions</h2><table>{rows}</table>'
+                "</section>")
+    body.append("<footer>Written by guestprobe: a self-contained page (no script, nothing "
+                "fetched). The JSON report holds the same and more.</footer>")
+    return _page(title, body)
+
+
+# -- the cluster comparison ---------------------------------------------------------------------
+_PR_WORDS = {"yes": ("usable", "PR"), "no": ("not_usable", "no PR"), "unknown": ("unknown", "PR?")}
+
+
+def render_comparison_html(result: "dict[str, Any]") -> str:
+    """The node x LU matrix of ``guestprobe compare``: which node sees each LU through which
+    paths, whether PR-capable, and the coordinator-disk count."""
+    nodes = [node.get("name") for node in result.get("nodes") or []]
+    head = "".join(f"<th>{html_text(name)}</th>" for name in nodes)
+    rows = []
+    for row in result.get("logical_units") or []:
+        cells = []
+        for name in nodes:
+            paths = (row.get("paths") or {}).get(name)
+            if not paths:
+                cells.append('<td class="not_usable"><span class="st">not seen</span></td>')
+                continue
+            state = (row.get("pr_capable_by_node") or {}).get(name, "unknown")
+            css, word = _PR_WORDS.get(state, ("unknown", str(state)))
+            detail = ", ".join(
+                f"{p.get('disk')}: {_PR_WORDS.get(p.get('pr_capable'), ('', '?'))[1]}"
+                + ("" if p.get("read_keys_outcome") in (None, "ok")
+                   else f" (PR IN {p.get('read_keys_outcome')})")
+                for p in paths
+            )
+            cells.append(f'<td class="{css}"><span class="st">{html_text(word)}</span>'
+                         f"<div>{html_text(detail)}</div></td>")
+        css, word = _PR_WORDS.get(row.get("pr_capable_from_all"), ("unknown", "?"))
+        rows.append(
+            f"<tr><td class=\"mono\">{html_text(row.get('lu_designator'))}</td>"
+            f"<td>{html_text(row.get('identity') or '-')}</td>{''.join(cells)}"
+            f"<td>{'yes' if row.get('seen_by_all') else 'NO'}</td>"
+            f'<td class="{css}"><span class="st">{html_text(word)}</span></td></tr>'
+        )
+    coordinator = result.get("coordinator_disks") or {}
+    enough = bool(coordinator.get("enough"))
+    body = [
+        "<header><h1>guestprobe compare: " + html_text(", ".join(map(str, nodes))) + "</h1>",
+        "<ul>" + "".join(
+            f"<li><strong>{html_text(n.get('name'))}</strong>: {html_text(n.get('source'))}, "
+            f"{html_text(n.get('disk_count'))} disks"
+            + "".join(f"<br><span class=\"muted\">{html_text(note)}</span>"
+                      for note in n.get("notes") or [])
+            + "</li>"
+            for n in result.get("nodes") or []
+        ) + "</ul></header>",
+        '<section><h2>Coordinator disks</h2>'
+        f'<div class="card k-{"usable" if enough else "not_usable"}"><h3>'
+        f'<span class="badge st {"usable" if enough else "not_usable"}">'
+        f'{"OK" if enough else "NOT ENOUGH"}</span> '
+        f"{html_text(coordinator.get('candidate_count'))} LU(s) seen and PR-capable from every "
+        f"node; largest odd set: {html_text(coordinator.get('largest_odd_set'))}</h3>"
+        f"<p>{html_text(coordinator.get('reason'))}</p></div></section>",
+        "<section><h2>Logical units by node</h2>",
+    ]
+    if rows:
+        body.append(f'<table class="matrix"><thead><tr><th>LU designator</th><th>identity</th>'
+                    f"{head}<th>all nodes</th><th>PR from all</th></tr></thead><tbody>"
+                    + "".join(rows) + "</tbody></table>")
+        body.append('<p class="muted">PR = PR-capable (PERSISTENT RESERVE IN answers and no '
+                    "fencing verdict against it), no PR = not, PR? = PR IN answers but the "
+                    "fencing verdict is unknown; not seen = the node has no path to the LU.</p>")
+    else:
+        body.append("<p>No disk with an LU designator on any node.</p>")
+    for name, missing in (result.get("missing_by_node") or {}).items():
+        if missing:
+            body.append(f"<p>{html_text(name)} does not see: "
+                        f"<span class=\"mono\">{html_text(', '.join(missing))}</span></p>")
+    for name, disks in (result.get("disks_without_designator") or {}).items():
+        body.append(f"<p>{html_text(name)}: no LU designator (cannot be matched): "
+                    f"{html_text(', '.join(map(str, disks)))}</p>")
+    body.append("</section><footer>Written by guestprobe compare: a self-contained page (no "
+                "script, nothing fetched).</footer>")
+    return _page("guestprobe compare", body)
