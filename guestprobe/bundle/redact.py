@@ -37,6 +37,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from guestprobe.compat import is_ascii
+from guestprobe.decode import DecodeError
+from guestprobe.decode.persist import pr_in_header_from_text
 
 MIN_IDENTIFIER = 4
 # iSCSI and NVMe qualified names (RFC 3720 3.2.6.3.1, NVMe Base 4.5)
@@ -460,8 +462,9 @@ def _redact_page(
 def _redact_hex_probe(redactor: "Redactor", name: "str | None", text: str) -> str:
     """``sg_persist --hex --hex`` output: the keys replaced at their offsets, nothing else; lines
     that are not part of the dump are texts."""
-    data = hexdump_bytes(text)
-    redacted = redactor.redact_pr_keys(name, data)
+    header = _pr_header_of(text)  # sg3_utils 1.37 prints the header as text, not in the dump
+    data = header + hexdump_bytes(text)
+    redacted = redactor.redact_pr_keys(name, data)[len(header):]
     lines = []
     for line in rewrite_hexdump(text, redacted).splitlines(keepends=True):
         lines.append(line if _HEXDUMP_LINE.match(line) else redactor.apply_text(line))
@@ -473,6 +476,14 @@ def _udev_values(inventory: "dict[str, Any]") -> "list[tuple[str, str]]":
         (k, v) for k, v in (inventory.get("udev_properties") or {}).items() if isinstance(v, str)
     ]
     return values + [("", link) for link in inventory.get("udev_links") or []]
+
+
+def _pr_header_of(text: str) -> bytes:
+    """The PR IN header where sg_persist printed it as text (sg3_utils 1.37), else nothing."""
+    try:
+        return pr_in_header_from_text(text)
+    except DecodeError:
+        return b""
 
 
 def _gather(redactor: "Redactor", collection: "dict[str, Any]") -> None:
@@ -488,7 +499,8 @@ def _gather(redactor: "Redactor", collection: "dict[str, Any]") -> None:
         for probe in disk.get("probes") or []:
             data = _probe_payload(probe)
             if probe.get("output_format") == "hex":
-                data = hexdump_bytes(data.decode("ascii", "replace"))
+                text = data.decode("ascii", "replace")
+                data = _pr_header_of(text) + hexdump_bytes(text)
                 redactor.redact_pr_keys(probe.get("name"), data)
             else:
                 payloads.append((probe.get("name"), data))

@@ -9,6 +9,7 @@ from typing import Any
 
 from guestprobe.collect import process
 from guestprobe.collect.sg3 import SG3_TOOLS
+from guestprobe.collect.sg3_releases import differences_for, parse_sg_inq_version, release_of
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
 
@@ -26,18 +27,6 @@ VIRTIO_DEVICE_KINDS = {
     19: "vsock",
     26: "fs",
 }
-
-# sg_inq's own version string -> the sg3_utils release that shipped it (sg_inq.c version_str).
-SG_INQ_RELEASES = {
-    "1.98": "1.43/1.44",
-    "2.05": "1.45",
-    "2.10": "1.46",
-    "2.13": "1.47",
-    "2.48": "1.48",
-    "2.65": "1.49",
-}
-SG_INQ_MIN_ONLY_OPTION = (1, 98)  # `sg_inq --only` appeared with sg3_utils 1.43
-
 
 @dataclass
 class VirtioDevice:
@@ -99,21 +88,9 @@ class PlatformFacts:
         return "unknown" if self.cpu_hypervisor_flag else None
 
 
-def parse_sg_inq_version(stderr_text: str) -> "str | None":
-    """``Version string: 2.10 20210328`` -> ``2.10``."""
-    match = re.search(r"(\d+\.\d+)\s+\d{8}", stderr_text)
-    return match.group(1) if match else None
-
-
-def sg_inq_supports_only(version: "str | None") -> bool:
-    if version is None:
-        return False
-    major, minor = (int(part) for part in version.split("."))
-    return (major, minor) >= SG_INQ_MIN_ONLY_OPTION
-
-
 def sg3_utils_facts(timeout_s: float = 10.0) -> "dict[str, Any]":
-    """Which sg3_utils tools are on PATH, and sg_inq's version (one process)."""
+    """Which sg3_utils tools are on PATH, which release they are (one process: ``sg_inq
+    --version``), and what the probes do differently for that release."""
     tools = {tool: shutil.which(tool) for tool in SG3_TOOLS}
     facts: "dict[str, Any]" = {"tools": tools, "sg_inq_version": None, "release": None}
     if tools["sg_inq"]:
@@ -121,8 +98,11 @@ def sg3_utils_facts(timeout_s: float = 10.0) -> "dict[str, Any]":
         version = parse_sg_inq_version(
             result.stderr_text + result.stdout.decode("utf-8", "replace")
         )
+        release, probes_as, basis = release_of(version)
         facts["sg_inq_version"] = version
-        facts["release"] = SG_INQ_RELEASES.get(version or "")
+        facts["release"] = release
+        facts["release_basis"] = basis
+        facts["differences"] = [d.to_dict() for d in differences_for(probes_as)]
     return facts
 
 

@@ -30,6 +30,7 @@ from guestprobe.collect.sg3 import (
     vpd_probe,
     write_same_probes,
 )
+from guestprobe.collect.sg3_releases import adapt, release_skip_reason
 from guestprobe.decode import DecodeError
 from guestprobe.decode.persist import pr_in_data_from_hexdump
 from guestprobe.decode.readcap import decode_read_capacity_16
@@ -88,7 +89,8 @@ class ProbeOptions:
     timeout_s: float = 15.0
     write_probes: bool = True
     use_sysfs_pages: bool = True
-    sg_inq_only: bool = True  # `sg_inq --only` exists (sg3_utils >= 1.43)
+    # the sg3_utils release the argvs are adapted to (sg3_releases.adapt); None: the newest
+    sg3_release: "tuple[int, int] | None" = None
 
 
 class DiskProber:
@@ -121,6 +123,7 @@ class DiskProber:
     def _send(self, spec: "ProbeSpec") -> "ProbeResult":
         if self._stop_reason is not None:
             return self._skip(spec.name, self._stop_reason)
+        spec = adapt(spec, self.options.sg3_release)
         argv = spec.argv(self.disk.scsi_device)
         result = ProbeResult(
             name=spec.name,
@@ -136,7 +139,9 @@ class DiskProber:
             result.exit_status = command.exit_status
             result.stdout_hex = command.stdout.hex()
             result.stderr = command.stderr_text[-4000:]
-            outcome, result.exit_meaning = interpret_command(command, self.options.timeout_s)
+            outcome, result.exit_meaning = interpret_command(
+                command, self.options.timeout_s, response_due=spec.output != "none"
+            )
             result.outcome = outcome.value
             if result.outcome != Outcome.UNIT_ATTENTION.value:
                 break
@@ -167,12 +172,8 @@ class DiskProber:
 
     # -- the plan --------------------------------------------------------------------------------
     def probe(self) -> "list[ProbeResult]":
-        inquiry = (
-            INQUIRY
-            if self.options.sg_inq_only
-            else ProbeSpec("inquiry", "sg_inq", ("--raw",), "raw")
-        )
-        self._send(inquiry)  # the live pass-through test, on every disk
+        self._stop_reason = release_skip_reason(self.options.sg3_release, self.disk.subsystems)
+        self._send(INQUIRY)  # the live pass-through test, on every disk
         self._probe_vpd()
         readcap = self._send(READ_CAPACITY_16)
         keys = self._send(PR_READ_KEYS)

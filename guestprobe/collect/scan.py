@@ -17,9 +17,10 @@ from typing import Any
 from guestprobe import __version__
 from guestprobe.collect import process
 from guestprobe.collect.discover import BlockDisk, Discoverer
-from guestprobe.collect.platform import PlatformFacts, collect_platform, sg_inq_supports_only
+from guestprobe.collect.platform import PlatformFacts, collect_platform
 from guestprobe.collect.probe import ProbeOptions, ProbeResult, Runner, probe_disk
 from guestprobe.collect.sg3 import Outcome
+from guestprobe.collect.sg3_releases import release_of
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
 
@@ -177,7 +178,7 @@ def collect(
     start = time.monotonic()
     before = process.processes_started()
     platform = collect_platform(sys, udev)
-    options.sg_inq_only = sg_inq_supports_only(platform.sg3_utils.get("sg_inq_version"))
+    options.sg3_release = release_of(platform.sg3_utils.get("sg_inq_version"))[1]
     discoverer = Discoverer(sys, udev)
     if names is None:
         disks = discoverer.discover(include_all=include_all)

@@ -6,11 +6,14 @@ This module only *builds* argv lists and *classifies* exit statuses; starting th
 Output formats are chosen to be byte-exact and stable across sg3_utils 1.44 (RHEL 8), 1.47
 (RHEL 9) and 1.48+: ``--raw`` (binary) where the tool has it, and for ``sg_persist`` (which has
 no ``--raw``) ``--hex --hex``, which since 1.44 dumps the *whole* parameter data, header included,
-as a plain hex dump.
+as a plain hex dump. What older releases (1.37, RHEL 7.9) do differently, and how each argv is
+adapted to them: :mod:`guestprobe.collect.sg3_releases`.
 """
 
 
 import errno
+import os
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -53,6 +56,7 @@ class Outcome(str, Enum):
     DATA_PROTECT = "data_protect"
     MALFORMED = "malformed_response"
     USAGE_ERROR = "usage_error"  # our argv was refused by the tool (or a preliminary step failed)
+    NO_RESPONSE = "no_response"  # exit 0, but no response bytes where some were due
     SKIPPED = "skipped"  # not sent, with a reason
     OTHER_ERROR = "other_error"
 
@@ -143,8 +147,27 @@ def describe_exit_status(exit_status: int) -> str:
     return "unknown exit status"
 
 
-def interpret_command(command: "CommandResult", timeout_s: float) -> "tuple[Outcome, str]":
-    """The outcome and a human meaning of one finished (or abandoned) sg3_utils command."""
+# What a tool prints on stderr (every release, every tool guestprobe runs) when it did not
+# understand its argv: its usage message ("Usage: sg_readcap [--brief] ...") or getopt_long's
+# complaint. Old releases (1.37) then exit 0. stdout is not searched: it carries device data.
+_USAGE_MESSAGE = re.compile(
+    rb"^Usage: sg_|unrecognized option '|unrecognised option|invalid option -- ", re.MULTILINE
+)
+
+
+def printed_usage(command: "CommandResult") -> bool:
+    """Did the tool print its usage message (or getopt's complaint) instead of running?"""
+    return bool(_USAGE_MESSAGE.search(command.stderr))
+
+
+def interpret_command(
+    command: "CommandResult", timeout_s: float, response_due: bool = False
+) -> "tuple[Outcome, str]":
+    """The outcome and a human meaning of one finished (or abandoned) sg3_utils command.
+
+    Exit status 0 is not taken as proof that the command was sent: a usage message is
+    ``usage_error``, and no response bytes where ``response_due`` is ``no_response``.
+    """
     if command.timed_out:
         return Outcome.TIMED_OUT, f"no answer within {timeout_s:g} s; abandoned"
     if command.start_error is not None:
@@ -152,7 +175,44 @@ def interpret_command(command: "CommandResult", timeout_s: float) -> "tuple[Outc
     assert command.exit_status is not None
     if command.exit_status < 0:
         return Outcome.OTHER_ERROR, f"killed by signal {-command.exit_status}"
+    if command.exit_status == 0 and printed_usage(command):
+        return Outcome.USAGE_ERROR, (
+            "exit status 0, but the tool printed its usage message: this sg3_utils does not"
+            " know an option of the argv, and sent nothing"
+        )
+    if command.exit_status == 0 and response_due and not command.stdout:
+        return Outcome.NO_RESPONSE, "exit status 0, but no response bytes where some were due"
+    if command.exit_status == SG_LIB_CAT_OTHER:
+        os_error = _os_error_of_other(command)
+        if os_error is not None:
+            return os_error
+    if command.exit_status == SG_LIB_CAT_ILLEGAL_REQ and _LBA_OUT_OF_RANGE in command.stderr:
+        return Outcome.LBA_OUT_OF_RANGE, (
+            "LBA out of range (exit 5 of sg3_utils before 1.43; the sense, printed with"
+            " --verbose, names it)"
+        )
     return classify_exit_status(command.exit_status), describe_exit_status(command.exit_status)
+
+
+# sg3_utils before 1.43 exit 99 on an OS error of SG_IO and name it only on stderr
+# ("inquiry: pass through os error: Inappropriate ioctl for device"); LC_ALL=C keeps strerror's
+# English wording (process.py).
+_PASS_THROUGH_OS_ERROR = re.compile(rb"pass through os error: ([^\n]+)")
+# The T10 name of ASC 21h/ASCQ 00h, as sg3_utils prints a sense with --verbose.
+_LBA_OUT_OF_RANGE = b"Additional sense: Logical block address out of range"
+_ERRNO_BY_STRERROR = {os.strerror(code).encode(): code for code in _OS_ERRNO_OUTCOMES}
+
+
+def _os_error_of_other(command: "CommandResult") -> "tuple[Outcome, str] | None":
+    match = _PASS_THROUGH_OS_ERROR.search(command.stderr)
+    code = _ERRNO_BY_STRERROR.get(match.group(1).strip()) if match else None
+    if code is None:
+        return None
+    return (
+        _OS_ERRNO_OUTCOMES[code],
+        f"operating system error {errno.errorcode.get(code, code)} (exit 99 of sg3_utils before"
+        " 1.43, named on stderr)",
+    )
 
 
 @dataclass(frozen=True)
@@ -162,7 +222,7 @@ class ProbeSpec:
     name: str
     tool: str
     args: "tuple[str, ...]"
-    output: str  # "raw" (binary stdout), "hex" (sg3_utils hex dump) or "none"
+    output: str  # "raw" (binary stdout), "hex" (sg3_utils hex dump) or "none" (no response due)
     writes_medium: bool = False  # True only for the out-of-range WRITE SAME probes
 
     def argv(self, device: str) -> "list[str]":

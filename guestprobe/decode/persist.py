@@ -2,9 +2,10 @@
 
 The input is the parameter data itself (header included), i.e. what
 :func:`guestprobe.decode.hexdump.parse_hexdump` makes of ``sg_persist --hex --hex`` output.
-:func:`pr_in_data_from_hexdump` does that and refuses the *single* ``--hex`` output of READ KEYS
-and READ RESERVATION, whose header is printed as text (``PR generation=0x0, Additional
-length=0``) and whose dump lacks the 8 header bytes.
+:func:`pr_in_data_from_hexdump` does that; where the header is printed as text (``PR
+generation=0x0, Additional length=0``: READ KEYS and READ RESERVATION with a single ``--hex``, and
+sg3_utils before 1.44 whatever the number of ``--hex``) and the dump lacks the 8 header bytes, it
+puts the header back from those two numbers.
 
 Samples:
 
@@ -63,6 +64,7 @@ __all__ = [
     "decode_veritas_key",
     "key_hex",
     "pr_in_data_from_hexdump",
+    "pr_in_header_from_text",
 ]
 
 _HEADER = 8
@@ -95,16 +97,35 @@ def key_hex(key: int) -> str:
     return f"{key:016x}"
 
 
+# sg_persist before 1.44 (1.37: src/sg_persist.c) prints READ KEYS and READ RESERVATION with
+# --hex as this line and a dump of the bytes after the 8-byte header; "too large" when the
+# additional length exceeded its buffer (the dump is then cut at the buffer).
+_TEXT_HEADER = re.compile(
+    r"PR generation=0x([0-9a-fA-F]{1,8}), Additional length(?: too large)?=(-?[0-9]{1,10})"
+)
+
+
 def pr_in_data_from_hexdump(text: "str | bytes") -> bytes:
-    """PR IN parameter data from ``sg_persist --hex --hex`` output (see module docstring)."""
+    """PR IN parameter data from ``sg_persist --hex --hex`` output (see module docstring).
+
+    The shape of releases before 1.44, whose header is text and whose dump holds the rest, is
+    put back together: ``  PR generation=0x3, Additional length=8`` and
+    `` 00     56 46 44 45 45 44 30 30`` -> ``00000003 00000008 5646444545443030``.
+    """
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("ascii", "replace")
-    if re.search(r"PR generation=0x[0-9a-fA-F]+", text):
-        raise DecodeError(
-            "sg_persist single --hex output: the header is text and missing from the dump; "
-            "use --hex --hex"
-        )
-    return parse_hexdump(text)
+    return pr_in_header_from_text(text) + parse_hexdump(text)
+
+
+def pr_in_header_from_text(text: str) -> bytes:
+    """The 8 header bytes where sg_persist printed them as text; ``b""`` where it did not."""
+    header = _TEXT_HEADER.search(text)
+    if header is None:
+        return b""
+    generation, additional = int(header.group(1), 16), int(header.group(2))
+    if not 0 <= additional < 2**32:
+        raise DecodeError(f"sg_persist header: additional length {additional} out of range")
+    return struct.pack(">II", generation, additional)
 
 
 def _pr_header(data: bytes, what: str) -> "tuple[int, bytes, bool]":

@@ -151,6 +151,7 @@ class ReportView:
     scan_summary: str
     complete: bool
     redacted: bool
+    sg3_note: str = ""  # the sg3_utils release's differences guestprobe handled, if any
 
 
 # -- reading the document ---------------------------------------------------------------------
@@ -461,6 +462,19 @@ def _platform(document: "dict[str, Any]") -> "list[tuple[str, str]]":
     return [(label, value) for label, value in rows if value]
 
 
+def _sg3_note(document: "dict[str, Any]") -> str:
+    """One line on the sg3_utils release when it differs from the newest (or is unknown)."""
+    sg3 = _dict(_dict(document.get("platform")).get("sg3_utils"))
+    differences = [_text(_dict(d).get("code")) for d in _list(sg3.get("differences"))]
+    if not differences and not (sg3.get("sg_inq_version") and not sg3.get("release")):
+        return ""
+    return (
+        f"sg3_utils {_text(sg3.get('release')) or 'release unknown'} "
+        f"({_text(sg3.get('release_basis'))}): differences handled: "
+        f"{', '.join(differences) or 'none'} (platform.sg3_utils.differences in the JSON report)"
+    )
+
+
 def build_report_view(document: "dict[str, Any]", redacted: bool = False) -> "ReportView":
     """The model of a judged report document (see the module docstring)."""
     builder = _Builder(document)
@@ -520,6 +534,7 @@ def build_report_view(document: "dict[str, Any]", redacted: bool = False) -> "Re
         scan_summary=summary,
         complete=scan.get("complete") is not False,
         redacted=redacted,
+        sg3_note=_sg3_note(document),
     )
 
 

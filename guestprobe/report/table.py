@@ -90,6 +90,8 @@ def render_tables(view: "ReportView", style: "Callable[[str, Any], str] | None" 
     for verdict in view.guest_verdicts:
         first = f": {verdict.reasons[0].text}" if verdict.reasons else ""
         parts.append(terminal_text(f"[{verdict.status}] {verdict.title}{first}"))
+    if view.sg3_note:
+        parts.append(terminal_text(view.sg3_note))
     parts.append(
         terminal_text(view.scan_summary)
         + ("" if view.complete else " — INCOMPLETE: a disk timed out or vanished")

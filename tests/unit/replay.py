@@ -20,6 +20,7 @@ from guestprobe.collect.sg3 import (
     vpd_probe,
     write_same_probes,
 )
+from guestprobe.collect.sg3_releases import adapt
 
 SG_INQ_VERSION = b"Version string: 2.10 20210328\n"
 
@@ -55,8 +56,10 @@ def register_disk(
     timeout_s: int = 15,
     occurrences: int = 1,
     skip: "set[str] | None" = None,
+    release: "tuple[int, int] | None" = None,
 ) -> None:
-    """Register every probe of one captured disk, as guestprobe would send it to ``device``."""
+    """Register every probe of one captured disk, as guestprobe would send it to ``device``
+    (with the argvs adapted to sg3_utils ``release``)."""
     specs = [
         INQUIRY,
         READ_CAPACITY_16,
@@ -71,4 +74,5 @@ def register_disk(
         specs += write_same_probes(capacity[0], capacity[1], timeout_s)
     for spec in specs:
         if (capture / f"{spec.name}.rc").exists() and spec.name not in (skip or set()):
-            fp.register(spec.argv(device), occurrences=occurrences, **_answer(capture, spec.name))
+            argv = adapt(spec, release).argv(device)
+            fp.register(argv, occurrences=occurrences, **_answer(capture, spec.name))

@@ -110,13 +110,26 @@ def test_read_keys_trims_and_truncates() -> None:
         decode_read_keys(data[:7])
 
 
-def test_single_hex_captures_are_refused() -> None:
-    # sg_persist --hex (one): "  PR generation=0x0, Additional length=0" and no header bytes
-    text = capture(IET, "pr_read_keys")
-    with pytest.raises(DecodeError, match="single --hex"):
-        pr_in_data_from_hexdump(text)
+def test_header_printed_as_text_is_put_back() -> None:
+    # sg_persist --hex (one; and sg3_utils 1.37 with any number of --hex): the header as text,
+    # "  PR generation=0x0, Additional length=0" (printed twice when 0), the rest as a dump
+    data = pr_in_data_from_hexdump(capture(IET, "pr_read_keys"))
+    assert data == bytes(8)
+    assert decode_read_keys(data).keys == ()
+    text = (
+        "  PR generation=0x1f, Additional length=16\n"
+        " 00     56 46 44 45 45 44 30 30  41 50 47 52 30 30 30 31\n"
+    )
+    keys = decode_read_keys(pr_in_data_from_hexdump(text))
+    assert keys.generation == 0x1F
+    assert keys.keys_hex == ("5646444545443030", "4150475230303031")
+    cut = (
+        "  PR generation=0x2, Additional length too large=9000, truncate\n"
+        " 00     56 46 44 45 45 44 30 30\n"
+    )
+    assert decode_read_keys(pr_in_data_from_hexdump(cut)).truncated
     with pytest.raises(DecodeError):
-        decode_read_keys(parse_hexdump(text))  # noise only: nothing to decode
+        decode_read_keys(parse_hexdump(capture(IET, "pr_read_keys")))  # without the header
 
 
 # ------------------------------------------------------------------------ READ RESERVATION

@@ -13,7 +13,9 @@ from collections.abc import Callable
 import pytest
 
 from .qemu import QEMU
-from .rig import RunResult, run_scenario
+from .rig import DEFAULT_COMMAND, RunResult, run_scenario
+from .sg3_builds import BuildError, ensure_builds
+from .sg3_matrix import MATRIX_SCENARIOS, matrix_command
 
 
 def in_ci() -> bool:
@@ -41,6 +43,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 _BOOTED: dict[str, RunResult | Exception] = {}
+SG3_BUILD_ERRORS: list[str] = []  # why the sg3_utils matrix could not be built (test_sg3_matrix)
+
+
+def scenario_command(name: str) -> str | None:
+    """The default scan; in the sg3_utils matrix's scenarios, then one scan per release."""
+    if name not in MATRIX_SCENARIOS:
+        return None
+    try:
+        builds = ensure_builds()
+    except BuildError as exc:  # the matrix test fails on it; the scenario's other tests run
+        SG3_BUILD_ERRORS.append(str(exc))
+        return None
+    return matrix_command(DEFAULT_COMMAND, builds)
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +65,9 @@ def boot() -> Callable[[str], RunResult]:
     def boot_once(name: str) -> RunResult:
         if name not in _BOOTED:
             try:
-                _BOOTED[name] = run_scenario(name, keep=os.environ.get("RIG_KEEP") == "1")
+                _BOOTED[name] = run_scenario(
+                    name, command=scenario_command(name), keep=os.environ.get("RIG_KEEP") == "1"
+                )
             except Exception as exc:
                 _BOOTED[name] = exc
         booted = _BOOTED[name]

@@ -95,6 +95,10 @@ class RunResult:
     qemu_log: str = ""  # QEMU's own stdout/stderr (e.g. "iSCSI: NOP timeout. Reconnecting...")
     versions: dict[str, str] = field(default_factory=dict)
     udev: dict[str, Any] | None = None  # udev.json: udevd's start, trigger, settle and stop
+    # every other {results}/scan-NAME.json the command wrote: NAME -> report (None: unreadable),
+    # with NAME.rc (exit status) and NAME.out (stdout and stderr) beside it
+    scans: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    scan_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def probe(self, label: str, name: str) -> CapturedProbe:
         return self.captured[label][name]
@@ -384,6 +388,13 @@ class Run:
             console=_read_text(self.run_dir / "console.log"),
             qemu_log=_read_text(self.run_dir / "qemu.log"),
         )
+        for path in sorted(results.glob("scan-*.rc")):
+            name = path.name[: -len(".rc")]
+            result.scans[name] = _read_json(results / f"{name}.json", None)
+            result.scan_outputs[name] = {
+                "rc": _read_rc(path),
+                "output": _read_text(results / f"{name}.out"),
+            }
         capture_dir = results / "capture"
         if (results / "capture.tar").exists():
             with tarfile.open(results / "capture.tar") as archive:

@@ -1,0 +1,128 @@
+"""The sg3_utils matrix: the same guest scanned with each release its users run, compared.
+
+The boot of each scenario in :data:`MATRIX_SCENARIOS` runs, after the usual ``guestprobe scan``
+with the host's sg3_utils (Debian 12: 1.46, ``scan.json``), one more scan per release of
+:data:`tests.vm.sg3_builds.RELEASES` with that release's tools first on the guest's PATH
+(``scan-sg3-<release>.json``): no extra boot, every scan sees the same disks under the same
+kernel names, and the rig's checks (no backing image and no registration changed) cover them all.
+
+:func:`differences` compares a release's report with 1.46's: every disk's decoded facts and its
+verdicts (status and reason codes), and the guest verdicts. :func:`unexplained` keeps the
+differences that no entry of :data:`guestprobe.collect.sg3_releases.RELEASE_DIFFERENCES` applying
+to that release (its ``explains``) accounts for; the test requires none.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Iterator, Mapping
+from fnmatch import fnmatchcase
+from typing import Any
+
+from guestprobe.collect.sg3_releases import ReleaseDifference, differences_for
+
+from .sg3_builds import RELEASES, Sg3Build
+
+MATRIX_SCENARIOS = ("mixed", "sata-nvme", "foreign-reservation")
+BASELINE = "1.46"  # the rig's own sg3_utils (Debian 12's sg3-utils package)
+SCAN_FILE = "scan-sg3-{release}.json"
+# Fact fields that say how a fact was obtained rather than what it is.
+_NOT_COMPARED = frozenset({"evidence"})
+
+
+def scan_name(release: str) -> str:
+    return SCAN_FILE.format(release=release)[: -len(".json")]
+
+
+def matrix_command(base_command: str, builds: Mapping[str, Sg3Build]) -> str:
+    """The guest's shell command: ``base_command`` first, then one scan per release.
+
+    Its exit status is ``base_command``'s; each release's scan writes its report, stdout and
+    stderr and exit status to ``{results}``.
+    """
+    parts = [base_command, "rc=$?"]
+    for release, build in builds.items():
+        name = scan_name(release)
+        bin_dir = shlex.quote(os.path.realpath(build.bin_dir))
+        parts.append(
+            f"PATH={bin_dir}:$PATH {{python}} -m guestprobe scan --json"
+            f" -o {{results}}/{name}.json >{{results}}/{name}.out 2>&1;"
+            f" echo $? >{{results}}/{name}.rc"
+        )
+    parts.append("exit $rc")
+    return "; ".join(parts)
+
+
+def _flatten(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key in sorted(value):
+            if key not in _NOT_COMPARED:
+                yield from _flatten(value[key], f"{path}.{key}" if path else key)
+    else:
+        yield path, value
+
+
+def _verdict_view(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        v["feature"]: {"status": v["status"], "reasons": sorted(r["code"] for r in v["reasons"])}
+        for v in verdicts
+    }
+
+
+def report_view(report: dict[str, Any]) -> dict[str, Any]:
+    """What must not depend on the sg3_utils release, as {path: value}."""
+    view: dict[str, Any] = {}
+    for disk in report["disks"]:
+        kind = disk["transport"]["kind"]
+        content = {
+            "status": disk["status"],
+            "transport": {k: v for k, v in disk["transport"].items() if k != "evidence"},
+            "facts": disk["facts"],
+            "verdicts": _verdict_view(disk["verdicts"]),
+        }
+        for path, value in _flatten(content, ""):
+            view[f"disk:{kind}:{disk['name']}:{path}"] = value
+    for path, value in _flatten(_verdict_view(report["guest_verdicts"]), ""):
+        view[f"guest:{path}"] = value
+    for group in report["logical_units"]:
+        view[f"lu:{group['lu_designator']}"] = sorted(group["disks"])
+    return view
+
+
+def differences(baseline: dict[str, Any], other: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{path: (1.46's value, the release's value)} where the two reports differ."""
+    left, right = report_view(baseline), report_view(other)
+    return {
+        path: (left.get(path), right.get(path))
+        for path in sorted(set(left) | set(right))
+        if left.get(path) != right.get(path)
+    }
+
+
+def release_tuple(release: str) -> tuple[int, int]:
+    major, minor = release.split(".")
+    return int(major), int(minor)
+
+
+def explained_by(path: str, release: str) -> ReleaseDifference | None:
+    """The table entry that accounts for a difference at ``path``, if one applies to ``release``."""
+    for difference in differences_for(release_tuple(release)):
+        if any(fnmatchcase(path, pattern) for pattern in difference.explains):
+            return difference
+    return None
+
+
+def unexplained(release: str, found: dict[str, tuple[Any, Any]]) -> dict[str, tuple[Any, Any]]:
+    return {path: values for path, values in found.items() if explained_by(path, release) is None}
+
+
+__all__ = [
+    "BASELINE",
+    "MATRIX_SCENARIOS",
+    "RELEASES",
+    "differences",
+    "matrix_command",
+    "scan_name",
+    "unexplained",
+]
