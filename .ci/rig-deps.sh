@@ -8,8 +8,10 @@
 #   cpio kmod zstd    building the initramfs (cpio), depmod on the unpacked kernel (kmod)
 #   udev              systemd-udevd, udevadm and the rules (60-persistent-storage.rules: by-id,
 #                     by-path) for the `mixed-udev` guest; nothing starts it on this machine
+#   dmsetup           test_fencing.py holds a path with a dm linear target (another path of the LU
+#                     in use); run in the guest from the host's root
 #   apt-utils is not needed: the kernel comes from `apt-get download` into tests/vm/.cache/.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -qq --no-install-recommends \
-    qemu-system-x86 qemu-block-extra tgt sg3-utils busybox-static cpio kmod zstd udev >/dev/null
+    qemu-system-x86 qemu-block-extra tgt sg3-utils busybox-static cpio kmod zstd udev dmsetup >/dev/null

@@ -220,6 +220,6 @@ def _write_same_implemented(outcome: "str | None") -> "bool | None":
         return True
     if outcome in (Outcome.NOT_SUPPORTED.value, Outcome.PASSTHROUGH_UNAVAILABLE.value):
         return False
-    if outcome == Outcome.OK.value:  # should never happen at LBA = capacity; say so loudly
+    if outcome == Outcome.OK.value:  # should never happen at the far LBA; say so loudly
         return True
     return None

@@ -8,6 +8,7 @@ a report can be judged again later, on another machine (``guestprobe report``).
 
 import os
 import re
+import stat
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,8 @@ class BlockDisk:
     slaves: "list[str]" = field(default_factory=list)
     partitions: "list[str]" = field(default_factory=list)
     mounts: "list[dict[str, str]]" = field(default_factory=list)
+    # /proc/swaps entries on the disk or a partition
+    swaps: "list[str]" = field(default_factory=list)
     udev_properties: "dict[str, str]" = field(default_factory=dict)
     udev_links: "list[str]" = field(default_factory=list)
     udev_error: "str | None" = None
@@ -125,6 +128,26 @@ def read_mounts(sys: "SysRoot") -> "list[Mount]":
     return mounts
 
 
+def read_swaps(sys: "SysRoot") -> "list[tuple[str, str | None]]":
+    """Active swap areas from /proc/swaps: (file name, major:minor if it is a block device)."""
+    text = sys.read_text(sys.path("/proc/swaps")) or ""
+    swaps = []
+    for line in text.splitlines()[1:]:  # "Filename  Type  Size  Used  Priority"
+        columns = line.split()
+        if not columns:
+            continue
+        name = columns[0].replace("\\040", " ")
+        devnum = None
+        try:
+            st = os.stat(sys.path(name))
+            if stat.S_ISBLK(st.st_mode):
+                devnum = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+        except OSError:
+            pass
+        swaps.append((name, devnum))
+    return swaps
+
+
 class Discoverer:
     """Builds :class:`BlockDisk` records from sysfs below ``sys`` and udev's database."""
 
@@ -132,6 +155,7 @@ class Discoverer:
         self.sys = sys or SysRoot()
         self.udev = udev or UdevView(run_dir=self.sys.path("/run/udev"))
         self._mounts: "list[Mount] | None" = None
+        self._swaps: "list[tuple[str, str | None]] | None" = None
 
     def disk_names(self, include_all: bool = False) -> "list[str]":
         names = self.sys.listdir(self.sys.path("/sys/block"))
@@ -156,6 +180,13 @@ class Discoverer:
         if self.sys.exists(real / "partition"):
             real = real.parent
         return real.name
+
+    def kernel_capacity(self, name: str) -> "tuple[int | None, int | None]":
+        """(size in bytes, logical block size) of disk ``name`` as the kernel says it now."""
+        block = self.sys.path(f"/sys/block/{name}")
+        sectors = self.sys.read_int(block / "size")
+        block_size = self.sys.read_int(block / "queue" / "logical_block_size")
+        return None if sectors is None else sectors * 512, block_size
 
     def describe(self, name: str) -> "BlockDisk | None":
         """Describe disk ``name``; None when it is not there (any more)."""
@@ -258,9 +289,11 @@ class Discoverer:
         disk.dm_uuid = self.sys.read_text(block / "dm" / "uuid")
         disk.md_level = self.sys.read_text(block / "md" / "level")
         devnums = {disk.devnum}
+        names = {disk.name}
         for entry in self.sys.listdir(block):
             if entry.startswith(disk.name) and self.sys.exists(block / entry / "partition"):
                 disk.partitions.append(entry)
+                names.add(entry)
                 devnums.add(self.sys.read_text(block / entry / "dev"))
                 for holder in self.sys.listdir(block / entry / "holders"):
                     if holder not in disk.holders:
@@ -277,6 +310,13 @@ class Discoverer:
             for m in self._mounts
             if m.devnum in devnums
         ]
+        if self._swaps is None:
+            self._swaps = read_swaps(self.sys)
+        disk.swaps = [
+            name
+            for name, devnum in self._swaps
+            if devnum in devnums or (devnum is None and Path(name).name in names)
+        ]
 
 
 def _flag(value: "int | None") -> "bool | None":
@@ -289,8 +329,6 @@ def resolve_named_device(sys: "SysRoot", path: str) -> str:
     Raises FileNotFoundError or NotADirectoryError-style ValueError for a path that is no block
     device; the CLI turns that into a one-line message.
     """
-    import stat
-
     real = os.path.realpath(path)
     st = os.stat(real)
     if not stat.S_ISBLK(st.st_mode):

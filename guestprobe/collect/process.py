@@ -8,11 +8,20 @@ A process stuck in uninterruptible sleep inside SG_IO (a passed-through LUN whos
 answering) ignores SIGKILL until the kernel's command timeout fires. ``subprocess.run(timeout=…)``
 kills and then *waits*, which would block the scan for that long; here a timed-out process is
 killed and **abandoned**: the scan goes on and the process is reaped whenever the kernel lets it go.
+
+Every child starts in a **session (and process group) of its own**: a Ctrl-C at the terminal goes
+to guestprobe's foreground process group only, so a second Ctrl-C during a fencing-test cleanup
+cannot kill the ``sg_persist`` that removes a key; guestprobe decides what a signal means.
+
+Output is **bounded**: at most :data:`OUTPUT_LIMIT` bytes per stream are kept; a child that writes
+more is killed and abandoned, and its result says ``output_too_large``.
 """
 
 
 import contextlib
+import io
 import os
+import selectors
 import subprocess
 import threading
 import time
@@ -23,6 +32,9 @@ from dataclasses import dataclass, field
 _abandoned: "list[subprocess.Popen[bytes]]" = []
 _lock = threading.Lock()
 _started = 0
+
+OUTPUT_LIMIT = 16 * 1024 * 1024  # bytes kept per stream (stdout, stderr) of one child
+_CHUNK = 65536
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,7 @@ class CommandResult:
     duration_s: float = 0.0
     timed_out: bool = False
     start_error: "str | None" = None  # e.g. "No such file or directory" when the tool is missing
+    output_too_large: bool = False  # wrote more than OUTPUT_LIMIT to a stream: killed, abandoned
     extra: "dict[str, object]" = field(default_factory=dict)
 
     @property
@@ -73,6 +86,7 @@ def run(argv: "Sequence[str]", timeout_s: float) -> "CommandResult":
             stderr=subprocess.PIPE,
             close_fds=True,
             env=_environment(),
+            start_new_session=True,  # out of the terminal's process group: see the docstring
         )
     except OSError as exc:
         return CommandResult(
@@ -83,33 +97,124 @@ def run(argv: "Sequence[str]", timeout_s: float) -> "CommandResult":
         )
     with _lock:
         _started += 1
+    deadline = start + timeout_s
     try:
-        stdout, stderr = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
+        stdout, stderr, ending = _read_bounded(proc, deadline, OUTPUT_LIMIT)
+    except BaseException:  # a signal (fencing-test's second Ctrl-C): let the command end first
+        _finish(proc, deadline)
+        raise
+    if ending is not None:  # timed out or too much output: killed, never waited for
         _abandon(proc)
         return CommandResult(
             argv=argv,
             exit_status=None,
+            stdout=stdout,
+            stderr=stderr,
             duration_s=time.monotonic() - start,
-            timed_out=True,
+            timed_out=ending == _TIMED_OUT,
+            output_too_large=ending == _TOO_LARGE,
         )
+    _close_pipes(proc)
     return CommandResult(
         argv=argv,
         exit_status=proc.returncode,
-        stdout=stdout or b"",
-        stderr=stderr or b"",
+        stdout=stdout,
+        stderr=stderr,
         duration_s=time.monotonic() - start,
     )
+
+
+def _close_pipes(proc: "subprocess.Popen[bytes]") -> None:
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+_TIMED_OUT, _TOO_LARGE = "timed_out", "output_too_large"
+
+
+def _finish(proc: "subprocess.Popen[bytes]", deadline: float) -> None:
+    """Let an interrupted command finish within its deadline (so that what it did is known
+    before anything else is sent), else abandon it."""
+    with contextlib.suppress(Exception):
+        proc.communicate(timeout=max(0.0, deadline - time.monotonic()))
+    if proc.poll() is None:
+        _abandon(proc)
+
+
+def _read_bounded(
+    proc: "subprocess.Popen[bytes]", deadline: float, limit: int
+) -> "tuple[bytes, bytes, str | None]":
+    """(stdout, stderr, None) once the child exited; an ending when it must be abandoned.
+
+    Reads both pipes as the child writes them, keeping at most ``limit`` bytes of each, until
+    both are closed and the child has exited, or the deadline passes.
+    """
+    streams = [proc.stdout, proc.stderr]
+    if not all(_has_descriptor(stream) for stream in streams):
+        return _communicate_bounded(proc, deadline, limit)  # a test's fake Popen: no pipes
+    kept: "dict[int, bytearray]" = {}
+    selector = selectors.DefaultSelector()
+    try:
+        for stream in streams:
+            assert stream is not None
+            kept[stream.fileno()] = bytearray()
+            selector.register(stream.fileno(), selectors.EVENT_READ)
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return (*_output(kept, streams), _TIMED_OUT)
+            for key, _ in selector.select(remaining):
+                data = os.read(key.fd, _CHUNK)
+                if not data:
+                    selector.unregister(key.fd)
+                    continue
+                buffer = kept[key.fd]
+                room = limit - len(buffer)
+                buffer += data[:room]
+                if len(data) > room:
+                    return (*_output(kept, streams), _TOO_LARGE)
+    finally:
+        selector.close()
+    try:
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return (*_output(kept, streams), _TIMED_OUT)
+    return (*_output(kept, streams), None)
+
+
+def _output(kept: "dict[int, bytearray]", streams: list) -> "tuple[bytes, bytes]":
+    out, err = (bytes(kept.get(stream.fileno(), b"")) for stream in streams)
+    return out, err
+
+
+def _has_descriptor(stream: object) -> bool:
+    try:
+        stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return False
+    return True
+
+
+def _communicate_bounded(
+    proc: "subprocess.Popen[bytes]", deadline: float, limit: int
+) -> "tuple[bytes, bytes, str | None]":
+    """The same contract for a Popen without real pipes (pytest-subprocess's fakes)."""
+    try:
+        stdout, stderr = proc.communicate(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return b"", b"", _TIMED_OUT
+    stdout, stderr = stdout or b"", stderr or b""
+    ending = _TOO_LARGE if len(stdout) > limit or len(stderr) > limit else None
+    return stdout[:limit], stderr[:limit], ending
 
 
 def _abandon(proc: "subprocess.Popen[bytes]") -> None:
     """SIGKILL the process and walk away without waiting for it to die."""
     with contextlib.suppress(OSError):
         proc.kill()
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.close()
+    _close_pipes(proc)
     # A killed process normally dies at once; reap it if so, otherwise leave it be.
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=0.05)

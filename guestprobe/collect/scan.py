@@ -100,7 +100,7 @@ class Collection:
 def _probe_one(
     discoverer: "Discoverer", disk: "BlockDisk", options: "ProbeOptions", run: "Runner"
 ) -> "DiskCollection":
-    probes = probe_disk(disk, options, run)
+    probes = probe_disk(disk, options, run, lambda: discoverer.kernel_capacity(disk.name))
     collected = DiskCollection(disk=disk, probes=probes)
     collected.processes = sum(p.attempts for p in probes if p.source == "sg3_utils")
     outcomes = {p.outcome for p in probes}

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from guestprobe.collect.process import CommandResult
+from guestprobe.collect.process import OUTPUT_LIMIT, CommandResult
 
 # sg3_utils exit statuses (sg_lib.h SG_LIB_*). 50 + errno for OS errors.
 SG_LIB_SYNTAX_ERROR = 1
@@ -58,6 +58,7 @@ class Outcome(str, Enum):
     USAGE_ERROR = "usage_error"  # our argv was refused by the tool (or a preliminary step failed)
     NO_RESPONSE = "no_response"  # exit 0, but no response bytes where some were due
     SKIPPED = "skipped"  # not sent, with a reason
+    OUTPUT_TOO_LARGE = "output_too_large"  # more than process.OUTPUT_LIMIT bytes: killed
     OTHER_ERROR = "other_error"
 
 
@@ -172,6 +173,10 @@ def interpret_command(
         return Outcome.TIMED_OUT, f"no answer within {timeout_s:g} s; abandoned"
     if command.start_error is not None:
         return Outcome.TOOL_MISSING, f"could not start: {command.start_error}"
+    if command.output_too_large:
+        return Outcome.OUTPUT_TOO_LARGE, (
+            f"wrote more than {OUTPUT_LIMIT // (1024 * 1024)} MiB to a stream; killed"
+        )
     assert command.exit_status is not None
     if command.exit_status < 0:
         return Outcome.OTHER_ERROR, f"killed by signal {-command.exit_status}"
@@ -238,6 +243,10 @@ def vpd_probe(page: int) -> "ProbeSpec":
 
 VPD_PAGES = (0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2)
 READ_CAPACITY_16 = ProbeSpec("readcap16", "sg_readcap", ("--long", "--raw", "--readonly"), "raw")
+# The same READ CAPACITY(16), again, immediately before the WRITE SAME probes
+READ_CAPACITY_16_RECHECK = ProbeSpec(
+    "readcap16_recheck", "sg_readcap", ("--long", "--raw", "--readonly"), "raw"
+)
 _PR_IN_COMMON = ("--readonly", "--no-inquiry", "--in", "--hex", "--hex")
 PR_READ_KEYS = ProbeSpec("pr_read_keys", "sg_persist", (*_PR_IN_COMMON, "--read-keys"), "hex")
 PR_READ_RESERVATION = ProbeSpec(
@@ -249,19 +258,38 @@ PR_REPORT_CAPABILITIES = ProbeSpec(
 REPORT_OPCODES = ProbeSpec("opcodes", "sg_opcodes", ("--no-inquiry", "--raw"), "raw")
 
 
+# The LBAs of the WRITE SAME probes: far past the end of any real disk, by construction, not by a
+# device's answer (README "Safety"). 2^46 - 16 for WRITE SAME(16): 32 PiB at 512-byte blocks;
+# LBA + 1 never wraps 64 bits; LBA x block size stays below 2^63 for any block size up to 64 KiB
+# (+8 protection bytes), so a target that converts to a byte offset first cannot wrap to a small
+# offset (2^62 or 2^63 would: 2^62 x 512 = 2^71, which is 0 modulo 2^64, i.e. LBA 0); and its low
+# 32 bits are 0xFFFFFFF0, so a target that truncates the LBA to 32 bits sees the WRITE SAME(10)
+# probe's address, not 0. 2^32 - 16 for WRITE SAME(10) (32-bit LBA field): LBA + 1 never wraps.
+WRITE_SAME16_LBA = (1 << 46) - 16
+WRITE_SAME10_LBA = (1 << 32) - 16
+# Sent only to a disk of at most half that many blocks: it would have to more than double
+# between the capacity read just before the probes and the probe itself.
+FAR_LBA_MARGIN = 2
+MAX_BLOCK_SIZE = 65536  # the byte-offset bound above holds up to this logical block size
+WRITE_SAME_BLOCKS = 1  # NUMBER OF LOGICAL BLOCKS; never 0, which means "to the end" (SBC-3)
+
+
 def write_same_probe(
-    name: str, cdb_size: int, capacity_blocks: int, block_size: int, timeout_s: int, unmap: bool
+    name: str, cdb_size: int, block_size: int, timeout_s: int, unmap: bool
 ) -> "ProbeSpec":
-    """WRITE SAME of one block at LBA = capacity: one past the last block, so never a write.
+    """WRITE SAME of one block at a far LBA (:data:`WRITE_SAME16_LBA`, :data:`WRITE_SAME10_LBA`).
 
     A device that implements the command answers LBA OUT OF RANGE (exit 22); one that does not
     answers INVALID OPCODE (9) or ILLEGAL REQUEST (5). ``--xferlen`` spares sg_write_same its own
     READ CAPACITY.
     """
+    lba = far_lba(cdb_size)
+    if not 0 < block_size <= MAX_BLOCK_SIZE + 8:
+        raise ValueError(f"block size {block_size} out of the bounds the far LBA is safe for")
     args = [
         f"--{cdb_size}",
-        f"--lba={capacity_blocks}",
-        "--num=1",
+        f"--lba={lba}",
+        f"--num={WRITE_SAME_BLOCKS}",
         f"--xferlen={block_size}",
         f"--timeout={max(1, int(timeout_s))}",
     ]
@@ -270,19 +298,28 @@ def write_same_probe(
     return ProbeSpec(name, "sg_write_same", tuple(args), "none", writes_medium=True)
 
 
+def far_lba_reaches_past(lba: int, capacity_blocks: int) -> bool:
+    """Whether ``lba`` stays out of range even if the disk more than doubles."""
+    return capacity_blocks * FAR_LBA_MARGIN <= lba
+
+
 def write_same_probes(capacity_blocks: int, block_size: int, timeout_s: int) -> "list[ProbeSpec]":
-    """The out-of-range WRITE SAME probes for a disk of the given capacity."""
-    probes = [
-        write_same_probe("write_same16_oor", 16, capacity_blocks, block_size, timeout_s, False)
+    """The far-LBA WRITE SAME probes for a disk of the given (cross-checked) capacity.
+
+    A probe whose far LBA is not far enough past ``capacity_blocks`` is left out.
+    """
+    wanted = [("write_same16_oor", 16, False), ("write_same10_oor", 10, False)]
+    wanted.append(("write_same16_unmap_oor", 16, True))
+    return [
+        write_same_probe(name, cdb_size, block_size, timeout_s, unmap)
+        for name, cdb_size, unmap in wanted
+        if far_lba_reaches_past(far_lba(cdb_size), capacity_blocks)
     ]
-    if capacity_blocks < 2**32:
-        probes.append(
-            write_same_probe("write_same10_oor", 10, capacity_blocks, block_size, timeout_s, False)
-        )
-    probes.append(
-        write_same_probe("write_same16_unmap_oor", 16, capacity_blocks, block_size, timeout_s, True)
-    )
-    return probes
+
+
+def far_lba(cdb_size: int) -> int:
+    """The LBA the WRITE SAME(``cdb_size``) probes address."""
+    return WRITE_SAME16_LBA if cdb_size == 16 else WRITE_SAME10_LBA
 
 
 SG3_TOOLS = ("sg_inq", "sg_vpd", "sg_readcap", "sg_persist", "sg_opcodes", "sg_write_same")

@@ -40,6 +40,41 @@ def _progress(step: "Any", number: "list[int]") -> None:
     )
 
 
+def _other_paths(
+    discoverer: "Any",
+    lu_designator: "str | None",
+    tested: "list[str]",
+    timeout_s: float,
+    sys_root: "Any",
+    udev: "Any",
+) -> "tuple[list[Any], list[str]]":
+    """Every other sd path to the tested LU (the kernel's cached VPD 0x83, else a read-only scan
+    of that disk), and the disks whose LU could not be told."""
+    from guestprobe.fencing.preflight import OTHER_PATH, gather, other_lu_paths, path_facts
+
+    if lu_designator is None:
+        return [], []
+    disks = discoverer.discover()
+    paths, unknown = other_lu_paths(disks, lu_designator, tested)
+    if unknown:
+        scanned = gather(unknown, timeout_s, sys=sys_root, udev=udev)
+        unknown = [name for name in unknown if name not in scanned]
+        for disk in scanned.values():
+            facts = path_facts(OTHER_PATH, disk)
+            if facts.status != "probed" or (facts.lu_designator is None and not _answered(disk)):
+                unknown.append(facts.name)
+            elif facts.lu_designator == lu_designator:
+                paths.append(facts)
+    return paths, sorted(unknown)
+
+
+def _answered(disk: "dict[str, Any]") -> bool:
+    """Whether VPD page 0x83 answered, or the disk does not have it (not listed in page 0x00):
+    then "no LU designator" is an answer (not this LU), not a gap."""
+    page = next((p for p in disk["probes"] if p["name"] == "vpd_0x83"), {})
+    return page.get("outcome") == "ok" or page.get("skip_code") == "vpd_not_listed"
+
+
 @click.command("fencing-test")
 @click.argument("device")
 @click.option(
@@ -78,7 +113,14 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
     from guestprobe.cli import require_root, require_sg3_utils, resolve_targets
     from guestprobe.collect.discover import Discoverer
     from guestprobe.fencing.keys import new_run_keys
-    from guestprobe.fencing.preflight import PEER, TARGET, gather, path_facts, refusals
+    from guestprobe.fencing.preflight import (
+        PEER,
+        TARGET,
+        gather,
+        path_facts,
+        refusals,
+        unknown_path_refusal,
+    )
     from guestprobe.fencing.report import build_document, render_plan
     from guestprobe.fencing.sequence import FencingTest, PrPath, cleanup_commands, planned_steps
     from guestprobe.fencing.signals import SignalGuard
@@ -129,7 +171,12 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
         raise NotABlockDeviceError(f"{device}: vanished before the test")
     facts = {role: path_facts(role, found[name]) for role, name in names.items() if name in found}
     options = {"force": force, "timeout_s": timeout_s, "peer": peer is not None}
-    reasons = refusals(facts[TARGET], facts.get(PEER), keys, force)
+    other_paths, unknown = _other_paths(
+        discoverer, facts[TARGET].lu_designator, list(names.values()), timeout_s, sys_root, udev
+    )
+    reasons = refusals(facts[TARGET], facts.get(PEER), keys, force, other_paths)
+    if unknown:
+        reasons.append(unknown_path_refusal(unknown, facts[TARGET].lu_designator or "?"))
     if reasons:
         document = build_document(
             facts[TARGET],
@@ -140,6 +187,7 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
             options,
             refusals=reasons,
             duration_s=time.monotonic() - started,
+            other_paths=other_paths,
         )
         _emit_fencing(document, as_json, output)
         raise RefusedError("refused: " + "; ".join(f"[{r.code}] {r.text}" for r in reasons))
@@ -153,6 +201,7 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
             timeout_s=timeout_s,
             on_step=lambda step: _progress(step, counter),
             guard=guard,
+            peer_keys_before=facts[PEER].keys if PEER in facts else None,
         ).run()
     verdict = judge(result, with_peer=PEER in paths)
     document = build_document(
@@ -164,6 +213,7 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
         options,
         result=result,
         duration_s=time.monotonic() - started,
+        other_paths=other_paths,
     )
     _emit_fencing(document, as_json, output)
     for left in result.leftovers:

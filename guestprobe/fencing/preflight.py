@@ -12,19 +12,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guestprobe.collect import process
+from guestprobe.collect.discover import BlockDisk
 from guestprobe.collect.probe import ProbeOptions, Runner
 from guestprobe.collect.scan import collect
 from guestprobe.collect.sg3 import Outcome
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
 from guestprobe.compat import shell_join
+from guestprobe.decode import DecodeError
 from guestprobe.decode.persist import decode_veritas_key, key_hex
+from guestprobe.decode.vpd import decode_device_identification, lu_designators
 from guestprobe.fencing import prout
 from guestprobe.fencing.keys import RunKeys, leftover_run_id, sg_key
 from guestprobe.report.document import build_document
 
 TARGET = "target"
 PEER = "peer"
+OTHER_PATH = "other_path"  # another path (sd/sg) to the tested LU, not on the command line
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class PathFacts:
     lu_designator: "str | None" = None
     holders: "list[str]" = field(default_factory=list)
     mounts: "list[dict[str, str]]" = field(default_factory=list)
+    swaps: "list[str]" = field(default_factory=list)
     pr_in_outcome: "str | None" = None
     pr_in_meaning: "str | None" = None  # exit meaning, or why the probe was skipped
     pr_in_exit_status: "int | None" = None
@@ -71,6 +76,7 @@ class PathFacts:
             "lu_designator": self.lu_designator,
             "holders": self.holders,
             "mounts": self.mounts,
+            "swaps": self.swaps,
             "pr_in_outcome": self.pr_in_outcome,
             "pr_in_exit_status": self.pr_in_exit_status,
             "pr_in_meaning": self.pr_in_meaning,
@@ -106,6 +112,7 @@ def path_facts(role: str, disk: "dict[str, Any]") -> "PathFacts":
         lu_designator=identity.get("lu_designator"),
         holders=list(inventory.get("holders") or []),
         mounts=list(inventory.get("mounts") or []),
+        swaps=list(inventory.get("swaps") or []),
         pr_in_outcome=pr.get("read_keys_outcome"),
         pr_in_meaning=keys_probe.get("exit_meaning") or keys_probe.get("skip_reason"),
         pr_in_exit_status=keys_probe.get("exit_status"),
@@ -176,21 +183,87 @@ def _pr_in_refusal(path: "PathFacts") -> "Refusal | None":
     return None
 
 
-def _in_use_refusals(path: "PathFacts") -> "list[Refusal]":
+def _in_use_refusals(path: "PathFacts", lu: "str | None" = None) -> "list[Refusal]":
+    """A path (or one of its partitions) held, mounted or swapped on: the LU is in use."""
     found = []
+    name = path.dev_path
+    if path.role == OTHER_PATH:
+        name = f"{path.dev_path}, another path to the same LU ({lu}),"
     if path.holders:
         found.append(
             Refusal(
                 "in_use_holders",
                 path.role,
-                f"{path.dev_path} is held by {', '.join(path.holders)} (device-mapper, LVM, "
-                "multipath or md): fencing-test never touches a disk in use",
+                f"{name} is held by {', '.join(path.holders)} (device-mapper, LVM, "
+                "multipath or md): fencing-test never touches an LU in use",
             )
         )
     if path.mounts:
         where = ", ".join(f"{m.get('mount_point')} ({m.get('fs_type')})" for m in path.mounts)
-        found.append(Refusal("in_use_mounted", path.role, f"{path.dev_path} is mounted: {where}"))
+        found.append(Refusal("in_use_mounted", path.role, f"{name} is mounted: {where}"))
+    if path.swaps:
+        found.append(
+            Refusal("in_use_swap", path.role, f"{name} is in use as swap: {', '.join(path.swaps)}")
+        )
     return found
+
+
+def sysfs_lu_designator(disk: "BlockDisk") -> "str | None":
+    """The LU designator in the kernel's cached VPD page 0x83 (no command sent).
+
+    Raises LookupError when the kernel has no (decodable) copy: then only asking the disk tells.
+    """
+    page = disk.sysfs_pages.get("vpd_0x83")
+    if not page:
+        raise LookupError(disk.name)
+    try:
+        designators = lu_designators(decode_device_identification(bytes.fromhex(page)))
+    except (DecodeError, ValueError) as exc:
+        raise LookupError(disk.name) from exc
+    return designators[0].text if designators else None
+
+
+def inventory_facts(role: str, disk: "BlockDisk", lu_designator: "str | None") -> "PathFacts":
+    """What the in-use refusals need of a path known from sysfs only."""
+    return PathFacts(
+        role=role,
+        name=disk.name,
+        dev_path=disk.dev_path,
+        device=disk.scsi_device,
+        lu_designator=lu_designator,
+        holders=list(disk.holders),
+        mounts=list(disk.mounts),
+        swaps=list(disk.swaps),
+    )
+
+
+def other_lu_paths(
+    disks: "Sequence[BlockDisk]", lu_designator: str, exclude: "Sequence[str]"
+) -> "tuple[list[PathFacts], list[str]]":
+    """Every other disk that is a path to ``lu_designator`` by the kernel's cached VPD 0x83, and
+    the SCSI disks whose designator the kernel does not have (they must be asked)."""
+    paths, unknown = [], []
+    for disk in disks:
+        if disk.name in exclude or disk.hctl is None:
+            continue
+        try:
+            designator = sysfs_lu_designator(disk)
+        except LookupError:
+            unknown.append(disk.name)
+            continue
+        if designator == lu_designator:
+            paths.append(inventory_facts(OTHER_PATH, disk, designator))
+    return paths, unknown
+
+
+def unknown_path_refusal(names: "Sequence[str]", lu: str) -> "Refusal":
+    return Refusal(
+        "other_path_unknown",
+        OTHER_PATH,
+        f"cannot tell whether {', '.join('/dev/' + n for n in names)} "
+        f"{'is another path' if len(names) == 1 else 'are other paths'} to the LU {lu} "
+        "(no LU designator from it): fencing-test judges every path of the LU",
+    )
 
 
 def _foreign_refusal(target: "PathFacts", keys: "RunKeys") -> "Refusal | None":
@@ -215,9 +288,17 @@ def _foreign_refusal(target: "PathFacts", keys: "RunKeys") -> "Refusal | None":
 
 
 def refusals(
-    target: "PathFacts", peer: "PathFacts | None", keys: "RunKeys", force: bool
+    target: "PathFacts",
+    peer: "PathFacts | None",
+    keys: "RunKeys",
+    force: bool,
+    other_paths: "Sequence[PathFacts]" = (),
 ) -> "list[Refusal]":
-    """Why the test must not run on ``target`` (and ``peer``); empty when it may."""
+    """Why the test must not run on ``target`` (and ``peer``); empty when it may.
+
+    ``other_paths``: every other path to the target's LU (:func:`other_lu_paths`); any of them in
+    use refuses the test as much as the target itself.
+    """
     found: "list[Refusal]" = []
     for path in (target, peer):
         if path is None:
@@ -226,6 +307,17 @@ def refusals(
         if refusal is not None:
             found.append(refusal)
         found += _in_use_refusals(path)
+    for path in other_paths:
+        found += _in_use_refusals(path, target.lu_designator)
+    if target.lu_designator is None and _pr_in_refusal(target) is None:
+        found.append(
+            Refusal(
+                "lu_designator_unknown",
+                TARGET,
+                f"{target.dev_path} has no LU designator (VPD page 0x83), so its other paths "
+                "cannot be found and it cannot be told whether the LU is in use elsewhere",
+            )
+        )
     if target.keys and any(key in target.keys for key in keys.all()):
         found.append(
             Refusal("key_in_use", TARGET, "this run's random key is already registered; run again")

@@ -1,7 +1,8 @@
 """The fencing-test report: a JSON document (the scan's schema family) and a readable table.
 
 Document keys: ``schema_version``, ``kind: "fencing-test"``, ``tool``, ``generated_at``,
-``target`` and ``peer`` (what the preflight scan found), ``keys`` (this run's keys and their
+``target`` and ``peer`` (what the preflight scan found), ``other_paths`` (every other path to
+the same LU, found by its designator, and whether it is in use), ``keys`` (this run's keys and their
 format), ``options``, ``plan`` (every command of the test, and the cleanup commands it may
 send, as printed before the run), ``refusals``,
 ``steps`` (argv, exit status and meaning, pass/fail/unsupported, duration, decoded answer),
@@ -10,6 +11,7 @@ send, as printed before the run), ``refusals``,
 """
 
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,6 +39,7 @@ def build_document(
     refusals: "list[Refusal] | None" = None,
     result: "FencingResult | None" = None,
     duration_s: float = 0.0,
+    other_paths: "Sequence[PathFacts]" = (),
 ) -> "dict[str, Any]":
     document: "dict[str, Any]" = {
         "schema_version": SCHEMA_VERSION,
@@ -46,6 +49,7 @@ def build_document(
         "duration_s": round(duration_s, 3),
         "target": target.to_dict(),
         "peer": None if peer is None else peer.to_dict(),
+        "other_paths": [path.to_dict() for path in other_paths],
         "keys": {
             "format": KEY_FORMAT,
             "run_id": keys.run_id,
@@ -93,8 +97,9 @@ def render_plan(
         + f"; format: {KEY_FORMAT}",
         "",
         "1. a read-only scan of the disk(s) first: INQUIRY, VPD pages, READ CAPACITY, "
-        "PERSISTENT RESERVE IN, REPORT SUPPORTED OPERATION CODES (no WRITE SAME); it refuses a "
-        "disk in use, without PR, with registrations of others, or a peer of another LU",
+        "PERSISTENT RESERVE IN, REPORT SUPPORTED OPERATION CODES (no WRITE SAME); it refuses an "
+        "LU in use through any of its paths (mounted, swap, held), without PR, with "
+        "registrations of others, or a peer of another LU",
         "2. the test, stopping at the first failure:",
         *(
             line

@@ -274,6 +274,8 @@ class FencingResult:
     leftovers: "list[dict[str, Any]]" = field(default_factory=list)
     cleanup_verified: bool = False
     pending_commands: int = 0  # timed-out commands that may still be in the kernel
+    peer_other_lu: bool = False  # READ KEYS through the peer did not show the target's key
+    keys_after_by_path: "dict[str, list[int] | None]" = field(default_factory=dict)
 
 
 class FencingTest:
@@ -289,6 +291,7 @@ class FencingTest:
         timeout_s: float = 15.0,
         on_step: "Callable[[Step], None] | None" = None,
         guard: "SignalGuard | None" = None,
+        peer_keys_before: "Sequence[int] | None" = None,
     ) -> None:
         self.target = target
         self.peer = peer
@@ -300,14 +303,24 @@ class FencingTest:
         self.ours = {path.key: path for path in self.paths.values()}
         self.maybe_registered: "list[int]" = []  # keys a REGISTER was sent for, in order
         self.result = FencingResult([], list(keys_before), reservation_before)
+        # what each path saw before (the peer's preflight READ KEYS; the same LU: the same keys)
+        self.keys_before = {TARGET: list(keys_before)}
+        if peer is not None:
+            self.keys_before[PEER] = list(
+                keys_before if peer_keys_before is None else peer_keys_before
+            )
         self._abandoned_before = process.abandoned_processes()
 
     # -- sending and judging -----------------------------------------------------------------
-    def _send(self, step: "Step") -> "Step":
-        """Send one command (once more after UNIT ATTENTION) and record its exit status."""
+    def _send(self, step: "Step", retry_killed: bool = False) -> "Step":
+        """Send one command (once more after UNIT ATTENTION) and record its exit status.
+
+        ``retry_killed`` (cleanup): a command killed by a signal is sent again, twice at most.
+        """
         self.guard.check()
         self.result.steps.append(step)
-        for _ in range(2):
+        unit_attention_retries, killed_retries = 1, 2 if retry_killed else 0
+        while True:
             with self.guard.command():
                 command = self.runner(step.argv, self.timeout_s)
             step.attempts += 1
@@ -318,10 +331,18 @@ class FencingTest:
             step.stderr = command.stderr_text[-2000:]
             outcome, step.exit_meaning = interpret_command(command, self.timeout_s)
             step.outcome = outcome.value
-            if command.exit_status != SG_LIB_CAT_UNIT_ATTENTION:
-                break
-        if step.attempts > 1:
+            if command.exit_status == SG_LIB_CAT_UNIT_ATTENTION and unit_attention_retries:
+                unit_attention_retries -= 1
+                continue
+            killed = command.exit_status is not None and command.exit_status < 0
+            if killed and killed_retries:
+                killed_retries -= 1
+                continue
+            break
+        if SG_LIB_CAT_UNIT_ATTENTION in step.exit_statuses[:-1]:
             step.exit_meaning = f"{step.exit_meaning} (after a UNIT ATTENTION, sent again)"
+        if any(status is not None and status < 0 for status in step.exit_statuses[:-1]):
+            step.exit_meaning = f"{step.exit_meaning} (sent again after it was killed by a signal)"
         return step
 
     def _done(self, step: "Step") -> "Step":
@@ -424,6 +445,8 @@ class FencingTest:
             self._judge_prout(step, want_conflict=planned.check == CONFLICT)
         elif planned.check == KEYS:
             self._judge_keys(step, planned.present, planned.absent)
+            if planned.id == "peer_read_keys":
+                self._check_same_lu(step)
         else:
             assert planned.holder is not None
             self._judge_reservation(step, planned.holder, planned.check == RESERVATION)
@@ -434,6 +457,22 @@ class FencingTest:
                 "fencing needs it; plain PREEMPT is tried instead"
             )
         return self._done(step)
+
+    def _check_same_lu(self, step: "Step") -> None:
+        """After both REGISTERs, READ KEYS through the peer must show the target's key too: if it
+        shows only its own, the peer reaches another LU with a colliding designator."""
+        keys = (step.observed or {}).get("keys")
+        if keys is None or self.peer is None:
+            return
+        if self.peer.key in keys and self.target.key not in keys:
+            self.result.peer_other_lu = True
+            step.status = FAIL
+            step.detail = (
+                f"--peer {self.peer.dev_path} reaches another LU: READ KEYS through it lists "
+                f"{sg_key(self.peer.key)} but not {sg_key(self.target.key)}, registered through "
+                f"{self.target.dev_path} (their LU designators collide; tgt gives every LUN 1 "
+                "the same NAA); the test stops and both are cleaned up"
+            )
 
     def _test(self) -> None:
         answers: "dict[str, str]" = {}
@@ -481,28 +520,57 @@ class FencingTest:
     ) -> "Step":
         step = Step(step_id, title, phase, path.role, argv, expected)
         try:
-            self._send(step)
+            self._send(step, retry_killed=True)
         except Exception as exc:  # cleanup goes on; recorded
             step.status = FAIL
             step.detail = f"{type(exc).__name__}: {exc}"
         return step
+
+    def _read_through(
+        self,
+        phase: str,
+        path: "PrPath",
+        step_id: str,
+        title: str,
+        argv: "Callable[[str], list[str]]",
+        decoder: "Any",
+    ) -> "Any":
+        """A PR IN answer through ``path``, decoded; None when it gives none."""
+        step = self._cleanup_send(step_id, title, phase, path, argv(path.device), "exit 0")
+        decoded = self._decode(step, decoder) if step.status != FAIL else None
+        if decoded is not None:
+            step.status = PASS
+            step.observed = decoded.to_dict()
+        self._done(step)
+        return decoded
 
     def _read_first(
         self, phase: str, name: str, title: str, argv: "Callable[[str], list[str]]", decoder: "Any"
     ) -> "Any":
         """A PR IN answer through the first of our paths that gives one; None if none does."""
         for path in self.paths.values():
-            step = self._cleanup_send(
-                f"{phase}_{name}", title, phase, path, argv(path.device), "exit 0"
-            )
-            decoded = self._decode(step, decoder) if step.status != FAIL else None
-            if decoded is not None:
-                step.status = PASS
-                step.observed = decoded.to_dict()
-            self._done(step)
+            decoded = self._read_through(phase, path, f"{phase}_{name}", title, argv, decoder)
             if decoded is not None:
                 return decoded
         return None
+
+    def _read_path_keys(self, phase: str, path: "PrPath") -> "list[int] | None":
+        decoded = self._read_through(
+            phase,
+            path,
+            f"{phase}_read_keys_{path.role}",
+            f"READ KEYS through the {path.role} path",
+            prout.read_keys,
+            decode_read_keys,
+        )
+        return None if decoded is None else list(decoded.keys)
+
+    def _registered_elsewhere(self) -> "list[PrPath]":
+        """Our paths other than the target that may hold a registration of ours."""
+        return [
+            path for path in self.paths.values() if path is not self.target
+            and path.key in self.maybe_registered
+        ]  # fmt: skip
 
     def _read_state(self, phase: str, label: str) -> "tuple[list[int] | None, Any, bool]":
         """(keys, reservation or None, whether the reservation is known) as the LU says now."""
@@ -545,9 +613,15 @@ class FencingTest:
             self._done(step)
         failed: "list[int]" = []
         for key in self.maybe_registered:
-            if keys is not None and key not in keys:
-                continue  # preempted, or the REGISTER never took
             path = self.ours[key]
+            if keys is not None and key not in keys:
+                if path is self.target:
+                    continue  # preempted, or the REGISTER never took
+                # not seen through the target: its own path may reach another LU (colliding
+                # designators); look there, and unregister there if it is there
+                seen_there = self._read_path_keys(CLEANUP, path)
+                if seen_there is not None and key not in seen_there:
+                    continue
             step = self._cleanup_send(
                 f"cleanup_unregister_{path.role}",
                 f"unregister {sg_key(key)}",
@@ -587,40 +661,63 @@ class FencingTest:
                 return
 
     def _verify(self) -> None:
+        """Read the registrations through the target and every other path that registered."""
         result = self.result
         keys, reservation, known = self._read_state(VERIFY, "after cleanup")
         result.keys_after = keys
         result.reservation_after = None if reservation is None else reservation.to_dict()
         result.reservation_after_known = known
         result.pending_commands = process.abandoned_processes() - self._abandoned_before
-        leftovers = []
-        if reservation is not None and reservation.key in self.ours:
-            argv = prout.release(
-                self.ours[reservation.key].device, reservation.key, reservation.type_code
+        views = {TARGET: (keys, reservation, known)}
+        for path in self._registered_elsewhere():
+            path_keys = self._read_path_keys(VERIFY, path)
+            state = self._read_through(
+                VERIFY,
+                path,
+                f"{VERIFY}_read_reservation_{path.role}",
+                f"READ RESERVATION through the {path.role} path",
+                prout.read_reservation,
+                decode_read_reservation,
             )
-            leftovers.append(
-                self._leftover(reservation.key, f"reservation type {reservation.type_code}", argv)
+            views[path.role] = (
+                path_keys,
+                None if state is None else state.reservation,
+                state is not None,
             )
-        unverified = keys is None
-        for key in self.maybe_registered if unverified else [k for k in keys if k in self.ours]:
-            what = "registration (unverified)" if unverified else "registration"
-            leftovers.append(
-                self._leftover(key, what, prout.unregister(self.ours[key].device, key))
-            )
-        if not known and self.maybe_registered:
-            argv = prout.read_reservation(self.target.device)
-            leftovers.append(self._leftover(None, "reservation state unknown", argv))
+        result.keys_after_by_path = {role: view[0] for role, view in views.items()}
+        leftovers: "list[dict[str, Any]]" = []
+        found: "set[tuple[str, int]]" = set()
+        for role, (seen, held, held_known) in views.items():
+            if held is not None and held.key in self.ours and ("res", held.key) not in found:
+                found.add(("res", held.key))
+                argv = prout.release(self.ours[held.key].device, held.key, held.type_code)
+                leftovers.append(
+                    self._leftover(held.key, f"reservation type {held.type_code}", argv)
+                )
+            for key in seen or []:
+                if key in self.ours and ("key", key) not in found:
+                    found.add(("key", key))
+                    argv = prout.unregister(self.ours[key].device, key)
+                    leftovers.append(self._leftover(key, "registration", argv))
+            if not held_known and self.maybe_registered:
+                argv = prout.read_reservation(self.paths[role].device)
+                leftovers.append(self._leftover(None, "reservation state unknown", argv, role))
+        if any(view[0] is None for view in views.values()):
+            for key in self.maybe_registered:
+                if ("key", key) not in found:
+                    argv = prout.unregister(self.ours[key].device, key)
+                    leftovers.append(self._leftover(key, "registration (unverified)", argv))
         result.leftovers = leftovers
-        result.cleanup_verified = (
-            keys is not None
-            and sorted(keys) == sorted(result.keys_before)
-            and known
-            and not leftovers
+        result.cleanup_verified = not leftovers and all(
+            seen is not None and sorted(seen) == sorted(self.keys_before[role]) and held_known
+            for role, (seen, _, held_known) in views.items()
         )
 
-    def _leftover(self, key: "int | None", what: str, argv: "list[str]") -> "dict[str, Any]":
+    def _leftover(
+        self, key: "int | None", what: str, argv: "list[str]", role: str = TARGET
+    ) -> "dict[str, Any]":
         """What cleanup left (or could not check) and the command that removes (or checks) it."""
-        path = self.target if key is None else self.ours[key]
+        path = self.paths[role] if key is None else self.ours[key]
         return {
             "key": None if key is None else key_hex(key),
             "path": path.role,

@@ -6,7 +6,10 @@ kernel. So, inside :class:`SignalGuard`:
 * between commands, SIGINT/SIGTERM raise :class:`Interrupted` at once (the caller's ``finally``
   cleans up);
 * while a command runs, the first signal is held until the command returns (at most the command
-  timeout), so the cleanup that follows knows what that command did; a second one raises at once;
+  timeout), so the cleanup that follows knows what that command did; a second one raises at once,
+  but the command is never killed by it: it runs in a process group of its own (a terminal's
+  Ctrl-C does not reach it) and :func:`guestprobe.collect.process.run` lets it end, within its
+  timeout, before the exception goes on;
 * during cleanup (after :meth:`SignalGuard.hold`) signals are
   only recorded: cleanup runs to the end, each of its commands bounded by the timeout.
 

@@ -5,6 +5,7 @@
 | ``fencing_proven`` | 0 | --peer: every step passed, PREEMPT AND ABORT included |
 | ``pr_basics_proven`` | 0 | no --peer: register, reserve, release passed (preempt not tested) |
 | ``preempt_abort_unsupported`` | 9 | PREEMPT AND ABORT refused, all else passed |
+| ``peer_is_another_lu`` | 9 | READ KEYS through --peer did not show the target's key: another LU |
 | ``step_failed`` | 9 | a step failed (the first is named) |
 | ``cleanup_incomplete`` | 9 | a key or reservation is left, or the keys differ |
 | ``interrupted`` | 130 / 143 | SIGINT / SIGTERM, cleanup verified (else ``cleanup_incomplete``) |
@@ -76,6 +77,15 @@ def judge(result: "FencingResult", with_peer: bool) -> "Verdict":
             f"{len(test_steps)} step(s); every key and reservation of the test was "
             "removed and the registrations equal those before",
             SIGNAL_EXIT.get(result.interrupted, ExitStatus.TEST_FAILED),
+        )
+    if result.peer_other_lu:
+        return Verdict(
+            "peer_is_another_lu",
+            "--peer reaches another LU than the tested disk although their LU designators are "
+            "the same (READ KEYS through it did not show the key registered through the tested "
+            "disk); the test stopped, and the keys registered through both paths were removed "
+            "and checked through each",
+            ExitStatus.TEST_FAILED,
         )
     if failed:
         first = failed[0]

@@ -6,7 +6,6 @@ device node and options; the answer is the captured one, byte for byte.
 """
 
 
-import re
 from pathlib import Path
 
 from guestprobe.collect.sg3 import (
@@ -15,12 +14,15 @@ from guestprobe.collect.sg3 import (
     PR_READ_RESERVATION,
     PR_REPORT_CAPABILITIES,
     READ_CAPACITY_16,
+    READ_CAPACITY_16_RECHECK,
     REPORT_OPCODES,
     VPD_PAGES,
     vpd_probe,
     write_same_probes,
 )
 from guestprobe.collect.sg3_releases import adapt
+from guestprobe.decode import DecodeError
+from guestprobe.decode.readcap import decode_read_capacity_16
 
 SG_INQ_VERSION = b"Version string: 2.10 20210328\n"
 
@@ -38,15 +40,15 @@ def _answer(capture: "Path", name: str) -> dict:
 
 
 def captured_capacity(capture: "Path") -> "tuple[int, int] | None":
-    argv_file = capture / "write_same16_oor.argv"
-    if not argv_file.exists():
+    """(blocks, bytes per block as sent) from the captured READ CAPACITY(16), if it answered."""
+    rc_file = capture / "readcap16.rc"
+    if not rc_file.exists() or rc_file.read_text().strip() != "0":
         return None
-    argv = argv_file.read_text()
-    lba = re.search(r"--lba=(\d+)", argv)
-    xfer = re.search(r"--xferlen=(\d+)", argv)
-    if lba is None:
+    try:
+        capacity = decode_read_capacity_16((capture / "readcap16.out").read_bytes())
+    except DecodeError:
         return None
-    return int(lba.group(1)), int(xfer.group(1)) if xfer else 512
+    return capacity.capacity_blocks, capacity.logical_block_size + (8 if capacity.prot_en else 0)
 
 
 def register_disk(
@@ -76,3 +78,10 @@ def register_disk(
         if (capture / f"{spec.name}.rc").exists() and spec.name not in (skip or set()):
             argv = adapt(spec, release).argv(device)
             fp.register(argv, occurrences=occurrences, **_answer(capture, spec.name))
+    if (capture / "readcap16.rc").exists() and "readcap16" not in (skip or set()):
+        # the fresh READ CAPACITY(16) before the write probes: the same argv, the same answer
+        fp.register(
+            adapt(READ_CAPACITY_16_RECHECK, release).argv(device),
+            occurrences=occurrences,
+            **_answer(capture, "readcap16"),
+        )

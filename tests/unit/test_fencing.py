@@ -248,3 +248,78 @@ def test_a_timed_out_command_fails_the_step_and_cleanup_still_runs(fp):
     assert reserve.exit_meaning == "no answer within 0.5 s; abandoned"
     assert result.cleanup_verified
     assert judge(result, with_peer=False).code == "step_failed"
+
+
+def test_a_peer_that_reaches_another_lu_aborts_and_both_are_cleaned_up(fp):
+    """Issue 10 finding 3: the peer carries the same designator but is another LU (tgt gives
+    every LUN 1 the same NAA): READ KEYS through it shows only its own key. The test stops, the
+    peer's key is removed through the peer, and both paths are verified."""
+    script = Script(fp)
+    single_path_pass(script)
+    script.add(prout.register(B, KB))
+    script.keys(B, [KB])  # the target's KA is not there: another LU
+    script.keys(A, [KA])  # cleanup, through the target: only KA there
+    script.reservation(A, None)
+    script.add(prout.unregister(A, KA))
+    script.keys(B, [KB])  # KB was not seen through the target: looked for through the peer
+    script.add(prout.unregister(B, KB))
+    script.keys(A, [])  # verify through both paths
+    script.reservation(A, None)
+    script.keys(B, [])
+    script.reservation(B, None)
+    result = _run(PEER)
+    assert script.sent() == script.expected
+    assert result.peer_other_lu
+    step = next(s for s in result.steps if s.id == "peer_read_keys")
+    assert step.status == "fail" and "reaches another LU" in step.detail
+    assert result.cleanup_verified and result.keys_after_by_path == {"target": [], "peer": []}
+    verdict = judge(result, with_peer=True)
+    assert (verdict.code, verdict.exit_status) == ("peer_is_another_lu", 9)
+
+
+def test_a_peer_key_left_on_another_lu_is_not_verified_away(fp):
+    """Verification reads through every path that registered: a key left behind on the peer's
+    LU is a leftover with its command, not `cleanup_verified`."""
+    script = Script(fp)
+    single_path_pass(script)
+    script.add(prout.register(B, KB))
+    script.keys(B, [KB])
+    script.keys(A, [KA])
+    script.reservation(A, None)
+    script.add(prout.unregister(A, KA))
+    script.keys(B, [KB])
+    script.add(prout.unregister(B, KB), 99, stderr=b"sg_persist failed: Other error\n")
+    script.keys(A, [])  # after a failed unregister: CLEAR only if every key left is ours...
+    script.reservation(A, None)  # ...and through the target none is: nothing to clear there
+    script.keys(A, [])  # verify
+    script.reservation(A, None)
+    script.keys(B, [KB])
+    script.reservation(B, None)
+    result = _run(PEER)
+    assert script.sent() == script.expected
+    assert not result.cleanup_verified
+    assert [(left["key"], left["device"]) for left in result.leftovers] == [
+        (f"{KB:016x}", B)
+    ]
+    assert result.leftovers[0]["commands"] == [shell_join(prout.unregister(B, KB))]
+    assert judge(result, with_peer=True).code == "cleanup_incomplete"
+
+
+def test_a_cleanup_command_killed_by_a_signal_is_sent_again(fp):
+    """Issue 10 finding 4: an unregister killed by a signal (exit -2) is retried, and the run
+    still ends verified."""
+    script = Script(fp)
+    script.add(prout.register(A, KA))
+    script.keys(A, [])  # the key is not listed: the test fails
+    script.keys(A, [KA])  # cleanup
+    script.reservation(A, None)
+    script.add(prout.unregister(A, KA), -2)  # SIGINT reached it
+    script.add(prout.unregister(A, KA), 0)
+    script.keys(A, [])
+    script.reservation(A, None)
+    result = _run()
+    assert script.sent() == script.expected
+    unregister = next(s for s in result.steps if s.id == "cleanup_unregister_target")
+    assert unregister.exit_statuses == [-2, 0] and unregister.status == PASS
+    assert "killed by a signal" in unregister.exit_meaning
+    assert result.cleanup_verified

@@ -88,7 +88,9 @@ def test_two_paths_full_pass_report(guest, fp, capsys, tmp_path):
     assert document["cleanup"]["verified"] is True
     assert document["target"]["lu_designator"] == document["peer"]["lu_designator"]
     steps = document["steps"]
-    assert len(steps) == 13 + 6 and all(s["status"] == "pass" for s in steps)
+    # 13 test steps, 4 of cleanup, 4 of verification (through both paths)
+    assert len(steps) == 13 + 8 and all(s["status"] == "pass" for s in steps)
+    assert [s["path"] for s in steps[-4:]] == ["target", "target", "peer", "peer"]
     assert steps[0]["command"] == (
         "sg_persist --out --no-inquiry --register --param-sark=0x6770a1b2c3d4e501 /dev/sg1"
     )
@@ -120,4 +122,59 @@ def test_a_foreign_key_is_refused_before_any_pr_out(guest, fp, capsys):
     assert [r["code"] for r in document["refusals"]] == ["foreign_registrations"]
     assert document["keys_before"] == ["f0e1d2c3b4a59687"] and document["steps"] == []
     assert "[foreign_registrations]" in err
+    assert not any("--out" in call for call in fp.calls)
+
+
+SWAPS = "Filename\tType\tSize\tUsed\tPriority\n"
+
+
+def _busy(fake, how: str) -> None:
+    """Make sdc -- the other path to sda's LU, not on the command line -- busy ``how``."""
+    sdc = fake.p("/sys/block/sdc").resolve()
+    if how == "swap":
+        fake.write("/proc/swaps", SWAPS + "/dev/sdc  partition  65532  0  -2\n")
+    elif how == "mounted":
+        fake.write("/proc/self/mountinfo", "29 1 8:32 / /data rw - xfs /dev/sdc rw\n")
+    elif how == "held":
+        (sdc / "holders" / "dm-3").mkdir(parents=True)
+    elif how == "partition_swap":
+        partition = "/" + str(sdc.relative_to(fake.root) / "sdc1")
+        fake.write(f"{partition}/partition", "1\n")
+        fake.write(f"{partition}/dev", "8:33\n")
+        fake.write("/proc/swaps", SWAPS + "/dev/sdc1 partition 1024 0 -2\n")
+
+
+@pytest.mark.parametrize(
+    ("how", "code", "words"),
+    [
+        ("swap", "in_use_swap", "in use as swap: /dev/sdc"),
+        ("mounted", "in_use_mounted", "is mounted: /data (xfs)"),
+        ("held", "in_use_holders", "is held by dm-3"),
+        ("partition_swap", "in_use_swap", "in use as swap: /dev/sdc1"),
+    ],
+)
+def test_another_path_of_the_lu_in_use_refuses_the_test(guest, fp, capsys, how, code, words):
+    """Issue 10 finding 2: sdc, another path to sda's LU, is busy; fencing-test on sda alone
+    (no --peer) refuses with exit 10 and sends not one PERSISTENT RESERVE OUT."""
+    fake = guest()
+    _busy(fake, how)
+    status, out, err = _main(capsys, "/dev/sda", CONFIRM_FLAG, "--json")
+    assert status == 10, err
+    document = json.loads(out)
+    assert [(r["code"], r["role"]) for r in document["refusals"]] == [(code, "other_path")]
+    text = document["refusals"][0]["text"]
+    assert "/dev/sdc, another path to the same LU (naa.60000000000000000e00000000010001)" in text
+    assert words in text
+    assert [p["name"] for p in document["other_paths"]] == ["sdc"]
+    assert not any("--out" in call for call in fp.calls)
+    assert document["steps"] == []
+
+
+def test_the_tested_path_as_swap_is_refused(guest, fp, capsys):
+    fake = guest()
+    fake.write("/proc/swaps", SWAPS + "/dev/sda  partition  65532  0  -2\n")
+    status, out, _ = _main(capsys, "/dev/sda", CONFIRM_FLAG, "--json")
+    assert status == 10
+    refusals = json.loads(out)["refusals"]
+    assert [(r["code"], r["role"]) for r in refusals] == [("in_use_swap", "target")]
     assert not any("--out" in call for call in fp.calls)

@@ -115,8 +115,10 @@ def peer_cleanup(script: "Script") -> None:
     script.reservation(A, KB)
     script.add(prout.release(B, KB))
     script.add(prout.unregister(B, KB))
-    script.keys(A, [])  # verify
+    script.keys(A, [])  # verify: through the target, then through the peer, which registered too
     script.reservation(A, None)
+    script.keys(B, [])
+    script.reservation(B, None)
 
 
 def scan_pr_answers(fp, device: str, keys: "list[int]", holder: "int | None" = None) -> None:

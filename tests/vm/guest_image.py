@@ -43,6 +43,7 @@ GUEST_MODULES = (
     "libata",
     "ahci",
     "nvme",
+    "dm_mod",  # fencing-test rig: a device-mapper holder on another path of the LU
 )
 
 # 9p tags, shared with :mod:`tests.vm.qemu`.

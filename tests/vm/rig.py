@@ -192,6 +192,7 @@ class Run:
         self.token = f"{os.getpid()}-{secrets.token_hex(3)}"
         self.iqn = f"{IQN_PREFIX}:{scenario.name}-{self.token}"
         self.tgt: TgtDaemon | None = None
+        self.more_tgts: dict[int, TgtDaemon] = {}  # daemon number (2, ...) -> tgtd
         self.qemu: subprocess.Popen[bytes] | None = None
         self.images: dict[str, Path] = {}  # image name -> file
         self.target_events: dict[str, float] = {}
@@ -207,13 +208,14 @@ class Run:
         for index, disk in enumerate(scenario.disks):
             drive_id = f"drv{index}"
             if disk.kind == SCSI_BLOCK:
-                if self.tgt is None:
+                daemon = self.tgt if disk.daemon == 1 else self.more_tgts.get(disk.daemon)
+                if daemon is None:
                     raise RigError(f"{disk.label}: scenario has no LUNs")
                 attached.append(
                     qemu.AttachedDisk(
                         disk,
                         drive_id,
-                        iscsi_url=f"iscsi://{LISTEN_ADDRESS}:{self.tgt.port}/{self.iqn}/{disk.lun}",
+                        iscsi_url=f"iscsi://{LISTEN_ADDRESS}:{daemon.port}/{self.iqn}/{disk.lun}",
                         initiator_name=self.initiator_name(disk.initiator),
                         scsi_id=scsi_ids[disk.label],
                     )
@@ -236,14 +238,23 @@ class Run:
     def _start_tgt(self) -> None:
         if not self.scenario.luns:
             return
-        self.tgt = TgtDaemon(self.iqn, self.run_dir / "tgtd.log")
-        luns = []
-        for lun in self.scenario.luns:
-            path = self.images_dir / f"tgt-lun{lun.number}.img"
-            make_image(path, lun.size_mib)
-            self.images[f"tgt-lun{lun.number}"] = path
-            luns.append(TargetLun(lun.number, path, lun.params))
-        self.tgt.start(luns)
+        for number in sorted({lun.daemon for lun in self.scenario.luns}):
+            prefix = "tgt" if number == 1 else f"tgt{number}"
+            log = self.run_dir / ("tgtd.log" if number == 1 else f"tgtd{number}.log")
+            daemon = TgtDaemon(self.iqn, log)  # the same target name in every daemon
+            if number == 1:
+                self.tgt = daemon
+            else:
+                self.more_tgts[number] = daemon
+            luns = []
+            for lun in self.scenario.luns:
+                if lun.daemon != number:
+                    continue
+                path = self.images_dir / f"{prefix}-lun{lun.number}.img"
+                make_image(path, lun.size_mib)
+                self.images[f"{prefix}-lun{lun.number}"] = path
+                luns.append(TargetLun(lun.number, path, lun.params))
+            daemon.start(luns)
 
     def _write_plan(self, python: str) -> None:
         scsi_ids = qemu.assign_scsi_ids(self.scenario.disks)
@@ -338,8 +349,9 @@ class Run:
         finally:
             if self.qemu is not None:
                 stop_group(self.qemu)
-            if self.tgt is not None:
-                self.tgt.stop()
+            for daemon in [self.tgt, *self.more_tgts.values()]:
+                if daemon is not None:
+                    daemon.stop()
         checksums_after = checksum_images(self.images)
         result = self._collect(argv, qemu_exit, timed_out, checksums_before, checksums_after)
         result.wall_s = {

@@ -34,6 +34,7 @@ class Disk:
     wwn: str | None = None  # scsi-hd: e.g. "0x5000c50015ea71ac"
     lun: int | None = None  # scsi-block: the tgt LUN number
     initiator: int = 1  # scsi-block: which of the run's initiator names (one per path)
+    daemon: int = 1  # scsi-block: which of the run's tgtd instances (each: the same target name)
     visible: bool = True  # False: the guest deletes the disk before its command runs
 
     @property
@@ -48,6 +49,7 @@ class TgtLun:
     number: int
     size_mib: int = 64
     params: tuple[tuple[str, str], ...] = ()
+    daemon: int = 1  # 2: a second tgtd with the same target name: its LUN 1 has the same NAA
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Scenario:
     # it, stopped after it), so that guestprobe reads a populated udev database.
     udev: bool = False
     command_timeout_s: int = 120  # a scan takes 5-30 s here; a hung guest costs this + 90 s
+    scan_tests: bool = True  # booted by test_rig.py (False: only test_fencing.py boots it)
     memory_mib: int = 1024
 
     def disk(self, label: str) -> Disk:
@@ -86,9 +89,10 @@ class Scenario:
         return tuple(disk for disk in self.disks if disk.visible)
 
 
-def _tgt_path(lun: int, initiator: int, visible: bool = True) -> Disk:
+def _tgt_path(lun: int, initiator: int, visible: bool = True, daemon: int = 1) -> Disk:
+    label = f"tgt-lun{lun}_path{initiator}" if daemon == 1 else f"tgt{daemon}-lun{lun}"
     return Disk(
-        SCSI_BLOCK, f"tgt-lun{lun}_path{initiator}", lun=lun, initiator=initiator, visible=visible
+        SCSI_BLOCK, label, lun=lun, initiator=initiator, visible=visible, daemon=daemon
     )
 
 
@@ -124,6 +128,16 @@ SCENARIOS: dict[str, Scenario] = {
             captured=True,
         ),
         Scenario(
+            name="same-naa",
+            summary=(
+                "LUN 1 of two tgtd instances with the same target name: two LUs that carry the"
+                " same NAA designator (fencing-test --peer must find out)"
+            ),
+            disks=(_tgt_path(1, 1), _tgt_path(1, 1, daemon=2)),
+            luns=(TgtLun(1), TgtLun(1, daemon=2)),
+            scan_tests=False,
+        ),
+        Scenario(
             name="many-virtio-blk",
             summary="30 virtio-blk disks, the ones beyond the root bus behind a pci-bridge",
             disks=tuple(
@@ -133,11 +147,16 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             name="sata-nvme",
-            summary="a SATA disk on AHCI (ide-hd) and an NVMe disk",
+            summary=(
+                "a SATA disk on AHCI (ide-hd), an NVMe disk and a thin-provisioned tgt LUN"
+                " (thin_provisioning=1)"
+            ),
             disks=(
                 Disk(SATA, "sata_SATASER1", serial="SATASER1"),
                 Disk(NVME, "nvme_NVMESER1", serial="NVMESER1"),
+                _tgt_path(2, 1),
             ),
+            luns=(TgtLun(2, params=(("thin_provisioning", "1"),)),),
             captured=True,
         ),
         Scenario(

@@ -49,7 +49,8 @@ printf '#!/bin/sh\\ncase " $* " in *" --reserve "*) sleep 3;; esac\\nexec %s "$@
 
 
 def boot_with(scenario: str, script: str) -> tuple[RunResult, dict[str, dict[str, Any]]]:
-    """Boot ``scenario``, run ``script`` (after :data:`PRELUDE`); the result and every ft run."""
+    """Boot ``scenario``, run ``script`` (after :data:`PRELUDE`); the result and every ft run
+    (and, under ``"files"``, the text of the script's other ``{results}/*.rc|*.out|*.txt``)."""
     result = run_scenario(scenario, command=PRELUDE + script, capture=False, keep=True)
     try:
         results = Path(result.run_dir) / "results"
@@ -63,6 +64,12 @@ def boot_with(scenario: str, script: str) -> tuple[RunResult, dict[str, dict[str
                 "stdout": (results / f"ft-{name}.out").read_text(errors="replace"),
                 "stderr": (results / f"ft-{name}.err").read_text(errors="replace"),
             }
+        runs["files"] = {
+            path.name: path.read_text(errors="replace")
+            for pattern in ("*.rc", "*.out", "*.txt")
+            for path in results.glob(pattern)
+            if not path.name.startswith(("ft-", "command."))
+        }
         return result, runs
     finally:
         if os.environ.get("RIG_KEEP") != "1":
@@ -102,11 +109,34 @@ def steps_of(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {step["id"]: step for step in run["document"]["steps"]}
 
 
+# Path 2 held by a device-mapper linear target (it writes nothing to the LU), fencing-test on
+# path 1 alone, then the holder removed again. dmsetup without udev: no cookies, nodes by itself.
+HOLD_PATH2 = """
+two=$(dev tgt-lun1_path2)
+DM_DISABLE_UDEV=1 dmsetup --noudevsync create gpbusy --table "0 8 linear $two 0" \
+>{results}/dm.out 2>&1; echo $? >{results}/dm.rc
+ls /sys/block/${two#/dev/}/holders >{results}/holders.txt 2>&1
+ft busy "$(dev tgt-lun1_path1)" {CONFIRM}
+DM_DISABLE_UDEV=1 dmsetup --noudevsync remove gpbusy >>{results}/dm.out 2>&1
+""".replace("{CONFIRM}", CONFIRM)
+
+
 def test_tgt_lun_through_two_initiators():
     result, runs = boot_with(
-        "two-paths", f'ft two "$(dev tgt-lun1_path1)" --peer "$(dev tgt-lun1_path2)" {CONFIRM}'
+        "two-paths",
+        f'ft two "$(dev tgt-lun1_path1)" --peer "$(dev tgt-lun1_path2)" {CONFIRM}\n' + HOLD_PATH2,
     )
     assert_untouched(result)
+    # issue 10 finding 2: path 2, not on the command line, is held: path 1 is refused
+    busy = runs["busy"]
+    files = runs["files"]
+    assert files["dm.rc"].strip() == "0", files.get("dm.out")
+    assert files["holders.txt"].split() == ["dm-0"]
+    assert busy["rc"] == 10, busy["stderr"]
+    refusals = busy["document"]["refusals"]
+    assert [(r["code"], r["role"]) for r in refusals] == [("in_use_holders", "other_path")]
+    assert "another path to the same LU" in refusals[0]["text"] and "dm-0" in refusals[0]["text"]
+    assert busy["document"]["steps"] == []  # not one PR OUT
     run = runs["two"]
     document = run["document"]
     assert run["rc"] == 9, run["stderr"]
@@ -199,3 +229,25 @@ def test_a_disk_holding_a_foreign_key_is_refused_and_force_leaves_that_key_alone
     assert document["reservation_after"] == document["reservation_before"]
     assert document["reservation_before"]["key_hex"] == "f0e1d2c3b4a59687"
     assert document["cleanup"]["verified"] is True
+
+
+def test_a_peer_that_is_another_lu_with_the_same_naa_is_found_out():
+    """Issue 10 finding 3: LUN 1 of two tgtd instances with one target name carry the same NAA;
+    fencing-test with one as --peer of the other: READ KEYS through the peer lacks the target's
+    key, so the test stops, removes both keys (each through its own path) and says so."""
+    result, runs = boot_with(
+        "same-naa", f'ft naa "$(dev tgt-lun1_path1)" --peer "$(dev tgt2-lun1)" {CONFIRM}'
+    )
+    assert_untouched(result)  # both LUs: no key left (the agent reads each path)
+    run = runs["naa"]
+    document = run["document"]
+    assert document["target"]["lu_designator"] == document["peer"]["lu_designator"]
+    assert run["rc"] == 9, run["stderr"]
+    assert document["verdict"]["code"] == "peer_is_another_lu"
+    steps = steps_of(run)
+    assert steps["peer_read_keys"]["status"] == "fail"
+    assert "reaches another LU" in steps["peer_read_keys"]["detail"]
+    assert steps["cleanup_unregister_target"]["status"] == "pass"
+    assert steps["cleanup_unregister_peer"]["status"] == "pass"
+    assert steps["verify_read_keys_peer"]["status"] == "pass"
+    assert document["cleanup"]["verified"] is True and document["cleanup"]["leftovers"] == []

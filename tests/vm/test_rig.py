@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from guestprobe.collect.sg3 import far_lba
 from guestprobe.errors import ExitStatus
 
 from .rig import REPO, SCENARIOS, RunResult, summary
@@ -117,7 +118,7 @@ def reason_codes(item: dict[str, Any]) -> set[str]:
 # -- fixtures: one boot per scenario ----------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=list(SCENARIOS))
+@pytest.fixture(scope="module", params=[n for n, s in SCENARIOS.items() if s.scan_tests])
 def any_scenario(request: pytest.FixtureRequest, boot: Callable[[str], RunResult]) -> RunResult:
     return boot(request.param)
 
@@ -199,6 +200,29 @@ def test_scan_finished_and_matches_the_schema(any_scenario: RunResult) -> None:
     )
 
 
+def test_write_probes_go_to_the_far_lbas_after_a_fresh_capacity_read(
+    any_scenario: RunResult,
+) -> None:
+    """Every WRITE SAME the scan sent addresses the far LBA of guestprobe/collect/sg3.py with one
+    block, right after a READ CAPACITY(16) that agreed with the first; nothing else is sent."""
+    result = any_scenario
+    assert result.scan is not None, explain(result)
+    for disk in result.scan["disks"]:
+        probes = disk["probes"]
+        names = [p["name"] for p in probes]
+        sent = [p for p in probes if p["name"].startswith("write_same") and p["argv"]]
+        if not sent:
+            continue
+        recheck = probe(disk, "readcap16_recheck")
+        assert recheck["outcome"] == "ok", disk["name"]
+        assert recheck["stdout_hex"] == probe(disk, "readcap16")["stdout_hex"]
+        assert names.index("readcap16_recheck") + 1 == names.index(sent[0]["name"])
+        for ws in sent:
+            lba = far_lba(10 if "--10" in ws["argv"] else 16)
+            assert f"--lba={lba}" in ws["argv"] and "--num=1" in ws["argv"], ws["argv"]
+            assert ws["outcome"] in ("lba_out_of_range", "not_supported"), (disk["name"], ws)
+
+
 # -- mixed: virtio-blk + scsi-hd + a passed-through tgt LUN --------------------------------
 
 
@@ -246,7 +270,9 @@ def test_mixed_scan_probe_outcomes_match_the_devices(mixed: RunResult) -> None:
         for scanned in disk["probes"]:
             if scanned["source"] != "sg3_utils":
                 continue
-            captured = mixed.probe(label, scanned["name"])
+            # the fresh READ CAPACITY(16) before the write probes: the captured readcap16's argv
+            name = "readcap16" if scanned["name"] == "readcap16_recheck" else scanned["name"]
+            captured = mixed.probe(label, name)
             assert scanned["exit_status"] == captured.rc, (label, scanned["name"])
     assert probe(scan_disk(mixed, "virtio-blk_VBLKSER01"), "inquiry")["outcome"] == (
         "passthrough_unavailable"
@@ -447,6 +473,17 @@ def test_sata_through_libata(sata_nvme: RunResult) -> None:
     for name in ("pr_read_keys", "write_same16_oor", "write_same10_oor", "write_same16_unmap_oor"):
         assert sata_nvme.exit_status(label, name) == INVALID_OPCODE_EXIT, name
     assert scan_disk(sata_nvme, label)["transport"]["kind"] == "ata"
+
+
+def test_thin_tgt_lun_answers_far_lba_write_same_unmap_out_of_range(sata_nvme: RunResult) -> None:
+    """thin_provisioning=1: tgt takes WRITE SAME(16) with UNMAP and checks the LBA (22), where the
+    thick LUN of `mixed` refuses the UNMAP bit first (5)."""
+    label = "tgt-lun2_path1"
+    for name in ("write_same16_oor", "write_same10_oor", "write_same16_unmap_oor"):
+        assert sata_nvme.exit_status(label, name) == LBA_OUT_OF_RANGE_EXIT, name
+        assert probe(scan_disk(sata_nvme, label), name)["exit_status"] == LBA_OUT_OF_RANGE_EXIT
+    lbp = scan_disk(sata_nvme, label)["facts"]["capacity"]
+    assert lbp["decoded"]["lbpme"] is True, lbp
 
 
 def test_nvme_translated_by_sg3_utils(sata_nvme: RunResult) -> None:
