@@ -107,7 +107,7 @@ def test_mistakes_lun_without_reservations():
     sde = _disk(_judged("mistakes.xml"), "sde")
     fencing = _verdict(sde["verdicts"], "pr_fencing")
     assert fencing["status"] == "not_usable"
-    assert _codes(fencing) == ["host_no_reservations", "host_sgio_filtered"]
+    assert _codes(fencing) == ["host_no_reservations"]
     assert sde["lu_designator"] == "naa.600a098038303053453f463045727a44"
 
 
