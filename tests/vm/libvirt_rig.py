@@ -145,7 +145,7 @@ class HostSettings:
     error_policy: str | None = None
     discard: str | None = None
     shareable: bool = False
-    reservations: bool = False  # <reservations managed='yes'/> (a block source only)
+    reservations: bool = False  # <reservations managed='yes'/>
 
 
 def _target_dev(kind: str, index: int) -> str:
@@ -162,6 +162,7 @@ def disk_xml(attached: qemu.AttachedDisk, target: str, settings: HostSettings,
         driver.append(("discard", settings.discard))
     driver_xml = "<driver " + " ".join(f"{k}={quoteattr(v)}" for k, v in driver) + "/>"
     extra = "<shareable/>" if settings.shareable else ""
+    reservations = "<reservations managed='yes'/>" if settings.reservations else ""
     if disk.serial and disk.kind != SCSI_BLOCK:
         extra += f"<serial>{disk.serial}</serial>"
     if disk.wwn and disk.kind == SCSI_HD:
@@ -180,7 +181,8 @@ def disk_xml(attached: qemu.AttachedDisk, target: str, settings: HostSettings,
         return (f"<disk type='network' device='lun'>{driver_xml}"
                 f"<source protocol='iscsi' name={quoteattr(f'{iqn}/{disk.lun}')}>"
                 f"<host name='{LISTEN_ADDRESS}' port='{port}'/>"
-                f"<initiator><iqn name={quoteattr(initiator)}/></initiator></source>"
+                f"<initiator><iqn name={quoteattr(initiator)}/></initiator>"
+                f"{reservations}</source>"
                 f"<target dev='{target}' bus='scsi'/>{extra}{address}</disk>")
     raise LibvirtError(f"{disk.kind}: not a disk kind the libvirt rig attaches")
 
@@ -314,17 +316,21 @@ class LibvirtRun(Run):
 LIBVIRT_SCENARIO = Scenario(
     name="libvirt-mixed",
     summary="virtio-blk (cache none), scsi-hd (cache writeback, error_policy stop, discard "
-    "unmap) and tgt LUN 1 as device='lun' (cache none, error_policy report) in a libvirt domain",
+    "unmap), tgt LUN 1 as device='lun' (cache none, error_policy report) and tgt LUN 2 the same "
+    "with <reservations managed='yes'/>, in a libvirt domain",
     disks=(
         Disk(VIRTIO_BLK, "virtio-blk_LVBLK01", serial="LVBLK01"),
         Disk(SCSI_HD, "scsi-hd_LSHD01", serial="LSHD01", cache="writeback"),
         Disk(SCSI_BLOCK, "tgt-lun1_path1", lun=1, initiator=1),
+        Disk(SCSI_BLOCK, "tgt-lun2_path1", lun=2, initiator=1),
     ),
-    luns=(TgtLun(1),),
+    luns=(TgtLun(1), TgtLun(2)),
 )
 LIBVIRT_SETTINGS = {
     "scsi-hd_LSHD01": HostSettings(error_policy="stop", discard="unmap"),
     "tgt-lun1_path1": HostSettings(error_policy="report", shareable=True),
+    # libvirt 9.0 starts a managed qemu-pr-helper for it, even over QEMU's own iSCSI initiator
+    "tgt-lun2_path1": HostSettings(error_policy="report", shareable=True, reservations=True),
 }
 
 

@@ -67,7 +67,7 @@ def test_the_domain_ran_and_was_scanned_inside(booted):
     transports = sorted((d["transport"]["kind"], d["transport"]["mode"] or "")
                         for d in run.scan["disks"])
     assert transports == [("virtio-blk", ""), ("virtio-scsi", "emulated"),
-                          ("virtio-scsi", "passthrough")]
+                          ("virtio-scsi", "passthrough"), ("virtio-scsi", "passthrough")]
     assert run.checksums_before == run.checksums_after  # the scan wrote no data block
 
 
@@ -86,6 +86,10 @@ def test_host_reads_the_running_domain_over_libvirt(booted):
     assert (sdb["device"], sdb["source"]["kind"], sdb["error_policy"], sdb["shareable"]) == (
         "lun", "iscsi", "report", True)
     assert sda["controller_pci_slot"] == sdb["controller_pci_slot"] is not None
+    assert sdb["reservations"]["enabled"] is False and sdb["pr_helper_running"] is None
+    sdc = _disk(domain, "sdc")  # LUN 2, with <reservations managed='yes'/>
+    assert sdc["reservations"]["managed"] is True and sdc["pr_helper_running"] is True
+    assert sdc["reservations"]["socket_path"].endswith("/pr-helper0.sock")  # libvirt's own
     # 2 9p shares, the virtio-scsi controller, the virtio-blk disk
     assert domain["virtio_device_count"] == 4
     verdicts = {v["feature"]: v["status"] for v in sda["verdicts"]}
@@ -99,12 +103,14 @@ def test_join_of_the_scan_and_the_host(tmp_path, booted):
     join = after["host_join"]
     by_guest = {d["name"]: d for d in after["disks"]}
     kinds = {d["name"]: (d["transport"]["kind"], d["transport"]["mode"]) for d in after["disks"]}
-    lun = next(n for n, k in kinds.items() if k == ("virtio-scsi", "passthrough"))
+    designators = {d["name"]: d["facts"]["identity"]["lu_designator"] for d in after["disks"]}
+    lun = next(n for n, k in designators.items() if k and k.endswith("0001"))
+    lun2 = next(n for n, k in designators.items() if k and k.endswith("0002"))
     hd = next(n for n, k in kinds.items() if k == ("virtio-scsi", "emulated"))
     blk = next(n for n, k in kinds.items() if k[0] == "virtio-blk")
     matched = {m["guest_disk"]: (m["host_disk"], m["matched_by"]) for m in join["matches"]}
     assert matched == {blk: ("vda", "serial"), hd: ("sda", "serial"),
-                       lun: ("sdb", "scsi_address")}
+                       lun: ("sdb", "scsi_address"), lun2: ("sdc", "scsi_address")}
     assert join["conflicts"] == [] and join["unmatched_host_disks"] == []
 
     def verdict(document, disk, feature):
@@ -118,6 +124,11 @@ def test_join_of_the_scan_and_the_host(tmp_path, booted):
     assert "error_policy_stop_pauses_guest" in _codes(verdict(before, lun, "pr_fencing"))
     fencing = verdict(after, lun, "pr_fencing")
     assert fencing["status"] == "usable" and _codes(fencing)[0] == "pr_ready_host_confirmed"
+    # LUN 2: the same, with managed reservations and its qemu-pr-helper running
+    fencing2 = verdict(after, lun2, "pr_fencing")
+    assert fencing2["status"] == "usable" and _codes(fencing2)[0] == "pr_ready_host_confirmed"
+    assert "reservations yes" in fencing2["reasons"][0]["text"]
+    assert "reservations no" in fencing["reasons"][0]["text"]  # QEMU's iSCSI sends PR OUT itself
     # the scsi-hd disk's cache='writeback', which the guest cannot tell from 'none'
     assert verdict(before, hd, "host_cache")["status"] == "usable"
     cache = verdict(after, hd, "host_cache")
