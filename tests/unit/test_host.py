@@ -348,3 +348,34 @@ def test_compare_with_host_documents(capsys, tmp_path):
     # two-paths' disks sit at the same SCSI addresses, but nothing names them the same: not joined
     assert notes[str(EXAMPLES / "two-paths.tar.gz")] == [
         "no --host domain matches this node's disks: judged without the host"]
+
+
+def test_join_survives_every_field_of_a_host_document_being_any_json_type(tmp_path):
+    """A host document is input like any other: each field of its first disk and of its domain,
+    set to each JSON type in turn, gives a joined report or one BadInputError, nothing else."""
+    from guestprobe.cli import checker, rejudge
+    from guestprobe.host.join import join_report
+    from guestprobe.report.output import to_json
+
+    _, guest, _ = rejudge(str(EXAMPLES / "mixed.tar.gz"))
+    host = json.loads(Path(_host_json(tmp_path, (FIXTURES / "mixed.xml").read_text())).read_text())
+    values = (None, [{"a": 1}])  # null, and a container where text is expected
+    places = [("disk", key) for key in host["domains"][0]["disks"][1]]
+    places += [("domain", key) for key in host["domains"][0] if key != "disks"]
+    outcomes = {"joined": 0, "refused": 0}
+    for where, key in places:
+        for value in values:
+            document = json.loads(json.dumps(host))
+            target = document["domains"][0]
+            if where == "disk":
+                target = target["disks"][1]
+            target[key] = value
+            report = json.loads(json.dumps(guest))
+            try:
+                join_report(report, document, "host.json", checker())
+            except BadInputError:
+                outcomes["refused"] += 1
+                continue
+            to_json(report)  # and it still serialises
+            outcomes["joined"] += 1
+    assert outcomes["joined"] > 0 and outcomes["refused"] > 0
