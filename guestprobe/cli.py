@@ -305,6 +305,26 @@ verify_key_option = click.option(
 )
 
 
+host_option = click.option(
+    "--host",
+    "host_file",
+    metavar="HOST.json",
+    help="Join the KVM host's view (guestprobe host --json on the host): each guest disk is "
+    "matched to its host disk and judged with the host's facts too.",
+)
+
+
+def join_host(document: "dict[str, Any]", host_file: "str | None") -> "dict[str, Any] | None":
+    """Judge ``document`` again with the host document's facts (report/compare --host)."""
+    if not host_file:
+        return None
+    from guestprobe.host.join import join_report
+    from guestprobe.report.inputs import load_json, read_input_file
+
+    return join_report(document, load_json(read_input_file(host_file), host_file), host_file,
+                       checker())
+
+
 @cli.command()
 @click.argument("report")
 @json_option
@@ -313,11 +333,17 @@ verify_key_option = click.option(
 @verify_key_option
 @brief_option
 @html_option
-def report(report, as_json, output, fail_on, redact_key, brief, html_output):
+@host_option
+def report(report, as_json, output, fail_on, redact_key, brief, html_output, host_file):
     """Decode and judge a saved report again, with this machine's guestprobe and rules."""
     _, document, manifest = rejudge(report, input_key(redact_key))
+    joined = join_host(document, host_file)
     emit(document, as_json, output, brief=brief, html_output=html_output,
          redacted=bool(manifest and manifest.get("redaction")))
+    if joined is not None and not as_json:
+        from guestprobe.host.join import render_join
+
+        click.echo(terminal_lines(render_join(joined)), nl=False)
     if _fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)
 
@@ -354,8 +380,15 @@ def _compare(group: "click.Group") -> "click.Command":
     return compare_command
 
 
+def _host(group: "click.Group") -> "click.Command":
+    from guestprobe.host.command import host_command
+
+    return host_command
+
+
 _LAZY_COMMANDS = {
     "explain": _explain,
+    "host": _host,
     "fencing-test": _fencing_test,
     "collect": _collect,
     "compare": _compare,

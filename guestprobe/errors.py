@@ -22,6 +22,7 @@ class ExitStatus(IntEnum):
     BAD_INPUT = 8  # a report or bundle given to report/compare is unreadable or foreign
     TEST_FAILED = 9  # fencing-test: a step failed or cleanup left something behind
     REFUSED = 10  # fencing-test: refused to touch the disk
+    HOST_UNAVAILABLE = 11  # host: no libvirt binding, no connection, or no such domain
     INTERNAL = 70  # a bug in guestprobe
 
 
@@ -37,6 +38,7 @@ EXIT_STATUS_MEANINGS: "dict[ExitStatus, str]" = {
     ExitStatus.BAD_INPUT: "an input report or bundle is unreadable, foreign or of another schema",
     ExitStatus.TEST_FAILED: "fencing-test: a step failed or cleanup left keys behind",
     ExitStatus.REFUSED: "fencing-test: refused to run on the disk",
+    ExitStatus.HOST_UNAVAILABLE: "host: no libvirt binding, no connection or no such domain",
     ExitStatus.INTERNAL: "internal error in guestprobe (please report it)",
 }
 

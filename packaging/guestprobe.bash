@@ -22,7 +22,7 @@ _guestprobe()
         cword=$COMP_CWORD
     fi
 
-    local commands="scan report collect compare fencing-test explain exit-statuses"
+    local commands="scan report collect compare fencing-test explain host exit-statuses"
     local scan_opts="--all --no-write-probes --timeout --workers --live-vpd"
     local command="" i
     for ((i = 1; i < cword; i++)); do
@@ -36,7 +36,7 @@ _guestprobe()
         --fail-on)
             mapfile -t COMPREPLY < <(compgen -W "unknown degraded not_usable" -- "$cur")
             return ;;
-        -o|--output|--html)
+        -o|--output|--html|--xml|--vmi|--host)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return ;;
         --rules-dir)
@@ -45,7 +45,7 @@ _guestprobe()
         --peer)
             mapfile -t COMPREPLY < <(compgen -W "$(_guestprobe_devices)" -- "$cur")
             return ;;
-        --timeout|--workers|--redact-key)
+        --timeout|--workers|--redact-key|-c|--connect)
             return ;;
     esac
 
@@ -58,9 +58,12 @@ _guestprobe()
         collect)
             opts="-o --output --redact --redact-key $scan_opts --help -h" ;;
         report)
-            opts="--json -o --output --fail-on --redact-key --brief --html --help -h"; files=1 ;;
+            opts="--json -o --output --fail-on --redact-key --brief --html --host --help -h"
+            files=1 ;;
         compare)
-            opts="--json --redact-key --html --help -h"; files=1 ;;
+            opts="--json --redact-key --html --host --help -h"; files=1 ;;
+        host)
+            opts="-c --connect --xml --vmi --json -o --output --brief --fail-on --help -h" ;;
         explain)
             opts="--rules-dir --help -h" ;;
         fencing-test)

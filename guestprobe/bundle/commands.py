@@ -88,12 +88,23 @@ def _collect(params: "dict[str, Any]") -> None:
         sys.exit(ExitStatus.PARTIAL)
 
 
-def _load_node(path: str, key: "bytes | None") -> "Any":
+def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None) -> "Any":
     from guestprobe.bundle.compare import NodeReport, report_fingerprint
     from guestprobe.cli import rejudge
 
     notes = []
     original, document, manifest = rejudge(path, key)
+    if hosts:  # compare --host: judged with the host's facts of its own domain
+        from guestprobe.cli import checker
+        from guestprobe.host.join import join_domains
+
+        joined = join_domains(document, hosts, "--host", checker(), require_strong=True)
+        notes.append(
+            f"host {joined['domain']}: {len(joined['matches'])} disk(s) joined, "
+            f"{len(joined['conflicts'])} conflict(s)"
+            if joined
+            else "no --host domain matches this node's disks: judged without the host"
+        )
     redaction = (manifest or {}).get("redaction") or {}
     if redaction.get("key") == "random":
         notes.append(
@@ -118,11 +129,20 @@ def _compare_command() -> "click.Command":
         help="Also write the comparison as one self-contained HTML page to FILE.",
     )
     @verify_key_option
+    @click.option(
+        "--host",
+        "host_files",
+        multiple=True,
+        metavar="HOST.json",
+        help="Join each node with its KVM host's view (guestprobe host --json); may be given "
+        "once per host.",
+    )
     def compare(
         reports: "tuple[str, ...]",
         as_json: bool,
         html_output: "str | None",
         redact_key: "str | None",
+        host_files: "tuple[str, ...]" = (),
     ) -> None:
         """Compare the reports (JSON or bundles) of several cluster nodes, LU by LU.
 
@@ -138,7 +158,12 @@ def _compare_command() -> "click.Command":
         if len(reports) < 2:
             raise click.UsageError("compare needs the reports of at least two nodes")
         key = input_key(redact_key)
-        result = compare_nodes([_load_node(path, key) for path in reports])
+        hosts = None
+        if host_files:
+            from guestprobe.host.join import load_host_file
+
+            hosts = [d for path in host_files for d in load_host_file(path)]
+        result = compare_nodes([_load_node(path, key, hosts) for path in reports])
         if html_output:
             from guestprobe.report.html import render_comparison_html
 

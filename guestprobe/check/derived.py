@@ -2,8 +2,10 @@
 
 Each disk rule sees one context: the disk's own ``name``, ``status``, ``transport``, ``facts``
 and ``inventory``; ``platform`` (the report's, plus ``hypervisor``: kubevirt, ovirt, kvm, …);
-``derived`` (below, for that disk); and ``guest`` (below, for the whole guest). A guest rule
-sees ``platform`` and ``guest``. Everything here is a pure function of the report document.
+``derived`` (below, for that disk); and ``guest`` (below, for the whole guest); with
+``report --host``, ``host`` (the matched host disk and its domain, see
+:mod:`guestprobe.host.join`; null otherwise). A guest rule sees ``platform`` and ``guest``
+(and ``host.domain``). Everything here is a pure function of the report document.
 
 ``derived`` (per disk):
   serial                    the disk's serial: virtio/NVMe serial attribute, else VPD 0x80
@@ -266,10 +268,15 @@ def contexts(document: "Mapping[str, Any]") -> "tuple[dict[str, Any], list[dict[
     guest = guest_derived(document)
     maps = _multipath_maps(document)
     guest_context = {"platform": platform, "guest": guest}
+    from guestprobe.host.join import host_context  # host.* facts: report --host only
+
+    if host_context(document, None) is not None:
+        guest_context["host"] = host_context(document, None)
     disk_contexts = []
     for disk in document.get("disks") or []:
         disk_contexts.append(
             {
+                "host": host_context(document, disk.get("name")),
                 "name": disk.get("name"),
                 "status": disk.get("status"),
                 "transport": disk.get("transport"),

@@ -214,7 +214,12 @@ def _order(value: "Any") -> int:
 
 
 def bundled_rules_dir() -> "Path":
-    """The rules shipped with guestprobe: the installed package, else the source tree."""
+    """The rules shipped with guestprobe: the source tree's ``checks/`` beside this package when
+    there is one (a checkout: its own rules, not those of another editable install that owns
+    the name ``guestprobe.rules``), else the installed package."""
+    source_tree = Path(__file__).resolve().parents[2] / "checks"
+    if (source_tree / REMEDIES_FILE).exists():
+        return source_tree
     try:
         import guestprobe.rules as package
 

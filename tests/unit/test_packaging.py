@@ -238,5 +238,5 @@ def test_man_page_and_completion_cover_the_cli():
                 for option in param.opts:
                     assert option in man, (name, option)
                     assert option in completion, (name, option)
-    for status in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 70):
+    for status in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 70):
         assert f".B {status}\n" in man

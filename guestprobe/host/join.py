@@ -1,0 +1,315 @@
+"""Join a guest's report to ``guestprobe host``'s document of the same machine: which host disk
+is which guest disk, and the host facts each guest disk's rules then read (``host.*``).
+
+Keys, tried in this order for every guest disk, each host disk matched once:
+
+- ``serial``: the guest's serial (virtio-blk serial attribute, else VPD 0x80) = the XML's
+  ``<serial>`` (virtio-blk keeps 20 bytes of it);
+- ``lu_designator``: the guest's LU designator (VPD 0x83) = the XML's ``<wwn>`` or the WWID its
+  source path names (``/dev/disk/by-id/wwn-0x…``, ``dm-uuid-mpath-3…``);
+- ``scsi_address``: the virtio-scsi HBA's PCI slot and channel:target:lun in the guest =
+  the controller's PCI address and ``<address type='drive' bus target unit>``;
+- ``pci_slot``: a virtio-blk disk's PCI slot in the guest = its ``<address type='pci'>``.
+
+The domain chosen is the one with the most matched disks. What the two views say differently
+(the guest sees the LU's own identity but the host says device='disk', …) is listed as a
+conflict, never resolved silently.
+"""
+
+
+import re
+from collections.abc import Mapping
+from typing import Any, Dict, List, Optional, Tuple
+
+from guestprobe.check.derived import _get
+from guestprobe.errors import BadInputError
+from guestprobe.host.judge import HOST_SCHEMA_VERSION, domain_facts
+
+VIRTIO_BLK_SERIAL_BYTES = 20
+_PCI = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
+KEYS = ("serial", "lu_designator", "scsi_address", "pci_slot")
+
+
+def _text(value: "Any") -> "Optional[str]":
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def check_host_document(document: "Any", path: str) -> "List[Dict[str, Any]]":
+    """The domains of a ``guestprobe host`` JSON document; BadInputError (exit 8) otherwise."""
+    if not isinstance(document, dict) or document.get("kind") != "guestprobe-host":
+        raise BadInputError(f"{path}: not a guestprobe host document (guestprobe host --json)")
+    version = document.get("schema_version")
+    if not isinstance(version, str) or version.split(".")[0] != HOST_SCHEMA_VERSION.split(".")[0]:
+        raise BadInputError(f"{path}: host document schema {version!r}, this guestprobe reads "
+                            f"{HOST_SCHEMA_VERSION.split('.')[0]}.x")
+    domains = document.get("domains")
+    if not isinstance(domains, list) or not all(
+        isinstance(d, dict) and isinstance(d.get("disks"), list)
+        and all(isinstance(x, dict) for x in d["disks"]) for d in domains
+    ):
+        raise BadInputError(f"{path}: domains[].disks[] must be lists of objects")
+    for d in domains:
+        for disk in d["disks"]:
+            for key in ("serial", "lu_designator", "scsi_address", "pci_slot",
+                        "controller_pci_slot", "target_dev"):
+                if disk.get(key) is not None and not isinstance(disk.get(key), str):
+                    raise BadInputError(f"{path}: domains[].disks[].{key} must be a string")
+    return domains
+
+
+def _guest_pci(sysfs_path: "Optional[str]") -> "Optional[str]":
+    """The PCI function nearest the disk on its sysfs path: the virtio device's own slot."""
+    parts = [p for p in (sysfs_path or "").split("/") if _PCI.match(p)]
+    return parts[-1] if parts else None
+
+
+def guest_keys(disk: "Mapping[str, Any]") -> "Dict[str, Optional[str]]":
+    inventory = disk.get("inventory") or {}
+    identity = _get(disk, "facts", "identity") or {}
+    kind = _get(disk, "transport", "kind")
+    serial = _text(identity.get("kernel_serial")) or _text(inventory.get("serial"))
+    serial = serial or _text(identity.get("unit_serial_number"))
+    pci = _guest_pci(inventory.get("sysfs_path"))
+    scsi = None
+    hctl = _text(inventory.get("hctl") or disk.get("hctl"))
+    if kind == "virtio-scsi" and hctl and pci:
+        scsi = pci + "/" + ":".join(hctl.split(":")[1:])
+    lu = _text(identity.get("lu_designator")) or _text(inventory.get("wwid"))
+    return {
+        "serial": serial,
+        "lu_designator": lu.lower() if lu else None,
+        "scsi_address": scsi,
+        "pci_slot": pci if kind == "virtio-blk" else None,
+    }
+
+
+def host_keys(disk: "Mapping[str, Any]") -> "Dict[str, Optional[str]]":
+    scsi = None
+    address = _text(disk.get("scsi_address"))
+    if address and disk.get("controller_pci_slot"):
+        scsi = "{}/{}".format(disk["controller_pci_slot"], ":".join(address.split(":")[1:]))
+    lu = _text(disk.get("lu_designator"))
+    return {
+        "serial": _text(disk.get("serial")),
+        "lu_designator": lu.lower() if lu else None,
+        "scsi_address": scsi,
+        "pci_slot": _text(disk.get("pci_slot")) if disk.get("bus") == "virtio" else None,
+    }
+
+
+def _same(key: str, guest: str, host: str, guest_kind: "Any") -> bool:
+    if key == "serial" and guest_kind == "virtio-blk":
+        return guest == host[:VIRTIO_BLK_SERIAL_BYTES]
+    return guest == host
+
+
+def match_domain(document: "Mapping[str, Any]", domain: "Mapping[str, Any]"
+                 ) -> "List[Tuple[Dict[str, Any], Dict[str, Any], str, str]]":
+    """(guest disk, host disk, key, value) for every guest disk that matches a host disk."""
+    host_disks = [(d, host_keys(d)) for d in domain["disks"]]
+    used: "set" = set()
+    out = []
+    guests = [(g, guest_keys(g)) for g in document.get("disks") or []
+              if _get(g, "transport", "kind") not in ("device-mapper", "md")]
+    for key in KEYS:
+        for guest, gkeys in guests:
+            if any(m[0] is guest for m in out) or not gkeys[key]:
+                continue
+            for index, (host, hkeys) in enumerate(host_disks):
+                if index in used or not hkeys[key]:
+                    continue
+                if _same(key, gkeys[key], hkeys[key], _get(guest, "transport", "kind")):
+                    used.add(index)
+                    out.append((guest, host, key, gkeys[key]))
+                    break
+    return out
+
+
+def conflicts(guest: "Mapping[str, Any]", host: "Mapping[str, Any]") -> "List[Dict[str, str]]":
+    """Where the guest's and the host's view of one disk disagree."""
+    name = guest.get("name")
+    kind = _get(guest, "transport", "kind")
+    mode = _get(guest, "transport", "mode")
+    found = []
+
+    def add(code: str, text: str) -> None:
+        found.append({"disk": name, "host_disk": host.get("target_dev"), "code": code,
+                      "text": text})
+
+    if kind == "virtio-blk" and host.get("bus") != "virtio":
+        add("bus_differs", f"The guest sees {name} as virtio-blk, the host's XML puts it on "
+            f"bus='{host.get('bus')}'.")
+    if kind == "virtio-scsi" and mode == "passthrough" and host.get("device") != "lun":
+        add("guest_passthrough_host_disk",
+            f"The guest sees the LU's own identity on {name} (pass-through), but the host's XML "
+            f"says device='{host.get('device')}' ({host.get('qemu_device')}), which QEMU "
+            "emulates.")
+    if kind == "virtio-scsi" and mode == "emulated" and host.get("device") == "lun":
+        add("guest_emulated_host_lun",
+            f"The guest sees QEMU's emulated disk on {name}, but the host's XML says "
+            "device='lun' (pass-through).")
+    pr_ok = _get(guest, "facts", "persistent_reservations", "read_keys_outcome") == "ok"
+    if pr_ok and host.get("device") != "lun":
+        add("guest_pr_works_host_disk",
+            f"PERSISTENT RESERVE IN works on {name} in the guest, but the host's XML says "
+            f"device='{host.get('device')}', where QEMU implements no reservations.")
+    gserial = guest_keys(guest)["serial"]
+    hserial = _text(host.get("serial"))
+    if gserial and hserial and not _same("serial", gserial, hserial, kind):
+        add("serial_differs", f"The guest reads serial {gserial!r} on {name}, the host's XML "
+            f"gives {hserial!r}.")
+    cache = _get(guest, "inventory", "write_cache")
+    if (cache == "write through" and mode != "passthrough" and kind in ("virtio-blk", "virtio-scsi")
+            and host.get("cache_effective") in ("none", "writeback", "unsafe")):
+        add("write_cache_differs", f"The guest sees a write-through cache on {name}, but the "
+            f"host's cache='{host.get('cache_effective')}' gives it a write-back cache.")
+    return found
+
+
+STRONG_KEYS = ("serial", "lu_designator")  # name the disk itself, not a place on a bus
+
+
+def attach(document: "Dict[str, Any]", domains: "List[Dict[str, Any]]", source: str,
+           require_strong: bool = False) -> bool:
+    """Put the best-matching domain's facts into ``document['host_join']`` (before the rules
+    run): most disks matched by serial or LU designator, then most matched at all. False
+    (nothing attached) when no disk matches; with ``require_strong`` (compare, where several
+    nodes' hosts are given) also when none matches by serial or LU designator, since SCSI
+    addresses and PCI slots repeat from machine to machine."""
+    best: "Tuple[Tuple[int, int], Any, Any]" = ((0, 0), None, None)
+    for domain in domains:
+        matches = match_domain(document, domain)
+        score = (sum(1 for m in matches if m[2] in STRONG_KEYS), len(matches))
+        if score > best[0] and (score[0] or not require_strong):
+            best = (score, domain, matches)
+    if best[1] is None:
+        return False
+    _, domain, matches = best
+    facts = domain_facts(domain)
+    joined = {}
+    matched = []
+    found_conflicts: "List[Dict[str, str]]" = []
+    for guest, host, key, value in matches:
+        host_disk = {k: v for k, v in host.items() if k != "verdicts"}
+        joined[guest["name"]] = {"disk": host_disk, "matched_by": key, "key": value}
+        matched.append({"guest_disk": guest["name"], "host_disk": host.get("target_dev"),
+                        "matched_by": key, "key": value})
+        found_conflicts.extend(conflicts(guest, host))
+    matched_hosts = {m["host_disk"] for m in matched}
+    document["host_join"] = {
+        "source": source,
+        "domain": domain.get("name"),
+        "domain_facts": facts,
+        "weak_only": not any(m["matched_by"] in STRONG_KEYS for m in matched),
+        "matches": matched,
+        "unmatched_guest_disks": [d.get("name") for d in document.get("disks") or []
+                                  if d.get("name") not in joined],
+        "unmatched_host_disks": [d.get("target_dev") for d in domain["disks"]
+                                 if d.get("target_dev") not in matched_hosts],
+        "conflicts": found_conflicts,
+        "disks": joined,
+        "changes": [],
+    }
+    return True
+
+
+def host_context(document: "Mapping[str, Any]", disk_name: "Optional[str]"
+                 ) -> "Optional[Dict[str, Any]]":
+    """What the rules see as ``host``: for a disk ``{disk, domain, matched_by}``, for the guest
+    (``disk_name`` None) ``{domain}``; None without a join (or for an unmatched disk)."""
+    join = document.get("host_join")
+    if not isinstance(join, Mapping):
+        return None
+    if disk_name is None:
+        return {"domain": join.get("domain_facts")}
+    entry = (join.get("disks") or {}).get(disk_name)
+    if not isinstance(entry, Mapping):
+        return None
+    return {"disk": entry.get("disk"), "domain": join.get("domain_facts"),
+            "matched_by": entry.get("matched_by")}
+
+
+def _statuses(document: "Mapping[str, Any]") -> "Dict[Tuple[str, str], Dict[str, Any]]":
+    out = {}
+    for disk in document.get("disks") or []:
+        for verdict in disk.get("verdicts") or []:
+            out[(disk.get("name"), verdict["feature"])] = verdict
+    for verdict in document.get("guest_verdicts") or []:
+        out[("guest", verdict["feature"])] = verdict
+    return out
+
+
+def join_report(document: "Dict[str, Any]", host_document: "Any", path: str,
+                checker: "Any") -> "Dict[str, Any]":
+    """Judge ``document`` (already judged without the host) again with the host's facts and
+    record every verdict that changed. BadInputError when nothing matches."""
+    domains = check_host_document(host_document, path)
+    joined = join_domains(document, domains, path, checker)
+    if joined is None:
+        raise BadInputError(
+            f"{path}: no disk of this report matches a disk of the host's domains "
+            f"({', '.join(str(d.get('name')) for d in domains) or 'none'}) by serial, LU "
+            "designator, SCSI address or PCI slot"
+        )
+    return joined
+
+
+def load_host_file(path: str) -> "List[Dict[str, Any]]":
+    """The domains of a host document file (read bounded; BadInputError when foreign)."""
+    from guestprobe.report.inputs import load_json, read_input_file
+
+    return check_host_document(load_json(read_input_file(path), path), path)
+
+
+def join_domains(document: "Dict[str, Any]", domains: "List[Dict[str, Any]]", source: str,
+                 checker: "Any", require_strong: bool = False) -> "Optional[Dict[str, Any]]":
+    """:func:`join_report` over domains already read; None when no disk matches."""
+    before = _statuses(document)
+    if not attach(document, domains, source, require_strong):
+        return None
+    checker(document)
+    after = _statuses(document)
+    changes = []
+    for where, verdict in after.items():
+        old = before.get(where)
+        codes = [r["code"] for r in verdict["reasons"]]
+        old_codes = [r["code"] for r in old["reasons"]] if old else []
+        if old is None or old["status"] != verdict["status"] or old_codes != codes:
+            changes.append({"disk": where[0], "feature": where[1],
+                            "before": old["status"] if old else None,
+                            "before_codes": old_codes,
+                            "after": verdict["status"], "after_codes": codes})
+    document["host_join"]["changes"] = changes
+    return document["host_join"]
+
+
+def render_join(join: "Mapping[str, Any]") -> str:
+    """The join's summary for the terminal (escaped by the caller)."""
+    from guestprobe.report.table import grid
+
+    lines = [f"HOST JOIN: domain {join['domain']} ({join['source']})", ""]
+    if join.get("weak_only"):
+        lines += ["Matched by SCSI address or PCI slot only (no serial or LU designator in "
+                  "common): check that this is the guest's own domain.", ""]
+    lines.append(grid(["GUEST DISK", "HOST DISK", "MATCHED BY", "KEY"],
+                      [[m["guest_disk"], str(m["host_disk"]), m["matched_by"], m["key"]]
+                       for m in join["matches"]]))
+    if join["unmatched_guest_disks"]:
+        lines.append("guest disks without a host disk: " + ", ".join(
+            str(n) for n in join["unmatched_guest_disks"]))
+    if join["unmatched_host_disks"]:
+        lines.append("host disks the guest did not report: " + ", ".join(
+            str(n) for n in join["unmatched_host_disks"]))
+    lines.append("")
+    if join["conflicts"]:
+        lines.append("CONFLICTS between the guest's and the host's view:")
+        lines.extend(f"  - {c['disk']}: {c['code']}: {c['text']}" for c in join["conflicts"])
+        lines.append("")
+    if join["changes"]:
+        lines.append("VERDICTS THE HOST'S FACTS CHANGED (before -> after):")
+        lines.append(grid(["DISK", "FEATURE", "BEFORE", "AFTER", "REASONS NOW"], [
+            [c["disk"], c["feature"], str(c["before"]), c["after"], ", ".join(c["after_codes"])]
+            for c in join["changes"]
+        ]))
+        lines.append("")
+    return "\n".join(lines) + "\n"
