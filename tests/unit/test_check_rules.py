@@ -146,7 +146,8 @@ def test_pr_filtered_by_host_names_both_ways_out():
         assert {"libvirt", "infoscale"} <= platforms
         texts = " ".join(r["text"] for r in fencing["remediation"])
         assert "<reservations managed='yes'/>" in texts
-        assert "sgio='unfiltered'" in texts
+        assert "<disk type='block' device='lun'>" in texts
+        assert "sgio='unfiltered'" not in texts.replace("refuse sgio='unfiltered'", "")
         assert "vxdctl scsi3pr off" in texts and "data_disk_fencing=off" in texts
         assert "sda/pr_read_keys" in fencing["evidence"]
         assert verdicts(disk)["discovery"]["status"] == "usable"  # INQUIRY did pass

@@ -147,9 +147,10 @@ def test_rpm_holds_the_program_rules_man_page_completion_and_licences(built):
                  f"{app}/guestprobe-0.1.0.dist-info/METADATA"):
         assert path in files, path
     assert not [f for f in files if "site-packages" in f or "dist-packages" in f]
-    rules = sorted(p.name for p in (TOP / "checks").glob("*.toml"))
-    assert sorted(Path(f).name for f in files if f.startswith(f"{app}/guestprobe/rules/")
-                  and f.endswith(".toml")) == rules
+    rules = sorted(str(p.relative_to(TOP / "checks")) for p in (TOP / "checks").rglob("*.toml"))
+    assert "host/pr_fencing.toml" in rules  # guestprobe host's rules ship too
+    assert sorted(f[len(f"{app}/guestprobe/rules/"):] for f in files
+                  if f.startswith(f"{app}/guestprobe/rules/") and f.endswith(".toml")) == rules
     requires = [r.strip() for r in _run(["rpm", "-qpR", str(built["rpm"])]).stdout.split("\n")]
     base = _base_repo(built["target"])
     for needed in requires:
@@ -215,6 +216,10 @@ def test_payload_runs_on_the_targets_python_with_nothing_else_on_its_path(built,
     assert here.returncode == 0, here.stderr
     ours = json.loads(here.stdout)
     assert [d["verdicts"] for d in document["disks"]] == [d["verdicts"] for d in ours["disks"]]
+    host = _payload(built, "host", "--xml", str(TOP / "tests/fixtures/host/mistakes.xml"),
+                    "--json", cwd=tmp_path)  # the host side, judged by its rules from the RPM
+    assert host.returncode == 0, host.stderr
+    assert "host_error_policy_stop" in host.stdout
     rules = _payload(built, "explain", cwd=tmp_path)  # the rules shipped inside the package
     assert rules.stdout.startswith(f"Rules from {built['app']}/guestprobe/rules"), rules.stdout
     truncated = tmp_path / "cut.tar.gz"
