@@ -15,8 +15,8 @@ import pytest
 
 from .qemu import QEMU
 from .rig import DEFAULT_COMMAND, RunResult, run_scenario
-from .sg3_builds import BuildError, ensure_builds
 from .scenarios import SCENARIOS
+from .sg3_builds import BuildError, ensure_builds
 from .sg3_matrix import MATRIX_SCENARIOS, matrix_command
 
 
