@@ -13,8 +13,7 @@ from typing import Any
 
 from guestprobe.collect import process
 from guestprobe.collect.discover import BlockDisk
-from guestprobe.collect.probe import ProbeOptions, Runner
-from guestprobe.collect.scan import collect
+from guestprobe.collect.probe import Runner
 from guestprobe.collect.sg3 import Outcome
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
@@ -24,7 +23,6 @@ from guestprobe.decode.persist import decode_veritas_key, key_hex
 from guestprobe.decode.vpd import decode_device_identification, lu_designators
 from guestprobe.fencing import prout
 from guestprobe.fencing.keys import RunKeys, leftover_run_id, sg_key
-from guestprobe.report.document import build_document
 
 TARGET = "target"
 PEER = "peer"
@@ -134,12 +132,47 @@ def gather(
     udev: "UdevView | None" = None,
     run: "Runner" = process.run,
 ) -> "dict[str, dict[str, Any]]":
-    """The scan's report entries of ``names`` (write probes off), by kernel name."""
-    options = ProbeOptions(timeout_s=timeout_s, write_probes=False)
-    collection = collect(
-        options, names=list(names), sys=sys, udev=udev, run=run, max_workers=max(1, len(names))
+    """The scan's report entries of ``names`` (write probes off, not judged), by kernel name."""
+    from guestprobe import pipeline
+
+    request = pipeline.ScanRequest(
+        names=list(names), timeout_s=timeout_s, write_probes=False, workers=max(1, len(names))
     )
-    return {disk["name"]: disk for disk in build_document(collection)["disks"]}
+    collection = pipeline.collect(request, sys=sys, udev=udev, run=run)
+    return {disk["name"]: disk for disk in pipeline.report_of(collection, judged=False)["disks"]}
+
+
+def scanned_lu_paths(
+    discoverer: "Any",
+    lu_designator: "str | None",
+    tested: "list[str]",
+    timeout_s: float,
+    sys: "SysRoot | None" = None,
+    udev: "UdevView | None" = None,
+) -> "tuple[list[PathFacts], list[str]]":
+    """Every other sd path to the tested LU (the kernel's cached VPD 0x83, else a read-only scan
+    of that disk), and the disks whose LU could not be told."""
+    if lu_designator is None:
+        return [], []
+    disks = discoverer.discover()
+    paths, unknown = other_lu_paths(disks, lu_designator, tested)
+    if unknown:
+        scanned = gather(unknown, timeout_s, sys=sys, udev=udev)
+        unknown = [name for name in unknown if name not in scanned]
+        for disk in scanned.values():
+            facts = path_facts(OTHER_PATH, disk)
+            if facts.status != "probed" or (facts.lu_designator is None and not _answered(disk)):
+                unknown.append(facts.name)
+            elif facts.lu_designator == lu_designator:
+                paths.append(facts)
+    return paths, sorted(unknown)
+
+
+def _answered(disk: "dict[str, Any]") -> bool:
+    """Whether VPD page 0x83 answered, or the disk does not have it (not listed in page 0x00):
+    then "no LU designator" is an answer (not this LU), not a gap."""
+    page = next((p for p in disk["probes"] if p["name"] == "vpd_0x83"), {})
+    return page.get("outcome") == "ok" or page.get("skip_code") == "vpd_not_listed"
 
 
 def describe_key(key: int) -> str:
