@@ -79,10 +79,9 @@ def _identity(disk: "dict[str, Any]") -> str:
     return " ".join(filter(None, [identity.get("vendor"), identity.get("product")]))
 
 
-def compare_nodes(nodes: "list[NodeReport]") -> "dict[str, Any]":
-    """The comparison record (what ``guestprobe compare --json`` prints)."""
-    check_distinct_nodes(nodes)
-    names = [node.name for node in nodes]
+def _units(nodes: "list[NodeReport]") -> "tuple[dict[str, dict[str, Any]], dict[str, list]]":
+    """Every LU by its designator, with each node's paths to it; and each node's disks that have
+    no designator (they cannot be matched)."""
     units: "dict[str, dict[str, Any]]" = {}
     no_designator: "dict[str, list[str]]" = {}
     for node in nodes:
@@ -101,26 +100,35 @@ def compare_nodes(nodes: "list[NodeReport]") -> "dict[str, Any]":
                 },
             )
             unit["paths"].setdefault(node.name, []).append(path_pr_state(disk))
-    rows = []
-    for unit in units.values():
-        paths = unit["paths"]
-        missing = [name for name in names if name not in paths]
-        pr_by_node = {
-            name: combine([path["pr_capable"] for path in paths[name]])
-            for name in names
-            if name in paths
-        }
-        shared = not missing
-        rows.append(
-            {
-                **unit,
-                "seen_by": [name for name in names if name in paths],
-                "missing_from": missing,
-                "pr_capable_by_node": pr_by_node,
-                "seen_by_all": shared,
-                "pr_capable_from_all": combine(list(pr_by_node.values())) if shared else NO,
-            }
-        )
+    return units, no_designator
+
+
+def _row(unit: "dict[str, Any]", names: "list[str]") -> "dict[str, Any]":
+    """One LU's row: who sees it, who misses it, and whether it is PR-capable from each."""
+    paths = unit["paths"]
+    missing = [name for name in names if name not in paths]
+    pr_by_node = {
+        name: combine([path["pr_capable"] for path in paths[name]])
+        for name in names
+        if name in paths
+    }
+    shared = not missing
+    return {
+        **unit,
+        "seen_by": [name for name in names if name in paths],
+        "missing_from": missing,
+        "pr_capable_by_node": pr_by_node,
+        "seen_by_all": shared,
+        "pr_capable_from_all": combine(list(pr_by_node.values())) if shared else NO,
+    }
+
+
+def compare_nodes(nodes: "list[NodeReport]") -> "dict[str, Any]":
+    """The comparison record (what ``guestprobe compare --json`` prints)."""
+    check_distinct_nodes(nodes)
+    names = [node.name for node in nodes]
+    units, no_designator = _units(nodes)
+    rows = [_row(unit, names) for unit in units.values()]
     rows.sort(key=lambda row: (not row["seen_by_all"], row["lu_designator"]))
     candidates = [row["lu_designator"] for row in rows if row["pr_capable_from_all"] == YES]
     unconfirmed = [row["lu_designator"] for row in rows if row["pr_capable_from_all"] == UNKNOWN]

@@ -320,6 +320,33 @@ def _foreign_refusal(target: "PathFacts", keys: "RunKeys") -> "Refusal | None":
     )
 
 
+def _peer_refusal(target: "PathFacts", peer: "PathFacts") -> "Refusal | None":
+    """Why ``peer`` is not a second path to the target's LU, or None when it is."""
+    if peer.name == target.name:
+        return Refusal(
+            "peer_is_target",
+            PEER,
+            f"--peer {peer.dev_path} is the tested disk itself; give a "
+            "second path to the same LU",
+        )
+    if target.lu_designator is None or peer.lu_designator is None:
+        missing = [p.dev_path for p in (target, peer) if p.lu_designator is None]
+        return Refusal(
+            "peer_lu_unknown",
+            PEER,
+            f"no LU designator (VPD page 0x83) for {', '.join(missing)}, so "
+            "it is unknown whether --peer is the same LU",
+        )
+    if peer.lu_designator != target.lu_designator:
+        return Refusal(
+            "peer_not_same_lu",
+            PEER,
+            f"--peer {peer.dev_path} is another LU ({peer.lu_designator}) than "
+            f"{target.dev_path} ({target.lu_designator})",
+        )
+    return None
+
+
 def refusals(
     target: "PathFacts",
     peer: "PathFacts | None",
@@ -358,33 +385,7 @@ def refusals(
     foreign = _foreign_refusal(target, keys)
     if foreign is not None and not force:
         found.append(foreign)
-    if peer is not None:
-        if peer.name == target.name:
-            found.append(
-                Refusal(
-                    "peer_is_target",
-                    PEER,
-                    f"--peer {peer.dev_path} is the tested disk itself; give a "
-                    "second path to the same LU",
-                )
-            )
-        elif target.lu_designator is None or peer.lu_designator is None:
-            missing = [p.dev_path for p in (target, peer) if p.lu_designator is None]
-            found.append(
-                Refusal(
-                    "peer_lu_unknown",
-                    PEER,
-                    f"no LU designator (VPD page 0x83) for {', '.join(missing)}, so "
-                    "it is unknown whether --peer is the same LU",
-                )
-            )
-        elif peer.lu_designator != target.lu_designator:
-            found.append(
-                Refusal(
-                    "peer_not_same_lu",
-                    PEER,
-                    f"--peer {peer.dev_path} is another LU ({peer.lu_designator}) than "
-                    f"{target.dev_path} ({target.lu_designator})",
-                )
-            )
+    peer_refusal = None if peer is None else _peer_refusal(target, peer)
+    if peer_refusal is not None:
+        found.append(peer_refusal)
     return found
