@@ -17,6 +17,8 @@ Stable codes of the coordinator-disk judgement: ``coordinator_disks_enough``,
 from dataclasses import dataclass
 from typing import Any
 
+from guestprobe.check.verdict import Verdict, verdicts_of
+
 MIN_COORDINATOR_DISKS = 3
 # the disk verdict about SCSI-3 PR I/O fencing (checks/pr_fencing.toml)
 FENCING_FEATURES = ("pr_fencing",)
@@ -27,15 +29,15 @@ COORDINATOR_DISKS_ENOUGH = "coordinator_disks_enough"
 TOO_FEW_COORDINATOR_DISKS = "too_few_coordinator_disks"
 
 
-def _fencing_verdicts(disk: "dict[str, Any]") -> "list[dict[str, Any]]":
-    return [v for v in disk.get("verdicts") or [] if v.get("feature") in FENCING_FEATURES]
+def _fencing_verdicts(disk: "dict[str, Any]") -> "list[Verdict]":
+    return [v for v in verdicts_of(disk.get("verdicts")) if v.feature in FENCING_FEATURES]
 
 
 def path_pr_state(disk: "dict[str, Any]") -> "dict[str, Any]":
     """One path's PR answer: its READ KEYS outcome, its fencing verdict, and the conclusion."""
     pr = (disk.get("facts") or {}).get("persistent_reservations") or {}
     outcome = pr.get("read_keys_outcome")
-    statuses = [v.get("status") for v in _fencing_verdicts(disk)]
+    statuses = [v.status for v in _fencing_verdicts(disk)]
     if outcome != "ok" or any(s not in (*PR_OK_VERDICTS, "unknown") for s in statuses):
         state = NO
     elif "unknown" in statuses:

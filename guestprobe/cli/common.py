@@ -104,13 +104,13 @@ def emit(
 def fail_on_status(document: "dict[str, Any]", fail_on: "str | None") -> bool:
     if not fail_on:
         return False
+    from guestprobe.check.verdict import verdicts_of
+
     threshold = VERDICT_ORDER.index(fail_on)
-    verdicts = [v for d in document["disks"] for v in d.get("verdicts", [])]
-    verdicts += document.get("guest_verdicts", [])
+    verdicts = [v for d in document["disks"] for v in verdicts_of(d.get("verdicts"))]
+    verdicts += verdicts_of(document.get("guest_verdicts"))
     return any(
-        VERDICT_ORDER.index(v["status"]) >= threshold
-        for v in verdicts
-        if v["status"] in VERDICT_ORDER
+        VERDICT_ORDER.index(v.status) >= threshold for v in verdicts if v.status in VERDICT_ORDER
     )
 
 
