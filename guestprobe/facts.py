@@ -52,7 +52,11 @@ class _Decoder:
 
     def __init__(self, collected: "DiskCollection") -> None:
         self.collected = collected
+        self.disk = collected.disk
         self.errors: "list[dict[str, str]]" = []
+        self.inquiry: "Any" = None  # standard INQUIRY data: live, else the kernel's copy
+        self.inquiry_source: str = self.probe_id("inquiry")
+        self.nvme_identify: "Any" = None
 
     def probe_id(self, name: str) -> str:
         return f"{self.collected.disk.name}/{name}"
@@ -71,94 +75,98 @@ class _Decoder:
         probe = self.collected.probe(name)
         return None if probe is None else probe.outcome
 
+    def read_inquiry(self) -> None:
+        """The INQUIRY answer: sg_inq's for a SCSI disk (else the kernel's cached copy in sysfs);
+        for an NVMe namespace sg_inq answers with Identify Controller data, not INQUIRY data."""
+        disk = self.disk
+        if "nvme" in disk.driver_chain or disk.nvme_transport is not None:
+            self.nvme_identify = self.decode("inquiry", decode_identify_controller)
+        else:
+            self.inquiry = self.decode("inquiry", decode_standard_inquiry)
+        if self.inquiry is None and "inquiry" in disk.sysfs_pages:
+            try:
+                self.inquiry = decode_standard_inquiry(bytes.fromhex(disk.sysfs_pages["inquiry"]))
+                self.inquiry_source = f"sysfs:{disk.sysfs_path}/device/inquiry"
+            except DecodeError as exc:
+                self.errors.append({"probe": "sysfs inquiry", "error": str(exc)})
+
+    def vendor_product_revision(self) -> "tuple[Any, Any, Any]":
+        inquiry, disk = self.inquiry, self.disk
+        if self.nvme_identify is not None:
+            return "NVMe", self.nvme_identify.model_number, self.nvme_identify.firmware_revision
+        if inquiry is not None:
+            return inquiry.vendor, inquiry.product, inquiry.revision
+        return disk.scsi_vendor, disk.scsi_model, disk.scsi_rev
+
 
 def _to_dict(value: "Any") -> "Any":
     return None if value is None else value.to_dict()
 
 
-def disk_facts(collected: "DiskCollection") -> "tuple[dict[str, Any], Transport]":
-    """Decoded facts of one disk and its transport."""
-    d = _Decoder(collected)
-    disk = collected.disk
-    facts: "dict[str, Any]" = {}
-
-    nvme_identify = None
-    if "nvme" in disk.driver_chain or disk.nvme_transport is not None:
-        # sg_inq answers for an NVMe namespace with Identify Controller data, not INQUIRY data
-        nvme_identify = d.decode("inquiry", decode_identify_controller)
-        live_inquiry = None
-    else:
-        live_inquiry = d.decode("inquiry", decode_standard_inquiry)
-    inquiry, inquiry_source = live_inquiry, d.probe_id("inquiry")
-    if inquiry is None and "inquiry" in disk.sysfs_pages:
-        try:
-            inquiry = decode_standard_inquiry(bytes.fromhex(disk.sysfs_pages["inquiry"]))
-            inquiry_source = f"sysfs:{disk.sysfs_path}/device/inquiry"
-        except DecodeError as exc:
-            d.errors.append({"probe": "sysfs inquiry", "error": str(exc)})
-    facts["passthrough"] = {
+def _passthrough(d: "_Decoder") -> "dict[str, Any]":
+    return {
         "inquiry_outcome": d.outcome("inquiry"),
         "works": _passthrough_works(d.outcome("inquiry")),
         "evidence": [d.probe_id("inquiry")],
     }
-    vendor = inquiry.vendor if inquiry is not None else disk.scsi_vendor
-    product = inquiry.product if inquiry is not None else disk.scsi_model
-    revision = inquiry.revision if inquiry is not None else disk.scsi_rev
-    if nvme_identify is not None:
-        vendor, product = "NVMe", nvme_identify.model_number
-        revision = nvme_identify.firmware_revision
-    facts["inquiry"] = {
-        "decoded": _to_dict(inquiry),
-        "nvme_identify_controller": _to_dict(nvme_identify),
-        "source": inquiry_source if inquiry is not None or nvme_identify is not None else None,
+
+
+def _inquiry(d: "_Decoder") -> "dict[str, Any]":
+    answered = d.inquiry is not None or d.nvme_identify is not None
+    return {
+        "decoded": _to_dict(d.inquiry),
+        "nvme_identify_controller": _to_dict(d.nvme_identify),
+        "source": d.inquiry_source if answered else None,
     }
 
+
+def _identity(d: "_Decoder") -> "dict[str, Any]":
+    vendor, product, revision = d.vendor_product_revision()
     supported_pages = d.decode("vpd_0x00", decode_supported_vpd_pages)
     serial = d.decode("vpd_0x80", decode_unit_serial_number)
     identification = d.decode("vpd_0x83", decode_device_identification)
     lu_ids = lu_designators(identification) if identification is not None else []
-    facts["identity"] = {
+    return {
         "vendor": vendor,
         "product": product,
         "revision": revision,
         "unit_serial_number": serial.serial if serial is not None else None,
-        "kernel_serial": disk.serial,
-        "wwid": disk.wwid,
+        "kernel_serial": d.disk.serial,
+        "wwid": d.disk.wwid,
         "supported_vpd_pages": supported_pages,
         "designators": [] if identification is None else identification.to_dict()["designators"],
         "lu_designator": lu_ids[0].text if lu_ids else None,
         "lu_designator_type": lu_ids[0].designator_type if lu_ids else None,
         "vpd_0x83_outcome": d.outcome("vpd_0x83"),
-        "evidence": [d.probe_id(n) for n in ("vpd_0x80", "vpd_0x83") if collected.probe(n)],
+        "evidence": [d.probe_id(n) for n in ("vpd_0x80", "vpd_0x83") if d.collected.probe(n)],
     }
 
-    capacity = d.decode("readcap16", decode_read_capacity_16)
-    facts["capacity"] = {
-        "outcome": d.outcome("readcap16"),
-        "decoded": _to_dict(capacity),
-        "evidence": [d.probe_id("readcap16")],
-    }
-    facts["block_limits"] = {
-        "decoded": _to_dict(d.decode("vpd_0xb0", decode_block_limits)),
-        "outcome": d.outcome("vpd_0xb0"),
-        "evidence": [d.probe_id("vpd_0xb0")],
-    }
-    facts["block_device_characteristics"] = {
-        "decoded": _to_dict(d.decode("vpd_0xb1", decode_block_device_characteristics)),
-        "outcome": d.outcome("vpd_0xb1"),
-        "evidence": [d.probe_id("vpd_0xb1")],
-    }
-    facts["logical_block_provisioning"] = {
-        "decoded": _to_dict(d.decode("vpd_0xb2", decode_logical_block_provisioning)),
-        "outcome": d.outcome("vpd_0xb2"),
-        "evidence": [d.probe_id("vpd_0xb2")],
-    }
 
+def _one_probe(
+    probe: str, decoder: "Callable[[bytes], Any]", outcome_first: bool = False
+) -> "Callable[[_Decoder], dict[str, Any]]":
+    """A fact group that is one probe's decoded answer, its outcome and the probe as evidence
+    (``outcome_first``: the key order of the capacity group, kept as the report has it)."""
+
+    def group(d: "_Decoder") -> "dict[str, Any]":
+        decoded = _to_dict(d.decode(probe, decoder))
+        evidence = [d.probe_id(probe)]
+        if outcome_first:
+            return {"outcome": d.outcome(probe), "decoded": decoded, "evidence": evidence}
+        return {"decoded": decoded, "outcome": d.outcome(probe), "evidence": evidence}
+
+    return group
+
+
+PR_PROBES = ("pr_read_keys", "pr_read_reservation", "pr_report_capabilities")
+
+
+def _persistent_reservations(d: "_Decoder") -> "dict[str, Any]":
     keys = d.decode("pr_read_keys", decode_read_keys)
     reservation = d.decode("pr_read_reservation", decode_read_reservation)
     capabilities = d.decode("pr_report_capabilities", decode_report_capabilities)
     registered = [] if keys is None else list(keys.keys)
-    facts["persistent_reservations"] = {
+    return {
         "read_keys_outcome": d.outcome("pr_read_keys"),
         "read_reservation_outcome": d.outcome("pr_read_reservation"),
         "report_capabilities_outcome": d.outcome("pr_report_capabilities"),
@@ -169,13 +177,13 @@ def disk_facts(collected: "DiskCollection") -> "tuple[dict[str, Any], Transport]
         ],
         "reservation": _to_dict(reservation),
         "capabilities": _to_dict(capabilities),
-        "evidence": [
-            d.probe_id(n) for n in ("pr_read_keys", "pr_read_reservation", "pr_report_capabilities")
-        ],
+        "evidence": [d.probe_id(n) for n in PR_PROBES],
     }
 
+
+def _supported_opcodes(d: "_Decoder") -> "dict[str, Any]":
     opcodes = d.decode("opcodes", decode_supported_opcodes)
-    facts["supported_opcodes"] = {
+    return {
         "outcome": d.outcome("opcodes"),
         "count": None if opcodes is None else len(opcodes.commands),
         "commands_of_interest": None
@@ -183,18 +191,45 @@ def disk_facts(collected: "DiskCollection") -> "tuple[dict[str, Any], Transport]
         else {name: opcodes.supports(op, sa) for name, (op, sa) in OPCODES_OF_INTEREST.items()},
         "evidence": [d.probe_id("opcodes")],
     }
-    facts["write_same"] = {
+
+
+def _write_same(d: "_Decoder") -> "dict[str, Any]":
+    group: "dict[str, Any]" = {
         name: {
             "outcome": d.outcome(name),
-            "exit_status": getattr(collected.probe(name), "exit_status", None),
+            "exit_status": getattr(d.collected.probe(name), "exit_status", None),
             "implemented": _write_same_implemented(d.outcome(name)),
         }
         for name in WRITE_SAME_PROBES
     }
-    facts["write_same"]["evidence"] = [d.probe_id(n) for n in WRITE_SAME_PROBES]
+    group["evidence"] = [d.probe_id(n) for n in WRITE_SAME_PROBES]
+    return group
+
+
+# Which fact group is read from which probe(s), by which decoder, in the report's order.
+FACT_GROUPS: "tuple[tuple[str, Callable[[_Decoder], Any]], ...]" = (
+    ("passthrough", _passthrough),  # inquiry: did SCSI pass-through answer at all
+    ("inquiry", _inquiry),  # inquiry (or sysfs inquiry): standard INQUIRY / NVMe Identify
+    ("identity", _identity),  # vpd_0x00, vpd_0x80, vpd_0x83 + the INQUIRY above
+    ("capacity", _one_probe("readcap16", decode_read_capacity_16, outcome_first=True)),
+    ("block_limits", _one_probe("vpd_0xb0", decode_block_limits)),
+    ("block_device_characteristics", _one_probe("vpd_0xb1", decode_block_device_characteristics)),
+    ("logical_block_provisioning", _one_probe("vpd_0xb2", decode_logical_block_provisioning)),
+    ("persistent_reservations", _persistent_reservations),  # the three PR IN probes
+    ("supported_opcodes", _supported_opcodes),  # opcodes: REPORT SUPPORTED OPERATION CODES
+    ("write_same", _write_same),  # the WRITE SAME probes' outcomes (no data to decode)
+)
+
+
+def disk_facts(collected: "DiskCollection") -> "tuple[dict[str, Any], Transport]":
+    """Decoded facts of one disk (the groups of :data:`FACT_GROUPS`) and its transport."""
+    d = _Decoder(collected)
+    d.read_inquiry()
+    facts: "dict[str, Any]" = {group: build(d) for group, build in FACT_GROUPS}
     facts["decode_errors"] = d.errors
-    transport = classify_transport(disk, vendor, product, inquiry_source if inquiry else None)
-    return facts, transport
+    vendor, product, _ = d.vendor_product_revision()
+    source = d.inquiry_source if d.inquiry is not None else None
+    return facts, classify_transport(collected.disk, vendor, product, source)
 
 
 # INQUIRY outcomes that say pass-through does not work; others (timed out, gone, not sent, …)

@@ -26,6 +26,7 @@ import importlib
 import io
 import json
 import platform
+import re
 import tarfile
 import zlib
 from dataclasses import dataclass
@@ -117,6 +118,14 @@ def describe_versions(
         "kernel": facts.get("kernel_release"),
         "os_release": _os_release(os_release),
     }
+
+
+def default_bundle_name(document: "dict[str, Any]") -> str:
+    """``guestprobe-HOST-TIME.tar.gz``: a file name (never a path) whatever the host name."""
+    host = (document.get("platform") or {}).get("hostname") or "guest"
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", host).lstrip(".")[:64] or "guest"  # a name, no path
+    stamp = (document.get("generated_at") or "").replace(":", "").replace("-", "")[:15]
+    return f"guestprobe-{host}-{stamp or 'now'}.tar.gz"
 
 
 def _add(tar: "tarfile.TarFile", name: str, data: bytes, mtime: int) -> None:

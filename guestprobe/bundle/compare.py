@@ -1,13 +1,9 @@
 """The cluster comparison: which LUs every node sees, and whether they can be coordinator disks.
 
 Pure: report documents in, one comparison record out (no file access, no printing). LUs are
-matched across nodes by ``facts.identity.lu_designator``. Whether a path is PR-capable is
-``yes``, ``no`` or ``unknown``: ``no`` when PERSISTENT RESERVE IN / READ KEYS failed
-(``read_keys_outcome`` not ``ok``) or its I/O-fencing verdict (``pr_fencing``) is ``not_usable``;
-``unknown`` when READ KEYS answered but the verdict is ``unknown`` (facts missing); else ``yes``.
-An LU is PR-capable from a node when every path of that node to it is. I/O fencing needs an odd
-number, at least three, of coordinator disks seen and PR-capable from every node: the check
-engineers otherwise do by hand with ``vxfenadm -i`` on each node.
+matched across nodes by ``facts.identity.lu_designator``; whether a path, an LU and the shared
+LUs are PR-capable enough for I/O fencing's coordinator disks is judged by the rules' cluster
+scope, :mod:`guestprobe.check.cluster`.
 """
 
 
@@ -16,13 +12,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from guestprobe.check.cluster import (
+    NO,
+    UNKNOWN,
+    YES,
+    combine,
+    judge_coordinator_disks,
+    path_pr_state,
+)
 from guestprobe.errors import BadInputError
 
-MIN_COORDINATOR_DISKS = 3
-# the disk verdict about SCSI-3 PR I/O fencing (checks/pr_fencing.toml)
-FENCING_FEATURES = ("pr_fencing",)
-PR_OK_VERDICTS = ("usable", "degraded")
-YES, NO, UNKNOWN = "yes", "no", "unknown"
 PR_MARKS = {YES: "PR", NO: "noPR", UNKNOWN: "PR?"}
 
 
@@ -75,44 +74,14 @@ def check_distinct_nodes(nodes: "list[NodeReport]") -> None:
             seen_hosts[node.hostname] = node.source
 
 
-def _fencing_verdicts(disk: "dict[str, Any]") -> "list[dict[str, Any]]":
-    return [v for v in disk.get("verdicts") or [] if v.get("feature") in FENCING_FEATURES]
-
-
-def path_pr_state(disk: "dict[str, Any]") -> "dict[str, Any]":
-    """One path's PR answer: its READ KEYS outcome, its fencing verdict, and the conclusion."""
-    pr = (disk.get("facts") or {}).get("persistent_reservations") or {}
-    outcome = pr.get("read_keys_outcome")
-    statuses = [v.get("status") for v in _fencing_verdicts(disk)]
-    if outcome != "ok" or any(s not in (*PR_OK_VERDICTS, "unknown") for s in statuses):
-        state = NO
-    elif "unknown" in statuses:
-        state = UNKNOWN
-    else:
-        state = YES
-    return {
-        "disk": disk.get("name"),
-        "read_keys_outcome": outcome,
-        "fencing_verdicts": statuses,
-        "pr_capable": state,
-    }
-
-
-def _combine(states: "list[str]") -> str:
-    if NO in states:
-        return NO
-    return UNKNOWN if UNKNOWN in states else YES
-
-
 def _identity(disk: "dict[str, Any]") -> str:
     identity = (disk.get("facts") or {}).get("identity") or {}
     return " ".join(filter(None, [identity.get("vendor"), identity.get("product")]))
 
 
-def compare_nodes(nodes: "list[NodeReport]") -> "dict[str, Any]":
-    """The comparison record (what ``guestprobe compare --json`` prints)."""
-    check_distinct_nodes(nodes)
-    names = [node.name for node in nodes]
+def _units(nodes: "list[NodeReport]") -> "tuple[dict[str, dict[str, Any]], dict[str, list]]":
+    """Every LU by its designator, with each node's paths to it; and each node's disks that have
+    no designator (they cannot be matched)."""
     units: "dict[str, dict[str, Any]]" = {}
     no_designator: "dict[str, list[str]]" = {}
     for node in nodes:
@@ -131,32 +100,39 @@ def compare_nodes(nodes: "list[NodeReport]") -> "dict[str, Any]":
                 },
             )
             unit["paths"].setdefault(node.name, []).append(path_pr_state(disk))
-    rows = []
-    for unit in units.values():
-        paths = unit["paths"]
-        missing = [name for name in names if name not in paths]
-        pr_by_node = {
-            name: _combine([path["pr_capable"] for path in paths[name]])
-            for name in names
-            if name in paths
-        }
-        shared = not missing
-        rows.append(
-            {
-                **unit,
-                "seen_by": [name for name in names if name in paths],
-                "missing_from": missing,
-                "pr_capable_by_node": pr_by_node,
-                "seen_by_all": shared,
-                "pr_capable_from_all": _combine(list(pr_by_node.values())) if shared else NO,
-            }
-        )
+    return units, no_designator
+
+
+def _row(unit: "dict[str, Any]", names: "list[str]") -> "dict[str, Any]":
+    """One LU's row: who sees it, who misses it, and whether it is PR-capable from each."""
+    paths = unit["paths"]
+    missing = [name for name in names if name not in paths]
+    pr_by_node = {
+        name: combine([path["pr_capable"] for path in paths[name]])
+        for name in names
+        if name in paths
+    }
+    shared = not missing
+    return {
+        **unit,
+        "seen_by": [name for name in names if name in paths],
+        "missing_from": missing,
+        "pr_capable_by_node": pr_by_node,
+        "seen_by_all": shared,
+        "pr_capable_from_all": combine(list(pr_by_node.values())) if shared else NO,
+    }
+
+
+def compare_nodes(nodes: "list[NodeReport]") -> "dict[str, Any]":
+    """The comparison record (what ``guestprobe compare --json`` prints)."""
+    check_distinct_nodes(nodes)
+    names = [node.name for node in nodes]
+    units, no_designator = _units(nodes)
+    rows = [_row(unit, names) for unit in units.values()]
     rows.sort(key=lambda row: (not row["seen_by_all"], row["lu_designator"]))
     candidates = [row["lu_designator"] for row in rows if row["pr_capable_from_all"] == YES]
     unconfirmed = [row["lu_designator"] for row in rows if row["pr_capable_from_all"] == UNKNOWN]
-    count = len(candidates)
-    usable = count if count % 2 else count - 1
-    enough = usable >= MIN_COORDINATOR_DISKS
+    coordinator = judge_coordinator_disks(candidates, unconfirmed)
     return {
         "nodes": [
             {
@@ -174,31 +150,14 @@ def compare_nodes(nodes: "list[NodeReport]") -> "dict[str, Any]":
             for name in names
         },
         "coordinator_disks": {
-            "candidates": candidates,
-            "candidate_count": count,
-            "largest_odd_set": max(usable, 0),
-            "enough": enough,
-            "unconfirmed": unconfirmed,
-            "reason": _coordinator_reason(count, enough, len(unconfirmed)),
+            "candidates": coordinator.candidates,
+            "candidate_count": len(coordinator.candidates),
+            "largest_odd_set": coordinator.largest_odd_set,
+            "enough": coordinator.enough,
+            "unconfirmed": coordinator.unconfirmed,
+            "reason": coordinator.text,
         },
     }
-
-
-def _coordinator_reason(count: int, enough: bool, unconfirmed: int) -> str:
-    lus = "LU is" if count == 1 else "LUs are"
-    if enough:
-        odd = count if count % 2 else count - 1
-        return (
-            f"{count} {lus} seen and PR-capable from every node: "
-            f"enough for {odd} coordinator disks (an odd number, at least 3)"
-        )
-    text = (
-        f"only {count} {lus} seen and PR-capable from every node: SCSI-3 I/O fencing needs an "
-        "odd number of coordinator disks, at least 3"
-    )
-    if unconfirmed:
-        text += f" ({unconfirmed} more seen by all answer PR IN but their verdict is unknown)"
-    return text
 
 
 def _cell(paths: "list[dict[str, Any]] | None") -> str:

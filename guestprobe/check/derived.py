@@ -261,6 +261,22 @@ def guest_derived(document: "Mapping[str, Any]") -> "dict[str, Any]":
     }
 
 
+def host_context(document: "Mapping[str, Any]", disk_name: "str | None"
+                 ) -> "dict[str, Any] | None":
+    """What the rules see as ``host``: for a disk ``{disk, domain, matched_by}``, for the guest
+    (``disk_name`` None) ``{domain}``; None without a join (or for an unmatched disk)."""
+    join = document.get("host_join")
+    if not isinstance(join, Mapping):
+        return None
+    if disk_name is None:
+        return {"domain": join.get("domain_facts")}
+    entry = (join.get("disks") or {}).get(disk_name)
+    if not isinstance(entry, Mapping):
+        return None
+    return {"disk": entry.get("disk"), "domain": join.get("domain_facts"),
+            "matched_by": entry.get("matched_by")}
+
+
 def contexts(document: "Mapping[str, Any]") -> "tuple[dict[str, Any], list[dict[str, Any]]]":
     """(guest context, one context per disk, in document order)."""
     platform = dict(document.get("platform") or {})
@@ -268,8 +284,6 @@ def contexts(document: "Mapping[str, Any]") -> "tuple[dict[str, Any], list[dict[
     guest = guest_derived(document)
     maps = _multipath_maps(document)
     guest_context = {"platform": platform, "guest": guest}
-    from guestprobe.host.join import host_context  # host.* facts: report --host only
-
     if host_context(document, None) is not None:
         guest_context["host"] = host_context(document, None)
     disk_contexts = []

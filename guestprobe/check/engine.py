@@ -30,6 +30,7 @@ from guestprobe.check.conditions import (
 )
 from guestprobe.check.derived import contexts, source_facts
 from guestprobe.check.rules import Clause, Remedy, Rule, load_rules
+from guestprobe.check.verdict import Reason, Remediation, Verdict
 
 __all__ = ["apply_checks", "evaluate", "judge_document"]
 
@@ -69,13 +70,13 @@ def _evidence_ids(context: "Mapping[str, Any]", path: str) -> "list[str]":
 
 def _remediation(
     rule: "Rule", context: "Mapping[str, Any]", names: "Sequence[str]"
-) -> "list[dict[str, str]]":
-    out: "list[dict[str, str]]" = []
+) -> "list[Remediation]":
+    out: "list[Remediation]" = []
     for name in names:
         remedy: "Remedy" = rule.remedies[name]
         if _holds(context, remedy.when, remedy.when_any).value is not True:
             continue  # offered only where its condition holds (and no condition always holds)
-        entry = {"platform": remedy.platform, "text": render(remedy.text, context)}
+        entry = Remediation(remedy.platform, render(remedy.text, context))
         if entry not in out:
             out.append(entry)
     return out
@@ -88,7 +89,7 @@ def _unknown(rule: "Rule", context: "Mapping[str, Any]", paths: "Sequence[str]",
         rule,
         context,
         "unknown",
-        [{"code": FACTS_MISSING, "text": f"Cannot judge {why}: the report lacks {listed}."}],
+        [Reason(FACTS_MISSING, f"Cannot judge {why}: the report lacks {listed}.")],
         list(missing),
         [],
         list(missing),
@@ -100,7 +101,7 @@ def _verdict(
     rule: "Rule",
     context: "Mapping[str, Any]",
     status: str,
-    reasons: "list[dict[str, str]]",
+    reasons: "list[Reason]",
     evidence_paths: "list[str]",
     remedies: "list[str]",
     missing: "list[str]",
@@ -111,19 +112,17 @@ def _verdict(
         for probe_id in _evidence_ids(context, path):
             if probe_id not in evidence:
                 evidence.append(probe_id)
-    verdict = {
-        "feature": rule.feature,
-        "title": rule.title,
-        "status": status,
-        "reasons": reasons,
-        "evidence": evidence,
-        "remediation": _remediation(rule, context, remedies),
-        "guide_section": rule.guide_section,
-        "missing": missing,
-    }
-    if details:
-        verdict["details"] = details
-    return verdict
+    return Verdict(
+        rule.feature,
+        rule.title,
+        status,
+        reasons,
+        evidence,
+        _remediation(rule, context, remedies),
+        rule.guide_section,
+        missing,
+        details or None,
+    ).to_dict()
 
 
 def _show(context: "Mapping[str, Any]", paths: "Sequence[str]", into: "dict[str, Any]") -> None:
@@ -133,8 +132,8 @@ def _show(context: "Mapping[str, Any]", paths: "Sequence[str]", into: "dict[str,
             into[path] = value
 
 
-def _reason(clause: "Clause", context: "Mapping[str, Any]") -> "dict[str, str]":
-    return {"code": clause.code, "text": render(clause.text, context)}
+def _reason(clause: "Clause", context: "Mapping[str, Any]") -> "Reason":
+    return Reason(clause.code, render(clause.text, context))
 
 
 def evaluate(rule: "Rule", context: "Mapping[str, Any]") -> "dict[str, Any]":
@@ -155,7 +154,7 @@ def evaluate(rule: "Rule", context: "Mapping[str, Any]") -> "dict[str, Any]":
             rule,
             context,
             "unknown",
-            [{"code": NO_CASE, "text": "No case of the rule matched these facts."}],
+            [Reason(NO_CASE, "No case of the rule matched these facts.")],
             [],
             [],
             [],

@@ -1,15 +1,12 @@
-"""``guestprobe explain [FEATURE]``: a rule in words, for support staff and users."""
+"""A rule in words, for support staff and users (``guestprobe explain [FEATURE]``)."""
 
 
 import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-import click
-
 from guestprobe.check.conditions import split_test
-from guestprobe.check.rules import Clause, Rule, load_rules
-from guestprobe.check.rules import rules_dir as chosen_rules_dir
+from guestprobe.check.rules import Clause, Rule
 
 _OPERATOR_WORDS = {
     "eq": "is {}",
@@ -89,26 +86,3 @@ def explain_rule(rule: "Rule") -> str:
             lines.append(f"  * {name} [{remedy.platform}]{where}:")
             lines.extend("      " + line for line in remedy.text.splitlines())
     return "\n".join(lines) + "\n"
-
-
-@click.command()
-@click.argument("feature", required=False)
-@click.option(
-    "--rules-dir",
-    type=click.Path(file_okay=False),
-    help="Read the rules from this directory (default: $GUESTPROBE_RULES_DIR, else built in).",
-)
-def explain(feature: "str | None", rules_dir: "str | None") -> None:
-    """Print the rule for FEATURE in words; without FEATURE, list the features."""
-    rules = load_rules(rules_dir)
-    if feature is None:
-        click.echo(f"Rules from {chosen_rules_dir(rules_dir)}:")
-        for rule in rules:
-            click.echo(f"  {rule.feature:<18} {rule.scope:<5} {rule.title}")
-        return
-    for rule in rules:
-        if rule.feature == feature:
-            click.echo(explain_rule(rule), nl=False)
-            return
-    known = ", ".join(r.feature for r in rules)
-    raise click.UsageError(f"no feature {feature!r}; known: {known}")

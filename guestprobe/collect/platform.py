@@ -4,8 +4,9 @@
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Callable
 
 from guestprobe.collect import process
 from guestprobe.collect.sg3 import SG3_TOOLS
@@ -88,13 +89,16 @@ class PlatformFacts:
         return "unknown" if self.cpu_hypervisor_flag else None
 
 
-def sg3_utils_facts(timeout_s: float = 10.0) -> "dict[str, Any]":
+def sg3_utils_facts(
+    timeout_s: float = 10.0, run: "Callable[[Sequence[str], float], Any]" = process.run
+) -> "dict[str, Any]":
     """Which sg3_utils tools are on PATH, which release they are (one process: ``sg_inq
-    --version``), and what the probes do differently for that release."""
+    --version``, started by ``run`` within ``timeout_s``), and what the probes do differently
+    for that release."""
     tools = {tool: shutil.which(tool) for tool in SG3_TOOLS}
     facts: "dict[str, Any]" = {"tools": tools, "sg_inq_version": None, "release": None}
     if tools["sg_inq"]:
-        result = process.run(["sg_inq", "--version"], timeout_s)
+        result = run(["sg_inq", "--version"], timeout_s)
         version = parse_sg_inq_version(
             result.stderr_text + result.stdout.decode("utf-8", "replace")
         )
@@ -106,7 +110,14 @@ def sg3_utils_facts(timeout_s: float = 10.0) -> "dict[str, Any]":
     return facts
 
 
-def collect_platform(sys: "SysRoot", udev: "UdevView", probe_sg3: bool = True) -> "PlatformFacts":
+def collect_platform(
+    sys: "SysRoot",
+    udev: "UdevView",
+    probe_sg3: bool = True,
+    run: "Callable[[Sequence[str], float], Any]" = process.run,
+    timeout_s: float = 10.0,
+) -> "PlatformFacts":
+    """The guest-wide facts; sg3_utils' release asked through ``run`` within ``timeout_s``."""
     facts = PlatformFacts()
     facts.euid = os.geteuid()
     facts.kernel_release = sys.read_text(sys.path("/proc/sys/kernel/osrelease"))
@@ -124,7 +135,7 @@ def collect_platform(sys: "SysRoot", udev: "UdevView", probe_sg3: bool = True) -
     facts.udev_unavailable_reason = udev.unavailable_reason
     facts.virtio_devices = list_virtio_devices(sys)
     if probe_sg3:
-        facts.sg3_utils = sg3_utils_facts()
+        facts.sg3_utils = sg3_utils_facts(timeout_s, run)
     return facts
 
 

@@ -92,7 +92,7 @@ class ProbeResult:
 _FIELDS = fields(ProbeResult)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProbeOptions:
     timeout_s: float = 15.0
     write_probes: bool = True

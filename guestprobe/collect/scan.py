@@ -10,7 +10,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -177,8 +177,9 @@ def collect(
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     start = time.monotonic()
     before = process.processes_started()
-    platform = collect_platform(sys, udev)
-    options.sg3_release = release_of(platform.sg3_utils.get("sg_inq_version"))[1]
+    platform = collect_platform(sys, udev, run=run, timeout_s=options.timeout_s)
+    # the probe plan, built once: the caller's options adapted to this sg3_utils release
+    options = replace(options, sg3_release=release_of(platform.sg3_utils.get("sg_inq_version"))[1])
     discoverer = Discoverer(sys, udev)
     if names is None:
         disks = discoverer.discover(include_all=include_all)

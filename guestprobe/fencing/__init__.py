@@ -4,5 +4,5 @@ Collect, decode, judge, as everywhere else: :mod:`.preflight` (a read-only scan 
 :mod:`.keys` (this tool's own key format), :mod:`.prout` (the sg_persist argv lists),
 :mod:`.sequence` (send the planned steps, judge each answer, always clean up and verify),
 :mod:`.signals` (SIGINT/SIGTERM into the cleanup), :mod:`.verdict` (steps into one verdict),
-:mod:`.report` (JSON document and table) and :mod:`.command` (the command line).
+:mod:`.report` (JSON document and table); the command line is :mod:`guestprobe.cli.fencing`.
 """

@@ -13,8 +13,7 @@ from typing import Any
 
 from guestprobe.collect import process
 from guestprobe.collect.discover import BlockDisk
-from guestprobe.collect.probe import ProbeOptions, Runner
-from guestprobe.collect.scan import collect
+from guestprobe.collect.probe import Runner
 from guestprobe.collect.sg3 import Outcome
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
@@ -24,7 +23,6 @@ from guestprobe.decode.persist import decode_veritas_key, key_hex
 from guestprobe.decode.vpd import decode_device_identification, lu_designators
 from guestprobe.fencing import prout
 from guestprobe.fencing.keys import RunKeys, leftover_run_id, sg_key
-from guestprobe.report.document import build_document
 
 TARGET = "target"
 PEER = "peer"
@@ -134,12 +132,47 @@ def gather(
     udev: "UdevView | None" = None,
     run: "Runner" = process.run,
 ) -> "dict[str, dict[str, Any]]":
-    """The scan's report entries of ``names`` (write probes off), by kernel name."""
-    options = ProbeOptions(timeout_s=timeout_s, write_probes=False)
-    collection = collect(
-        options, names=list(names), sys=sys, udev=udev, run=run, max_workers=max(1, len(names))
+    """The scan's report entries of ``names`` (write probes off, not judged), by kernel name."""
+    from guestprobe import pipeline
+
+    request = pipeline.ScanRequest(
+        names=list(names), timeout_s=timeout_s, write_probes=False, workers=max(1, len(names))
     )
-    return {disk["name"]: disk for disk in build_document(collection)["disks"]}
+    collection = pipeline.collect(request, sys=sys, udev=udev, run=run)
+    return {disk["name"]: disk for disk in pipeline.report_of(collection, judged=False)["disks"]}
+
+
+def scanned_lu_paths(
+    discoverer: "Any",
+    lu_designator: "str | None",
+    tested: "list[str]",
+    timeout_s: float,
+    sys: "SysRoot | None" = None,
+    udev: "UdevView | None" = None,
+) -> "tuple[list[PathFacts], list[str]]":
+    """Every other sd path to the tested LU (the kernel's cached VPD 0x83, else a read-only scan
+    of that disk), and the disks whose LU could not be told."""
+    if lu_designator is None:
+        return [], []
+    disks = discoverer.discover()
+    paths, unknown = other_lu_paths(disks, lu_designator, tested)
+    if unknown:
+        scanned = gather(unknown, timeout_s, sys=sys, udev=udev)
+        unknown = [name for name in unknown if name not in scanned]
+        for disk in scanned.values():
+            facts = path_facts(OTHER_PATH, disk)
+            if facts.status != "probed" or (facts.lu_designator is None and not _answered(disk)):
+                unknown.append(facts.name)
+            elif facts.lu_designator == lu_designator:
+                paths.append(facts)
+    return paths, sorted(unknown)
+
+
+def _answered(disk: "dict[str, Any]") -> bool:
+    """Whether VPD page 0x83 answered, or the disk does not have it (not listed in page 0x00):
+    then "no LU designator" is an answer (not this LU), not a gap."""
+    page = next((p for p in disk["probes"] if p["name"] == "vpd_0x83"), {})
+    return page.get("outcome") == "ok" or page.get("skip_code") == "vpd_not_listed"
 
 
 def describe_key(key: int) -> str:
@@ -287,6 +320,33 @@ def _foreign_refusal(target: "PathFacts", keys: "RunKeys") -> "Refusal | None":
     )
 
 
+def _peer_refusal(target: "PathFacts", peer: "PathFacts") -> "Refusal | None":
+    """Why ``peer`` is not a second path to the target's LU, or None when it is."""
+    if peer.name == target.name:
+        return Refusal(
+            "peer_is_target",
+            PEER,
+            f"--peer {peer.dev_path} is the tested disk itself; give a "
+            "second path to the same LU",
+        )
+    if target.lu_designator is None or peer.lu_designator is None:
+        missing = [p.dev_path for p in (target, peer) if p.lu_designator is None]
+        return Refusal(
+            "peer_lu_unknown",
+            PEER,
+            f"no LU designator (VPD page 0x83) for {', '.join(missing)}, so "
+            "it is unknown whether --peer is the same LU",
+        )
+    if peer.lu_designator != target.lu_designator:
+        return Refusal(
+            "peer_not_same_lu",
+            PEER,
+            f"--peer {peer.dev_path} is another LU ({peer.lu_designator}) than "
+            f"{target.dev_path} ({target.lu_designator})",
+        )
+    return None
+
+
 def refusals(
     target: "PathFacts",
     peer: "PathFacts | None",
@@ -325,33 +385,7 @@ def refusals(
     foreign = _foreign_refusal(target, keys)
     if foreign is not None and not force:
         found.append(foreign)
-    if peer is not None:
-        if peer.name == target.name:
-            found.append(
-                Refusal(
-                    "peer_is_target",
-                    PEER,
-                    f"--peer {peer.dev_path} is the tested disk itself; give a "
-                    "second path to the same LU",
-                )
-            )
-        elif target.lu_designator is None or peer.lu_designator is None:
-            missing = [p.dev_path for p in (target, peer) if p.lu_designator is None]
-            found.append(
-                Refusal(
-                    "peer_lu_unknown",
-                    PEER,
-                    f"no LU designator (VPD page 0x83) for {', '.join(missing)}, so "
-                    "it is unknown whether --peer is the same LU",
-                )
-            )
-        elif peer.lu_designator != target.lu_designator:
-            found.append(
-                Refusal(
-                    "peer_not_same_lu",
-                    PEER,
-                    f"--peer {peer.dev_path} is another LU ({peer.lu_designator}) than "
-                    f"{target.dev_path} ({target.lu_designator})",
-                )
-            )
+    peer_refusal = None if peer is None else _peer_refusal(target, peer)
+    if peer_refusal is not None:
+        found.append(peer_refusal)
     return found

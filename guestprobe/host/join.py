@@ -213,22 +213,6 @@ def attach(document: "Dict[str, Any]", domains: "List[Dict[str, Any]]", source: 
     return True
 
 
-def host_context(document: "Mapping[str, Any]", disk_name: "Optional[str]"
-                 ) -> "Optional[Dict[str, Any]]":
-    """What the rules see as ``host``: for a disk ``{disk, domain, matched_by}``, for the guest
-    (``disk_name`` None) ``{domain}``; None without a join (or for an unmatched disk)."""
-    join = document.get("host_join")
-    if not isinstance(join, Mapping):
-        return None
-    if disk_name is None:
-        return {"domain": join.get("domain_facts")}
-    entry = (join.get("disks") or {}).get(disk_name)
-    if not isinstance(entry, Mapping):
-        return None
-    return {"disk": entry.get("disk"), "domain": join.get("domain_facts"),
-            "matched_by": entry.get("matched_by")}
-
-
 def _statuses(document: "Mapping[str, Any]") -> "Dict[Tuple[str, str], Dict[str, Any]]":
     out = {}
     for disk in document.get("disks") or []:

@@ -328,6 +328,23 @@ def render_html(document: "dict[str, Any]", redacted: bool = False) -> str:
 _PR_WORDS = {"yes": ("usable", "PR"), "no": ("not_usable", "no PR"), "unknown": ("unknown", "PR?")}
 
 
+def _comparison_cell(row: "dict[str, Any]", name: "Any") -> str:
+    """One node's cell of an LU's row: its paths to the LU and whether each is PR-capable."""
+    paths = (row.get("paths") or {}).get(name)
+    if not paths:
+        return '<td class="not_usable"><span class="st">not seen</span></td>'
+    state = (row.get("pr_capable_by_node") or {}).get(name, "unknown")
+    css, word = _PR_WORDS.get(state, ("unknown", str(state)))
+    detail = ", ".join(
+        f"{p.get('disk')}: {_PR_WORDS.get(p.get('pr_capable'), ('', '?'))[1]}"
+        + ("" if p.get("read_keys_outcome") in (None, "ok")
+           else f" (PR IN {p.get('read_keys_outcome')})")
+        for p in paths
+    )
+    return (f'<td class="{css}"><span class="st">{html_text(word)}</span>'
+            f"<div>{html_text(detail)}</div></td>")
+
+
 def render_comparison_html(result: "dict[str, Any]") -> str:
     """The node x LU matrix of ``guestprobe compare``: which node sees each LU through which
     paths, whether PR-capable, and the coordinator-disk count."""
@@ -335,22 +352,7 @@ def render_comparison_html(result: "dict[str, Any]") -> str:
     head = "".join(f"<th>{html_text(name)}</th>" for name in nodes)
     rows = []
     for row in result.get("logical_units") or []:
-        cells = []
-        for name in nodes:
-            paths = (row.get("paths") or {}).get(name)
-            if not paths:
-                cells.append('<td class="not_usable"><span class="st">not seen</span></td>')
-                continue
-            state = (row.get("pr_capable_by_node") or {}).get(name, "unknown")
-            css, word = _PR_WORDS.get(state, ("unknown", str(state)))
-            detail = ", ".join(
-                f"{p.get('disk')}: {_PR_WORDS.get(p.get('pr_capable'), ('', '?'))[1]}"
-                + ("" if p.get("read_keys_outcome") in (None, "ok")
-                   else f" (PR IN {p.get('read_keys_outcome')})")
-                for p in paths
-            )
-            cells.append(f'<td class="{css}"><span class="st">{html_text(word)}</span>'
-                         f"<div>{html_text(detail)}</div></td>")
+        cells = [_comparison_cell(row, name) for name in nodes]
         css, word = _PR_WORDS.get(row.get("pr_capable_from_all"), ("unknown", "?"))
         rows.append(
             f"<tr><td class=\"mono\">{html_text(row.get('lu_designator'))}</td>"

@@ -14,8 +14,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from guestprobe import pipeline
 from guestprobe.bundle.archive import build_bundle, read_bundle
-from guestprobe.cli import checker
 from guestprobe.report.document import build_document, collection_from_document
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -32,7 +32,7 @@ CONTROL_BYTES = ("\x1b", "\x07", "\x9b")
 
 def judge(document: "dict[str, Any]") -> "dict[str, Any]":
     """Decode and judge a report again, as ``guestprobe report`` does."""
-    return build_document(collection_from_document(document), checker())
+    return build_document(collection_from_document(document), pipeline.judge)
 
 
 def example_report(path: "Path") -> "dict[str, Any]":

@@ -17,8 +17,8 @@ from fakesys import MIXED, kvm_mixed
 from replay import register_disk
 from test_bundle_archive import _tar_gz
 
-from guestprobe import cli
-from guestprobe.cli import main
+from guestprobe import pipeline
+from guestprobe.cli import common, main
 from guestprobe.collect import platform as platform_module
 from guestprobe.collect import scan as scan_module
 from guestprobe.collect.probe import ProbeOptions
@@ -40,8 +40,8 @@ class FakeGuest:
             register_disk(fp, MIXED / capture, device, occurrences=20)
         monkeypatch.setattr(platform_module, "sg3_utils_facts", lambda *a, **k: dict(SG3_FACTS))
         monkeypatch.setattr(scan_module, "SysRoot", lambda: SysRoot(self.fake.root))
-        monkeypatch.setattr(cli, "require_root", lambda: None)
-        monkeypatch.setattr(cli, "require_sg3_utils", lambda: None)
+        monkeypatch.setattr(common, "require_root", lambda: None)
+        monkeypatch.setattr(common, "require_sg3_utils", lambda: None)
 
     def report(self, hostname: str, names: "list[str] | None" = None) -> dict:
         """One node's JSON report, as ``guestprobe scan --json`` would write it."""
@@ -50,7 +50,7 @@ class FakeGuest:
             ProbeOptions(), names=names, sys=SysRoot(self.fake.root),
             udev=UdevView(run_dir=self.fake.p("/run/udev")),
         )
-        return build_document(collection, cli.checker())
+        return build_document(collection, pipeline.judge)
 
 
 def run_cli(capsys, *args: str) -> "tuple[int, str, str]":

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from test_bundle_cli import run_cli
 
+from guestprobe import pipeline
 from guestprobe.bundle.archive import read_bundle
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -32,6 +33,28 @@ def test_every_example_is_a_valid_bundle(path):
     bundle = read_bundle(path.read_bytes(), path.name)
     assert bundle.report["scan"]["complete"] is True
     assert bundle.versions["sg3_utils"]["release"] == "1.46"
+
+
+def _judgement(document: dict) -> list:
+    """Every verdict's feature, status and reason codes (its sentences may be reworded)."""
+    def codes(verdicts: list) -> list:
+        return [(v["feature"], v["status"], [r["code"] for r in v["reasons"]]) for v in verdicts]
+
+    return [(d["name"], codes(d["verdicts"])) for d in document["disks"]] + [
+        ("guest", codes(document["guest_verdicts"]))
+    ]
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.tar.gz")), ids=lambda p: p.name)
+def test_an_example_judged_again_keeps_its_stored_verdicts(path):
+    """The pipeline's re-judgement of a bundle (``report``) against the report stored in it at
+    collection: the same statuses and reason codes, the same LUs, platform and scan."""
+    original, document, manifest = pipeline.rejudge(str(path))
+    assert manifest is not None
+    assert _judgement(document) == _judgement(original)
+    assert len(_judgement(document)) > 1
+    for key in ("logical_units", "platform", "scan", "schema_version"):
+        assert document[key] == original[key], key
 
 
 def test_mixed_guest(capsys):

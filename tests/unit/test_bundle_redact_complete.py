@@ -15,8 +15,8 @@ from test_bundle_redact import IQN, PORTAL_IP, SECRETS, _collection
 
 from guestprobe.bundle.archive import build_bundle, describe_versions, read_bundle
 from guestprobe.bundle.redact import hexdump_bytes, redact_collection
-from guestprobe.cli import checker
 from guestprobe.collect.scan import Collection
+from guestprobe.pipeline import judge
 from guestprobe.report.document import build_document, collection_from_document
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -32,7 +32,7 @@ def _example_collection(name: str) -> dict:
 
 
 def _redacted_document(collection: dict) -> dict:
-    return build_document(Collection.from_dict(redact_collection(collection, KEY)), checker())
+    return build_document(Collection.from_dict(redact_collection(collection, KEY)), judge)
 
 
 # -- finding 5: PR data --------------------------------------------------------------------------
@@ -43,7 +43,7 @@ def _pr_dump(disk: dict, name: str) -> bytes:
 
 def test_redacted_foreign_reservation_keeps_type_and_scope():
     collection = _example_collection("foreign-reservation.tar.gz")
-    plain = build_document(Collection.from_dict(collection), checker())
+    plain = build_document(Collection.from_dict(collection), judge)
     redacted = _redacted_document(collection)
     before = plain["disks"][0]["facts"]["persistent_reservations"]["reservation"]["reservation"]
     after = redacted["disks"][0]["facts"]["persistent_reservations"]["reservation"]["reservation"]
@@ -263,7 +263,7 @@ def test_nvme_identify_bytes_redacted_in_place():
     changed = [i for i in range(4096) if old[i] != new[i]]
     assert changed and all(4 <= i < 24 or 768 <= i < 1024 for i in changed)
     assert new[768:772] == b"nqn." and b"NVMESER1" not in new
-    document = build_document(Collection.from_dict(redacted), checker())
+    document = build_document(Collection.from_dict(redacted), judge)
     nvme = next(d for d in document["disks"] if d["name"] == "nvme1n1")
     assert nvme["transport"]["kind"] == "nvme"
     assert nvme["facts"]["identity"]["product"] == "QEMU NVMe Ctrl"

@@ -11,6 +11,7 @@ from fakesys import MIXED, kvm_mixed
 from replay import SG_INQ_VERSION, register_disk
 
 from guestprobe import cli
+from guestprobe.cli import common
 from guestprobe.collect import scan as scan_module
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
@@ -56,7 +57,7 @@ def test_missing_path():
 
 
 def test_not_root(monkeypatch, capsys):
-    monkeypatch.setattr(cli.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(common.os, "geteuid", lambda: 1000)
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["scan"])
     assert exit_info.value.code == ExitStatus.NOT_ROOT
@@ -64,8 +65,8 @@ def test_not_root(monkeypatch, capsys):
 
 
 def test_sg3_utils_missing(monkeypatch, capsys):
-    monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(cli.shutil, "which", lambda tool: None)
+    monkeypatch.setattr(common.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(common.shutil, "which", lambda tool: None)
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["scan"])
     assert exit_info.value.code == ExitStatus.SG3_UTILS_MISSING
@@ -121,8 +122,8 @@ def test_disk_vanishing_mid_scan_is_reported_and_exits_6(monkeypatch, capsys, tm
 
 def _fake_machine(monkeypatch, fake, fp, skip=None):
     """Run the CLI's scan against the fake sysfs tree, with the captured answers replayed."""
-    monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(cli.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(common.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(common.shutil, "which", lambda tool: f"/usr/bin/{tool}")
     fp.register(["sg_inq", "--version"], stderr=SG_INQ_VERSION)
     register_disk(fp, MIXED / "0x1af4_VBLKSER01", "/dev/vda", skip=(skip or {}).get("/dev/vda"))
     register_disk(fp, MIXED / "IET_beaf11", "/dev/sg1", skip=(skip or {}).get("/dev/sg1"))

@@ -6,10 +6,10 @@ import pytest
 from guestprobe.bundle.compare import (
     NodeReport,
     compare_nodes,
-    path_pr_state,
     render_comparison,
     report_fingerprint,
 )
+from guestprobe.check.cluster import judge_coordinator_disks, path_pr_state
 from guestprobe.errors import BadInputError
 
 LU_A = "naa.6001405aaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -138,3 +138,15 @@ def test_same_node_twice_is_refused():
     copy = _node(None, [_disk("sdb", LU_A)], source="b.json")
     with pytest.raises(BadInputError, match=r"a\.json are the same report"):
         compare_nodes([same, copy])
+
+
+@pytest.mark.parametrize(
+    ("count", "code", "largest_odd_set"),
+    [(0, "too_few_coordinator_disks", 0), (2, "too_few_coordinator_disks", 1),
+     (3, "coordinator_disks_enough", 3), (4, "coordinator_disks_enough", 3)],
+)
+def test_coordinator_disk_judgement_has_a_stable_code(count, code, largest_odd_set):
+    judged = judge_coordinator_disks([f"naa.{n}" for n in range(count)], [])
+    assert (judged.code, judged.largest_odd_set, judged.enough) == (
+        code, largest_odd_set, code == "coordinator_disks_enough"
+    )

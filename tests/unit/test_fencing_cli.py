@@ -18,9 +18,11 @@ from test_fencing_fakes import (
 )
 
 from guestprobe import cli
+from guestprobe.cli import common
+from guestprobe.cli import fencing as command
+from guestprobe.cli.fencing import CONFIRM_FLAG
 from guestprobe.compat import shell_join
-from guestprobe.fencing import command, keys
-from guestprobe.fencing.command import CONFIRM_FLAG
+from guestprobe.fencing import keys
 from guestprobe.fencing.sequence import PrPath, planned_steps
 from guestprobe.report.document import SCHEMA_VERSION
 
@@ -30,7 +32,9 @@ def guest(monkeypatch, tmp_path, fp):
     """Root, sg3_utils, the fake two-path guest and this run's keys fixed; returns a setup."""
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(shutil, "which", lambda tool: f"/usr/bin/{tool}")
-    monkeypatch.setattr(cli, "resolve_targets", lambda paths: [p.rsplit("/", 1)[1] for p in paths])
+    monkeypatch.setattr(
+        common, "resolve_targets", lambda paths: [p.rsplit("/", 1)[1] for p in paths]
+    )
     monkeypatch.setattr(keys, "new_run_keys", lambda: KEYS)
 
     def setup(**options):

@@ -353,8 +353,8 @@ def test_compare_with_host_documents(capsys, tmp_path):
 def test_join_survives_every_field_of_a_host_document_being_any_json_type(tmp_path):
     """A host document is input like any other: each field of its first disk and of its domain,
     set to each JSON type in turn, gives a joined report or one BadInputError, nothing else."""
-    from guestprobe.cli import checker, rejudge
     from guestprobe.host.join import join_report
+    from guestprobe.pipeline import judge, rejudge
     from guestprobe.report.output import to_json
 
     _, guest, _ = rejudge(str(EXAMPLES / "mixed.tar.gz"))
@@ -372,7 +372,7 @@ def test_join_survives_every_field_of_a_host_document_being_any_json_type(tmp_pa
             target[key] = value
             report = json.loads(json.dumps(guest))
             try:
-                join_report(report, document, "host.json", checker())
+                join_report(report, document, "host.json", judge)
             except BadInputError:
                 outcomes["refused"] += 1
                 continue

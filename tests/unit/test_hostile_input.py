@@ -19,7 +19,7 @@ import pytest
 from test_bundle_archive import DOCUMENT, _bundle, _members, _tar_gz
 from test_bundle_cli import run_cli
 
-from guestprobe import cli
+from guestprobe import cli, pipeline
 from guestprobe.bundle.archive import read_bundle
 from guestprobe.errors import BadInputError
 from guestprobe.report import inputs
@@ -180,7 +180,7 @@ def guest(tmp_path, fp, monkeypatch):
 
 
 def test_default_bundle_name_is_a_file_name_whatever_the_host_name():
-    from guestprobe.bundle.commands import _default_bundle_name
+    from guestprobe.bundle.archive import default_bundle_name as _default_bundle_name
 
     for host in ("../../etc/cron.d/x", "a/b", "..", "\x1b[2J", ""):
         name = _default_bundle_name({"platform": {"hostname": host}, "generated_at": "2026"})
@@ -244,7 +244,7 @@ def test_every_field_flipped_to_every_json_type_never_exits_70(monkeypatch, caps
     document = read_bundle((EXAMPLES / "foreign-reservation.tar.gz").read_bytes()).report
     pristine = copy.deepcopy(document)
     current = {}
-    monkeypatch.setattr(cli, "load_input", lambda path, key=None: (current["doc"], None))
+    monkeypatch.setattr(pipeline, "load_input", lambda path, key=None: (current["doc"], None))
     current["doc"] = document
     outcomes = {0: 0, 8: 0}
     flips = 0

@@ -142,7 +142,7 @@ def test_rpm_holds_the_program_rules_man_page_completion_and_licences(built):
     app = "/usr/share/guestprobe"
     for path in ("/usr/bin/guestprobe", "/usr/share/man/man8/guestprobe.8.gz",
                  "/usr/share/bash-completion/completions/guestprobe",
-                 f"{app}/guestprobe/cli.py", f"{app}/guestprobe/bundle/archive.py",
+                 f"{app}/guestprobe/cli/__init__.py", f"{app}/guestprobe/bundle/archive.py",
                  f"{app}/guestprobe/report/schema.json", f"{app}/guestprobe/rules/__init__.py",
                  f"{app}/guestprobe-0.1.0.dist-info/METADATA"):
         assert path in files, path
@@ -163,7 +163,7 @@ def test_rpm_holds_the_program_rules_man_page_completion_and_licences(built):
         assert any(f.startswith(f"/usr/share/licenses/guestprobe-0.1.0/{name}-") for f in files)
         assert f"python3-{name}" not in requires  # bundled, so not required from the system
     magic = {"3.6": "cpython-36", "3.9": "cpython-39"}[TARGETS[built["target"]][1]]
-    assert f"{app}/guestprobe/__pycache__/cli.{magic}.pyc" in files
+    assert f"{app}/guestprobe/cli/__pycache__/__init__.{magic}.pyc" in files
     arch = _run(["rpm", "-qp", "--qf", "%{ARCH}", str(built["rpm"])]).stdout
     assert arch == "noarch"
     assert built["seconds"] < 120

@@ -18,7 +18,7 @@ from reportpages import (
 )
 from test_bundle_cli import FakeGuest, run_cli
 
-from guestprobe import cli
+from guestprobe.cli import common
 from guestprobe.decode.hexdump import format_hexdump
 from guestprobe.report.findings import build_report_view
 from guestprobe.report.terminal import render_findings, render_report
@@ -184,7 +184,7 @@ def test_colour_on_a_tty_without_no_color(monkeypatch, tty, no_color, expected):
         monkeypatch.delenv("NO_COLOR", raising=False)
     else:
         monkeypatch.setenv("NO_COLOR", no_color)
-    assert cli.use_color() is expected
+    assert common.use_color() is expected
 
 
 @pytest.mark.parametrize("width", [50, 80, 120])
@@ -198,7 +198,7 @@ def test_prose_wraps_to_the_width(width):
 
 def test_terminal_width_follows_columns(monkeypatch):
     monkeypatch.setenv("COLUMNS", "72")
-    assert cli.terminal_width() == 72
+    assert common.terminal_width() == 72
 
 
 def test_the_readme_shows_what_report_prints():

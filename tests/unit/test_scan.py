@@ -121,3 +121,34 @@ def test_hung_disk_times_out_once_and_the_rest_go_on(tmp_path, fp):
     assert disks["sda"]["processes"] == 1  # one timeout, then nothing more to that disk
     assert disks["sdb"]["status"] == "probed"
     assert document["scan"]["complete"] is False
+
+
+def test_collect_asks_sg3_utils_release_through_the_runner_and_leaves_the_options_alone(
+    tmp_path, fp
+):
+    """``sg_inq --version`` goes through the injected runner with the scan's timeout, and the
+    release it names adapts the plan without touching the caller's (frozen) options."""
+    fake = kvm_mixed(tmp_path)
+    register_disk(fp, MIXED / "0x1af4_VBLKSER01", "/dev/vda")
+    register_disk(fp, MIXED / "IET_beaf11", "/dev/sg1")
+    register_disk(fp, MIXED / "QEMU_SHDSER01", "/dev/sg0")
+    asked = []
+
+    def run(argv, timeout_s):
+        if list(argv) == ["sg_inq", "--version"]:
+            asked.append(timeout_s)
+            return process.CommandResult(
+                argv=tuple(argv), exit_status=0, duration_s=0.0, stdout=b"",
+                stderr=SG_INQ_VERSION,  # sg3_utils 1.46
+            )
+        return process.run(argv, timeout_s)
+
+    options = ProbeOptions(timeout_s=15.0)  # the captures were sent with --timeout=15
+    collection = collect(
+        options, sys=SysRoot(fake.root), udev=UdevView(run_dir=fake.p("/run/udev")), run=run
+    )
+    assert asked == [15.0]  # the scan's own timeout (it was a fixed 10 s, outside the runner)
+    assert options == ProbeOptions(timeout_s=15.0)  # no sg3_release written into it
+    with pytest.raises(AttributeError):
+        options.sg3_release = (1, 44)  # type: ignore[misc]
+    assert collection.platform.sg3_utils["release"] == "1.46"

@@ -251,7 +251,7 @@ class LibvirtRun(Run):
         self.settings = settings
         self.domain_name = f"gp-{scenario.name}-{self.token}"[:40]
 
-    def execute_libvirt(self) -> LibvirtResult:
+    def execute_libvirt(self) -> LibvirtResult:  # noqa: PLR0915 (one boot, its steps in order)
         kernel = ensure_kernel()
         initramfs = ensure_initramfs(kernel)
         python = os.path.realpath(sys.executable)

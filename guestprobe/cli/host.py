@@ -31,7 +31,7 @@ def host_command(domains, uri, xml_files, vmi_files, as_json, output, brief, fai
 
     Its JSON joins a guest's report: guestprobe report GUEST.json --host HOST.json.
     """
-    from guestprobe.cli import VERDICT_ORDER
+    from guestprobe.cli.common import VERDICT_ORDER
     from guestprobe.host import collect
     from guestprobe.host.judge import host_document
     from guestprobe.host.table import render_host

@@ -1,0 +1,192 @@
+"""What every command shares: the preconditions, the shared options, and the one way a report
+reaches the terminal or a file (``emit``)."""
+
+
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from guestprobe.errors import NotABlockDeviceError, NotRootError, Sg3UtilsMissingError
+from guestprobe.report.escape import terminal_lines, terminal_text
+
+VERDICT_ORDER = ("usable", "unknown", "degraded", "not_usable")
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise NotRootError(
+            "guestprobe must run as root: SCSI pass-through (SG_IO) needs it; try sudo"
+        )
+
+
+def require_sg3_utils() -> None:
+    from guestprobe.collect.sg3 import SG3_TOOLS
+
+    missing = [tool for tool in SG3_TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise Sg3UtilsMissingError(
+            f"sg3_utils is not installed (missing {', '.join(missing)}): "
+            "install it with 'dnf install sg3_utils' (RHEL) or 'apt-get install sg3-utils'"
+        )
+
+
+def resolve_targets(paths: "tuple[str, ...]") -> "list[str] | None":
+    if not paths:
+        return None
+    from guestprobe.collect.discover import resolve_named_device
+    from guestprobe.collect.sysfs import SysRoot
+
+    names = []
+    for path in paths:
+        try:
+            name = resolve_named_device(SysRoot(), path)
+        except FileNotFoundError:
+            raise NotABlockDeviceError(f"{path}: no such file") from None
+        except (ValueError, OSError) as exc:
+            raise NotABlockDeviceError(f"{path}: {exc}") from None
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def use_color() -> bool:
+    """Colour on a terminal only, and never where NO_COLOR is set (no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def terminal_width() -> int:
+    """The terminal's width ($COLUMNS first); 100 columns when the output is not a terminal."""
+    from guestprobe.report.terminal import DEFAULT_WIDTH
+
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+
+
+def emit(
+    document: "dict[str, Any]",
+    as_json: bool,
+    output: "str | None",
+    render: "Callable[[dict[str, Any]], str] | None" = None,
+    brief: bool = False,
+    html_output: "str | None" = None,
+    redacted: bool = False,
+) -> None:
+    """Write the JSON to ``output`` and the HTML page to ``html_output`` (atomically) if given;
+    print the JSON, or the tables and (unless ``brief``) the findings."""
+    from guestprobe.report.output import to_json, write_atomically
+
+    text = to_json(document)
+    if output:
+        write_atomically(output, text.encode(), mode=0o600)
+    if html_output:
+        from guestprobe.report.html import render_html
+
+        write_atomically(html_output, render_html(document, redacted=redacted).encode())
+    if as_json:
+        if not output:
+            click.echo(text, nl=False)
+    elif render is not None:
+        click.echo(terminal_lines(render(document)), nl=False)
+    else:
+        from guestprobe.report.terminal import render_report
+
+        color = use_color()
+        click.echo(
+            render_report(document, brief=brief, color=color, width=terminal_width()),
+            nl=False,
+            color=color,
+        )
+
+
+def fail_on_status(document: "dict[str, Any]", fail_on: "str | None") -> bool:
+    if not fail_on:
+        return False
+    from guestprobe.check.verdict import verdicts_of
+
+    threshold = VERDICT_ORDER.index(fail_on)
+    verdicts = [v for d in document["disks"] for v in verdicts_of(d.get("verdicts"))]
+    verdicts += verdicts_of(document.get("guest_verdicts"))
+    return any(
+        VERDICT_ORDER.index(v.status) >= threshold for v in verdicts if v.status in VERDICT_ORDER
+    )
+
+
+def progress_printer(shown: bool) -> "Callable[[int, int], None] | None":
+    """``probed N/M disks`` on stderr as the disks finish, where ``shown``."""
+    if not shown:
+        return None
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"\rprobed {done}/{total} disks", err=True, nl=done == total)
+
+    return progress
+
+
+def warn_unprobed(document: "dict[str, Any]") -> None:
+    """One line on stderr per disk that timed out or vanished during the scan."""
+    for disk in document["disks"]:
+        if disk["status"] != "probed":
+            what = disk["status"].replace("_", " ")
+            click.echo(
+                terminal_text(f"guestprobe: {disk['dev_path']}: {what} during the scan"), err=True
+            )
+
+
+def input_key(text: "str | None") -> "bytes | None":
+    return text.encode() if text else None
+
+
+# Options shared by the commands that report (scan, report, fencing-test).
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the JSON report instead of the table."
+)
+output_option = click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Also write the JSON report to FILE (atomically, mode 0600; a new file or a regular "
+    "file replaced, never a device, FIFO or directory).",
+)
+
+
+brief_option = click.option(
+    "--brief", is_flag=True, help="Print only the tables and the matrix, not the findings."
+)
+html_option = click.option(
+    "--html",
+    "html_output",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also write the report as one self-contained HTML page to FILE.",
+)
+
+
+fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice(["unknown", "degraded", "not_usable"]),
+    help="Exit 1 when any verdict is this bad or worse.",
+)
+
+
+def timeout_option(help_text: str) -> "Callable[[Any], Any]":
+    return click.option(
+        "--timeout",
+        "timeout_s",
+        type=click.FloatRange(1, 600),
+        default=15.0,
+        show_default=True,
+        help=help_text,
+    )
+
+
+verify_key_option = click.option(
+    "--redact-key",
+    "redact_key",
+    envvar="GUESTPROBE_REDACT_KEY",
+    metavar="TEXT",
+    help="Verify bundles with the key they were collected with (collect --redact-key): an "
+    "edited bundle, or one without a MAC, is refused. Env: GUESTPROBE_REDACT_KEY.",
+)

@@ -1,0 +1,31 @@
+"""``guestprobe explain [FEATURE]``: a rule in words, for support staff and users."""
+
+
+import click
+
+from guestprobe.check.explain import explain_rule
+from guestprobe.check.rules import load_rules
+from guestprobe.check.rules import rules_dir as chosen_rules_dir
+
+
+@click.command()
+@click.argument("feature", required=False)
+@click.option(
+    "--rules-dir",
+    type=click.Path(file_okay=False),
+    help="Read the rules from this directory (default: $GUESTPROBE_RULES_DIR, else built in).",
+)
+def explain(feature: "str | None", rules_dir: "str | None") -> None:
+    """Print the rule for FEATURE in words; without FEATURE, list the features."""
+    rules = load_rules(rules_dir)
+    if feature is None:
+        click.echo(f"Rules from {chosen_rules_dir(rules_dir)}:")
+        for rule in rules:
+            click.echo(f"  {rule.feature:<18} {rule.scope:<5} {rule.title}")
+        return
+    for rule in rules:
+        if rule.feature == feature:
+            click.echo(explain_rule(rule), nl=False)
+            return
+    known = ", ".join(r.feature for r in rules)
+    raise click.UsageError(f"no feature {feature!r}; known: {known}")

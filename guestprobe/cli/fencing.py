@@ -1,0 +1,236 @@
+"""``guestprobe fencing-test``: the command line of the fencing test (the domain is in
+:mod:`guestprobe.fencing`; this module parses, prints and maps the verdict to an exit status)."""
+
+
+import sys
+import time
+from typing import Any
+
+import click
+
+from guestprobe.cli import common
+from guestprobe.cli.common import emit, json_option, output_option, timeout_option
+from guestprobe.errors import NotABlockDeviceError, RefusedError
+from guestprobe.report.escape import terminal_lines
+
+CONFIRM_FLAG = "--yes-i-understand-this-sends-pr-out"
+
+
+def _emit_fencing(document: "dict[str, Any]", as_json: bool, output: "str | None") -> None:
+    from guestprobe.fencing.report import render_table
+
+    emit(document, as_json, output, render_table)
+
+
+def _machine() -> "tuple[Any, Any]":
+    """This machine's sysfs root and udev database (tests put a fake tree here)."""
+    from guestprobe.collect.sysfs import SysRoot
+    from guestprobe.collect.udev import UdevView
+
+    root = SysRoot()
+    return root, UdevView(run_dir=root.path("/run/udev"))
+
+
+def _progress(step: "Any", number: "list[int]") -> None:
+    number[0] += 1
+    exit_text = "-" if step.exit_status is None else str(step.exit_status)
+    click.echo(
+        f"[{number[0]:2d}] {step.id:28} {step.role:6} exit {exit_text:>3} "
+        f"({step.exit_meaning})  {step.status}",
+        err=True,
+    )
+
+
+def _names(device: str, peer: "str | None") -> "dict[str, str]":
+    from guestprobe.fencing.preflight import PEER, TARGET
+
+    names = {TARGET: common.resolve_targets((device,))[0]}  # type: ignore[index]
+    if peer:
+        names[PEER] = common.resolve_targets((peer,))[0]  # type: ignore[index]
+    return names
+
+
+def _pr_paths(discoverer: "Any", names: "dict[str, str]", keys: "Any") -> "dict[str, Any]":
+    from guestprobe.fencing.preflight import TARGET
+    from guestprobe.fencing.sequence import PrPath
+
+    paths = {}
+    for role, name in names.items():
+        disk = discoverer.describe(name)
+        if disk is None:
+            raise NotABlockDeviceError(f"{name}: gone from sysfs")
+        key = keys.target if role == TARGET else keys.peer
+        paths[role] = PrPath(role, disk.scsi_device, disk.dev_path, key)
+    return paths
+
+
+def _plan(paths: "dict[str, Any]", as_json: bool) -> "dict[str, Any]":
+    """Print the plan (on stderr with --json) and return it as the report's ``plan``."""
+    from guestprobe.fencing.preflight import PEER, TARGET
+    from guestprobe.fencing.report import render_plan
+    from guestprobe.fencing.sequence import cleanup_commands, planned_steps
+
+    steps = planned_steps(paths[TARGET], paths.get(PEER))
+    cleanup = cleanup_commands(paths[TARGET], paths.get(PEER))
+    click.echo(
+        terminal_lines(render_plan(paths[TARGET], paths.get(PEER), steps, cleanup)),
+        nl=False,
+        err=as_json,
+    )
+    return {
+        "test": [
+            {
+                "id": step.id,
+                "path": step.role,
+                "argv": list(step.argv),
+                "only_if_refused": step.fallback_for,
+            }
+            for step in steps
+        ],
+        "cleanup_as_needed": cleanup,
+    }
+
+
+@click.command("fencing-test")
+@click.argument("device")
+@click.option(
+    "--peer",
+    metavar="DEVICE",
+    help="A second path (another I_T nexus) to the same LU: "
+    "also test that one registrant can preempt-and-abort (fence) another.",
+)
+@click.option(
+    CONFIRM_FLAG,
+    "confirmed",
+    is_flag=True,
+    help="Really send PERSISTENT RESERVE OUT; without it the plan is printed only.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run even though the LU carries registrations this run did not make "
+    "(they are left alone; the test removes only its own).",
+)
+@json_option
+@output_option
+@timeout_option("Seconds one command may take.")
+def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
+    """Prove SCSI-3 PR fencing on DEVICE with real PERSISTENT RESERVE OUT, like vxfentsthdw.
+
+    Prints every command first; sends nothing without the confirmation flag. Registers a key of
+    its own, reserves (Write Exclusive - Registrants Only), releases and, with --peer, preempts
+    the first key from the second path; then always removes its keys and reservations and
+    verifies the registrations equal those before. Never reads or writes a data block.
+
+    Exit 0: every step passed; 9: a step failed, preempt-and-abort is unsupported, or cleanup
+    left something (the report gives the commands to remove it); 10: refused; 130/143:
+    interrupted by SIGINT/SIGTERM, cleaned up.
+    """
+    from guestprobe.collect.discover import Discoverer
+    from guestprobe.fencing.keys import new_run_keys
+
+    common.require_root()
+    common.require_sg3_utils()
+    names = _names(device, peer)
+    sys_root, udev = _machine()
+    discoverer = Discoverer(sys_root, udev)
+    keys = new_run_keys()
+    paths = _pr_paths(discoverer, names, keys)
+    plan = _plan(paths, as_json)
+    if not confirmed:
+        raise RefusedError(
+            f"nothing was sent: fencing-test sends PERSISTENT RESERVE OUT to the disk; run again "
+            f"with {CONFIRM_FLAG} to send the commands above"
+        )
+    run = _Run(device, names, paths, keys, plan, as_json, output)
+    run.preflight(discoverer, {"force": force, "timeout_s": timeout_s, "peer": peer is not None},
+                  sys_root, udev)
+    run.test()
+
+
+class _Run:
+    """One confirmed run: the read-only preflight (and its refusals), then the test."""
+
+    def __init__(self, device, names, paths, keys, plan, as_json, output) -> None:
+        self.device, self.names, self.paths, self.keys = device, names, paths, keys
+        self.plan, self.as_json, self.output = plan, as_json, output
+        self.started = time.monotonic()
+        self.facts: "dict[str, Any]" = {}
+        self.other_paths: "list[Any]" = []
+        self.options: "dict[str, Any]" = {}
+
+    def document(self, verdict: "Any", **extra: "Any") -> "dict[str, Any]":
+        from guestprobe.fencing.preflight import PEER, TARGET
+        from guestprobe.fencing.report import build_document
+
+        return build_document(
+            self.facts[TARGET], self.facts.get(PEER), self.keys, self.plan, verdict, self.options,
+            duration_s=time.monotonic() - self.started, other_paths=self.other_paths, **extra,
+        )
+
+    def preflight(self, discoverer: "Any", options: "dict[str, Any]", sys_root, udev) -> None:
+        """Scan the paths read-only; RefusedError (after the report) when the test may not run."""
+        from guestprobe.fencing.preflight import (
+            PEER,
+            TARGET,
+            gather,
+            path_facts,
+            refusals,
+            scanned_lu_paths,
+            unknown_path_refusal,
+        )
+        from guestprobe.fencing.verdict import refused
+
+        self.options = options
+        timeout_s = options["timeout_s"]
+        names = self.names
+        found = gather(list(dict.fromkeys(names.values())), timeout_s, sys=sys_root, udev=udev)
+        if names[TARGET] not in found:
+            raise NotABlockDeviceError(f"{self.device}: vanished before the test")
+        self.facts = {
+            role: path_facts(role, found[name]) for role, name in names.items() if name in found
+        }
+        target = self.facts[TARGET]
+        self.other_paths, unknown = scanned_lu_paths(
+            discoverer, target.lu_designator, list(names.values()), timeout_s, sys_root, udev
+        )
+        reasons = refusals(target, self.facts.get(PEER), self.keys, options["force"],
+                           self.other_paths)
+        if unknown:
+            reasons.append(unknown_path_refusal(unknown, target.lu_designator or "?"))
+        if reasons:
+            _emit_fencing(self.document(refused(reasons), refusals=reasons), self.as_json,
+                          self.output)
+            raise RefusedError("refused: " + "; ".join(f"[{r.code}] {r.text}" for r in reasons))
+
+    def test(self) -> None:
+        """Send the planned steps, clean up, judge, report; exit with the verdict's status."""
+        from guestprobe.fencing.preflight import PEER, TARGET
+        from guestprobe.fencing.sequence import FencingTest
+        from guestprobe.fencing.signals import SignalGuard
+        from guestprobe.fencing.verdict import judge
+
+        counter = [0]
+        facts, paths = self.facts, self.paths
+        with SignalGuard() as guard:
+            result = FencingTest(
+                paths[TARGET],
+                paths.get(PEER),
+                facts[TARGET].keys or [],
+                facts[TARGET].reservation,
+                timeout_s=self.options["timeout_s"],
+                on_step=lambda step: _progress(step, counter),
+                guard=guard,
+                peer_keys_before=facts[PEER].keys if PEER in facts else None,
+            ).run()
+        verdict = judge(result, with_peer=PEER in paths)
+        _emit_fencing(self.document(verdict, result=result), self.as_json, self.output)
+        for left in result.leftovers:
+            click.echo(
+                f"guestprobe: LEFT on {left['device']}: {left['what']} {left['key'] or ''}; "
+                f"remove with: {' ; '.join(left['commands'])}",
+                err=True,
+            )
+        if verdict.exit_status:
+            click.echo(f"guestprobe: fencing-test: {verdict.code}: {verdict.text}", err=True)
+            sys.exit(verdict.exit_status)

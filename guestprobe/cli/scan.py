@@ -1,0 +1,89 @@
+"""``guestprobe scan``: find the disks, probe them, judge them, print the report."""
+
+
+import sys
+
+import click
+
+from guestprobe import pipeline
+from guestprobe.cli import common
+from guestprobe.cli.common import (
+    brief_option,
+    emit,
+    fail_on_option,
+    fail_on_status,
+    html_option,
+    json_option,
+    output_option,
+    progress_printer,
+    timeout_option,
+    warn_unprobed,
+)
+from guestprobe.errors import ExitStatus
+
+
+@click.command()
+@click.argument("devices", nargs=-1)
+@json_option
+@output_option
+@click.option(
+    "--all", "include_all", is_flag=True, help="Include loop, ram, zram, fd and sr devices."
+)
+@click.option(
+    "--no-write-probes", is_flag=True, help="Do not send the out-of-range WRITE SAME probes."
+)
+@timeout_option("Seconds one probe may take before its disk is reported as timed out.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Disks probed at the same time.",
+)
+@click.option(
+    "--live-vpd",
+    is_flag=True,
+    help="Fetch VPD pages from the disk even where the kernel caches them.",
+)
+@fail_on_option
+@brief_option
+@html_option
+def scan(
+    devices, as_json, output, include_all, no_write_probes, timeout_s, workers, live_vpd, fail_on,
+    brief, html_output,
+):
+    """Find every disk (or only DEVICES), probe it through sg3_utils, judge it.
+
+    A default scan never writes a data block: the WRITE SAME probes address one block past the
+    end of the disk, which a device answers with LBA OUT OF RANGE.
+    """
+    request = scan_request(devices, include_all, no_write_probes, timeout_s, workers, live_vpd)
+    document = pipeline.scan(request, progress_printer(sys.stderr.isatty() and not as_json))
+    emit(document, as_json, output, brief=brief, html_output=html_output)
+    warn_unprobed(document)
+    if fail_on_status(document, fail_on):
+        sys.exit(ExitStatus.FAIL_ON)
+    if not document["scan"]["complete"]:
+        sys.exit(ExitStatus.PARTIAL)
+
+
+def scan_request(
+    devices: "tuple[str, ...]",
+    include_all: bool,
+    no_write_probes: bool,
+    timeout_s: float,
+    workers: int,
+    live_vpd: bool,
+) -> "pipeline.ScanRequest":
+    """The scan's options as a request, after the preconditions (root, sg3_utils, the named
+    devices are block devices)."""
+    common.require_root()
+    common.require_sg3_utils()
+    return pipeline.ScanRequest(
+        names=common.resolve_targets(devices),
+        include_all=include_all,
+        timeout_s=timeout_s,
+        write_probes=not no_write_probes,
+        use_sysfs_pages=not live_vpd,
+        workers=workers,
+    )

@@ -1,0 +1,171 @@
+"""The one place that wires the stages: collect -> decode -> classify -> judge.
+
+``scan``, ``collect``, fencing-test's preflight and ``report``/``compare`` all come here; nothing
+else joins the stages. Collectors return raw results (:mod:`guestprobe.collect`), the report
+document decodes and classifies them (:mod:`guestprobe.report.document`, :mod:`guestprobe.facts`),
+and the rules judge (:mod:`guestprobe.check`). Saved reports and bundles come back in through one
+bounded reader (:mod:`guestprobe.report.inputs`, typed checks in :mod:`guestprobe.report.validate`).
+"""
+
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from guestprobe.errors import BadInputError
+
+Document = Dict[str, Any]
+
+
+def judge(document: "Document") -> None:
+    """Add the rules' verdicts to a report document (the check engine, loaded on first use)."""
+    from guestprobe.check.engine import apply_checks
+
+    apply_checks(document)
+
+
+def load_input(path: str, key: "bytes | None" = None) -> "Tuple[Any, Optional[Document]]":
+    """(the report as saved, the bundle's manifest or None) of a JSON report or a bundle.
+
+    The one reader of ``report`` and ``compare``: regular files only, bounded in size and JSON
+    depth (``report.inputs``); bundles verified against their manifest, and against its MAC when
+    ``key`` is given. BadInputError (one line, exit 8) for anything else.
+    """
+    from guestprobe.bundle.archive import is_bundle, read_bundle
+    from guestprobe.report.inputs import load_json, read_input_file
+
+    data = read_input_file(path)
+    if is_bundle(data):  # a support bundle (guestprobe collect): verified against its manifest
+        bundle = read_bundle(data, path, key)
+        return bundle.report, bundle.manifest
+    if key is not None:
+        raise BadInputError(
+            f"{path}: a JSON report carries no MAC, so the key cannot verify it; refused"
+        )
+    return load_json(data, path), None
+
+
+def rejudge(
+    path: str, key: "bytes | None" = None
+) -> "Tuple[Any, Document, Optional[Document]]":
+    """(the report as saved, decoded and judged again here, the bundle's manifest or None)."""
+    from guestprobe.report.document import collection_from_document
+
+    original, manifest = load_input(path, key)
+    try:
+        collection = collection_from_document(original)
+    except BadInputError as exc:
+        raise BadInputError(f"{path}: {exc}") from None
+    return original, report_of(collection), manifest
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """What a scan (or ``collect``) is asked to do: the disks, and how to probe them."""
+
+    names: "Optional[Sequence[str]]" = None  # kernel names; None = every disk found
+    include_all: bool = False  # loop, ram, zram, fd and sr devices too
+    timeout_s: float = 15.0
+    write_probes: bool = True
+    use_sysfs_pages: bool = True
+    workers: int = 8
+
+
+def collect(
+    request: "ScanRequest",
+    progress: "Optional[Callable[[int, int], None]]" = None,
+    **machine: "Any",
+) -> "Any":
+    """Discover and probe the disks (``machine``: sys, udev, run for tests); the raw
+    :class:`~guestprobe.collect.scan.Collection`."""
+    from guestprobe.collect import scan as scan_module
+    from guestprobe.collect.probe import ProbeOptions
+
+    options = ProbeOptions(
+        timeout_s=request.timeout_s,
+        write_probes=request.write_probes,
+        use_sysfs_pages=request.use_sysfs_pages,
+    )
+    return scan_module.collect(
+        options,
+        names=request.names,
+        include_all=request.include_all,
+        max_workers=request.workers,
+        progress=progress,
+        **machine,
+    )
+
+
+def report_of(collection: "Any", judged: bool = True) -> "Document":
+    """Decode, classify and (unless ``judged`` is false) judge a collection: the report."""
+    from guestprobe.report.document import build_document
+
+    return build_document(collection, judge if judged else None)
+
+
+def scan(
+    request: "ScanRequest",
+    progress: "Optional[Callable[[int, int], None]]" = None,
+    **machine: "Any",
+) -> "Document":
+    """collect -> decode -> classify -> judge: the report of this machine's disks."""
+    return report_of(collect(request, progress, **machine))
+
+
+@dataclass(frozen=True)
+class BuiltBundle:
+    """A support bundle ready to write: its bytes and the report inside."""
+
+    data: bytes
+    document: "Document"
+    redacted: bool
+    default_name: str
+
+
+def bundle(
+    collection: "Any", redact: bool = False, redact_key: "Optional[str]" = None
+) -> "BuiltBundle":
+    """A collection (redacted first with ``redact``, or with ``redact_key``, which also keys the
+    manifest's MAC) judged and packed as a support bundle with its HTML page."""
+    from guestprobe.bundle.archive import build_bundle, default_bundle_name, describe_versions
+    from guestprobe.bundle.redact import new_key, redact_collection
+    from guestprobe.collect.scan import Collection
+    from guestprobe.report.html import render_html
+
+    redaction = None
+    if redact or redact_key:
+        key = redact_key.encode() if redact_key else new_key()
+        collection = Collection.from_dict(redact_collection(collection.to_dict(), key))
+        redaction = {"method": "hmac-sha256", "key": "given" if redact_key else "random"}
+    document = report_of(collection)
+    mac_key = redact_key.encode() if redact_key else None
+    page = render_html(document, redacted=redaction is not None).encode()
+    data = build_bundle(
+        document, describe_versions(document), redaction, key=mac_key, report_html=page
+    )
+    return BuiltBundle(data, document, redaction is not None, default_bundle_name(document))
+
+
+def join_host(document: "Document", host_path: str) -> "Document":
+    """Judge ``document`` again with the facts of its KVM host (``guestprobe host --json``):
+    each guest disk matched to its host disk; the join's record (matches, conflicts, changes)."""
+    from guestprobe.host.join import join_report
+    from guestprobe.report.inputs import load_json, read_input_file
+
+    return join_report(document, load_json(read_input_file(host_path), host_path), host_path, judge)
+
+
+def join_node_host(document: "Document", hosts: "list[Any]") -> "Optional[Document]":
+    """``compare --host``: judge one node again with the host domain whose disks match it by
+    serial or LU designator (addresses repeat between machines); None when none does."""
+    from guestprobe.host.join import join_domains
+
+    return join_domains(document, hosts, "--host", judge, require_strong=True)
+
+
+def host_domains(paths: "Sequence[str]") -> "list[Any]":
+    """The domains of every ``guestprobe host --json`` file given."""
+    from guestprobe.host.join import load_host_file
+
+    return [domain for path in paths for domain in load_host_file(path)]
+
