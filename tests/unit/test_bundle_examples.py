@@ -60,9 +60,14 @@ def test_sata_and_nvme(capsys):
     assert kinds == ["ata", "nvme"]
 
 
-def test_foreign_reservation_is_not_fencing_material(capsys):
+def test_foreign_reservation_belongs_to_another_veritas_node(capsys):
+    """The LU is held with node 3's VxFEN key (VF1A2B03): in use by that Veritas cluster."""
     (disk,) = _report(capsys, "foreign-reservation.tar.gz")["disks"]
-    assert _verdict(disk, "pr_fencing") == "not_usable"
+    assert _verdict(disk, "pr_fencing") == "degraded"
+    fencing = next(v for v in disk["verdicts"] if v["feature"] == "pr_fencing")
+    assert fencing["reasons"][0]["code"] == "reserved_by_veritas_cluster"
+    (veritas,) = disk["facts"]["persistent_reservations"]["veritas_keys"]
+    assert (veritas["ascii"], veritas["cluster_id"], veritas["node_id"]) == ("VF1A2B03", 6699, 3)
 
 
 def test_redacted_example_hides_identifiers_and_still_judges(capsys):
@@ -86,6 +91,21 @@ def test_redacted_example_hides_identifiers_and_still_judges(capsys):
     )
 
 
+def test_the_redacted_example_verifies_with_its_key_only(capsys):
+    """mixed-redacted.tar.gz was collected with --redact-key example-key: its manifest's MAC
+    verifies with that key, and another key (or none where one is asked for) is refused."""
+    bundle = str(EXAMPLES / "mixed-redacted.tar.gz")
+    data = (EXAMPLES / "mixed-redacted.tar.gz").read_bytes()
+    assert read_bundle(data, bundle, b"example-key").verified
+    status, out, err = run_cli(capsys, "report", "--json", bundle, "--redact-key", "example-key")
+    assert status == 0 and json.loads(out)["disks"], err
+    status, _, err = run_cli(capsys, "report", bundle, "--redact-key", "another-key")
+    assert status == 8 and "MAC does not match" in err and err.count("\n") == 1, err
+    status, _, err = run_cli(capsys, "report", str(EXAMPLES / "mixed.tar.gz"),
+                             "--redact-key", "example-key")
+    assert status == 8 and "carries no MAC" in err, err  # the plain example has none
+
+
 def test_compare_the_example_nodes(capsys):
     nodes = [str(EXAMPLES / n) for n in ("two-paths.tar.gz", "mixed.tar.gz", "sata-nvme.tar.gz")]
     status, out, _ = run_cli(capsys, "compare", "--json", *nodes)
@@ -101,4 +121,5 @@ def test_compare_the_example_nodes(capsys):
     status, out, _ = run_cli(capsys, "compare", "--json", *foreign)
     (row,) = json.loads(out)["logical_units"]
     assert row["seen_by_all"] is True
-    assert row["pr_capable_by_node"]["node4"] == "no"
+    # held by a Veritas node's key: degraded, not refused, so still a coordinator candidate
+    assert row["pr_capable_by_node"]["node4"] == "yes"

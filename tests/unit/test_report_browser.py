@@ -127,8 +127,9 @@ def test_every_example_in_the_browser(chromium, screenshots, tmp_path, capsys, b
 def test_foreign_reservation_names_the_holder_in_the_browser(chromium, tmp_path, capsys):
     page = _render(capsys, EXAMPLES / "foreign-reservation.tar.gz", tmp_path / "fr.html")
     text = PageText(dump_dom(chromium, page)).text
-    assert ("reservation holder write_exclusive_registrants_only held by key 0xf0e1d2c3b4a59687 "
-            "(not a Veritas key format") in text
+    assert ("reservation holder write_exclusive_registrants_only held by key 0x5646314132423033 "
+            "'VF1A2B03' = Veritas coordinator key of cluster 6699, node 3") in text
+    assert "reserved_by_veritas_cluster" in text and "cluster 6699, node 3" in text
 
 
 def test_a_cell_opens_its_verdict(chromium, screenshots, tmp_path, capsys):
