@@ -56,8 +56,11 @@ def test_two_paths_group_as_one_lu(capsys):
 
 
 def test_sata_and_nvme(capsys):
-    kinds = sorted(kind for kind, _ in _transports(_report(capsys, "sata-nvme.tar.gz")).values())
-    assert kinds == ["ata", "nvme"]
+    document = _report(capsys, "sata-nvme.tar.gz")
+    kinds = sorted(kind for kind, _ in _transports(document).values())
+    assert kinds == ["ata", "nvme", "virtio-scsi"]  # the third: tgt LUN 2, thin-provisioned
+    thin = {d["transport"]["kind"]: _verdict(d, "thin_reclaim") for d in document["disks"]}
+    assert thin == {"ata": "not_usable", "nvme": "not_usable", "virtio-scsi": "usable"}
 
 
 def test_foreign_reservation_belongs_to_another_veritas_node(capsys):
@@ -111,7 +114,8 @@ def test_compare_the_example_nodes(capsys):
     status, out, _ = run_cli(capsys, "compare", "--json", *nodes)
     assert status == 0
     result = json.loads(out)
-    (row,) = result["logical_units"]
+    row, thin = result["logical_units"]  # node3's thin tgt LUN 2 is seen by node3 only
+    assert (thin["lu_designator"], thin["seen_by"]) == (TGT_LU[:-1] + "2", ["node3"])
     assert row["lu_designator"] == TGT_LU
     assert row["seen_by"] == ["node1", "node2"] and row["missing_from"] == ["node3"]
     assert [p["disk"] for p in row["paths"]["node1"]] == ["sda", "sdb"]

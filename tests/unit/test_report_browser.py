@@ -166,5 +166,6 @@ def test_the_comparison_in_the_browser(chromium, screenshots, tmp_path, capsys):
     for node in ("node1", "node2", "node4"):
         assert node in text
     assert "Coordinator disks" in text
-    assert "NOT ENOUGH 0 LU(s) seen and PR-capable from every node" in text
+    # node4 holds the LU with a Veritas key (degraded, not refused): 1 LU, where fencing wants 3
+    assert "NOT ENOUGH 1 LU(s) seen and PR-capable from every node" in text
     screenshot(chromium, page, screenshots / "compare.png", "1400,900")
