@@ -38,7 +38,7 @@ from typing import Any
 
 from guestprobe.compat import is_ascii
 from guestprobe.decode import DecodeError
-from guestprobe.decode.persist import pr_in_header_from_text
+from guestprobe.decode.persist import decode_veritas_key, pr_in_header_from_text
 
 MIN_IDENTIFIER = 4
 # iSCSI and NVMe qualified names (RFC 3720 3.2.6.3.1, NVMe Base 4.5)
@@ -203,11 +203,29 @@ class Redactor:
         return token.upper() if value.isupper() else token
 
     def _binary_token(self, value: bytes, designator_type: "int | None" = None) -> bytes:
+        if designator_type is None and len(value) == 8:
+            veritas = self._veritas_key_token(value)
+            if veritas is not None:
+                return veritas
         digits = value.hex()
         keep = 0
         if designator_type == 0x3 and digits:  # NAA: keep the NAA type, and the OUI for 5/6
             keep = 7 if digits[0] in "56" else 1
         return bytes.fromhex(digits[:keep] + self._stream("binary", value, len(digits) - keep))
+
+    def _veritas_key_token(self, value: bytes) -> "bytes | None":
+        """A Veritas registration key keeps its format, so that a redacted bundle is judged
+        like the original (whose cluster holds the LU): a coordinator key ``VF`` + cluster id +
+        node id keeps ``VF`` and the node id, its cluster id becomes 4 other hex digits; a data
+        disk key keeps its node byte and ``PGR``/``VCS``, its last 4 characters become 4 hex
+        digits. Node ids (0-63) and the scheme identify nobody; the cluster id might."""
+        found = decode_veritas_key(int.from_bytes(value, "big"))
+        if found is None:
+            return None
+        digits = self._stream("binary", value, 4).upper().encode()
+        if found.scheme == "vxfen_coordinator":
+            return value[:2] + digits + value[6:]
+        return value[:4] + digits
 
     def token(self, value: str) -> str:
         """The token of an identifier (registered on first use); ``value`` as given if blank."""

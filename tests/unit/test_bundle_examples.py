@@ -79,13 +79,21 @@ def test_two_paths_group_as_one_lu(capsys):
 
 
 def test_sata_and_nvme(capsys):
-    kinds = sorted(kind for kind, _ in _transports(_report(capsys, "sata-nvme.tar.gz")).values())
-    assert kinds == ["ata", "nvme"]
+    document = _report(capsys, "sata-nvme.tar.gz")
+    kinds = sorted(kind for kind, _ in _transports(document).values())
+    assert kinds == ["ata", "nvme", "virtio-scsi"]  # the third: tgt LUN 2, thin-provisioned
+    thin = {d["transport"]["kind"]: _verdict(d, "thin_reclaim") for d in document["disks"]}
+    assert thin == {"ata": "not_usable", "nvme": "not_usable", "virtio-scsi": "usable"}
 
 
-def test_foreign_reservation_is_not_fencing_material(capsys):
+def test_foreign_reservation_belongs_to_another_veritas_node(capsys):
+    """The LU is held with node 3's VxFEN key (VF1A2B03): in use by that Veritas cluster."""
     (disk,) = _report(capsys, "foreign-reservation.tar.gz")["disks"]
-    assert _verdict(disk, "pr_fencing") == "not_usable"
+    assert _verdict(disk, "pr_fencing") == "degraded"
+    fencing = next(v for v in disk["verdicts"] if v["feature"] == "pr_fencing")
+    assert fencing["reasons"][0]["code"] == "reserved_by_veritas_cluster"
+    (veritas,) = disk["facts"]["persistent_reservations"]["veritas_keys"]
+    assert (veritas["ascii"], veritas["cluster_id"], veritas["node_id"]) == ("VF1A2B03", 6699, 3)
 
 
 def test_redacted_example_hides_identifiers_and_still_judges(capsys):
@@ -109,12 +117,28 @@ def test_redacted_example_hides_identifiers_and_still_judges(capsys):
     )
 
 
+def test_the_redacted_example_verifies_with_its_key_only(capsys):
+    """mixed-redacted.tar.gz was collected with --redact-key example-key: its manifest's MAC
+    verifies with that key, and another key (or none where one is asked for) is refused."""
+    bundle = str(EXAMPLES / "mixed-redacted.tar.gz")
+    data = (EXAMPLES / "mixed-redacted.tar.gz").read_bytes()
+    assert read_bundle(data, bundle, b"example-key").verified
+    status, out, err = run_cli(capsys, "report", "--json", bundle, "--redact-key", "example-key")
+    assert status == 0 and json.loads(out)["disks"], err
+    status, _, err = run_cli(capsys, "report", bundle, "--redact-key", "another-key")
+    assert status == 8 and "MAC does not match" in err and err.count("\n") == 1, err
+    status, _, err = run_cli(capsys, "report", str(EXAMPLES / "mixed.tar.gz"),
+                             "--redact-key", "example-key")
+    assert status == 8 and "carries no MAC" in err, err  # the plain example has none
+
+
 def test_compare_the_example_nodes(capsys):
     nodes = [str(EXAMPLES / n) for n in ("two-paths.tar.gz", "mixed.tar.gz", "sata-nvme.tar.gz")]
     status, out, _ = run_cli(capsys, "compare", "--json", *nodes)
     assert status == 0
     result = json.loads(out)
-    (row,) = result["logical_units"]
+    row, thin = result["logical_units"]  # node3's thin tgt LUN 2 is seen by node3 only
+    assert (thin["lu_designator"], thin["seen_by"]) == (TGT_LU[:-1] + "2", ["node3"])
     assert row["lu_designator"] == TGT_LU
     assert row["seen_by"] == ["node1", "node2"] and row["missing_from"] == ["node3"]
     assert [p["disk"] for p in row["paths"]["node1"]] == ["sda", "sdb"]
@@ -124,4 +148,5 @@ def test_compare_the_example_nodes(capsys):
     status, out, _ = run_cli(capsys, "compare", "--json", *foreign)
     (row,) = json.loads(out)["logical_units"]
     assert row["seen_by_all"] is True
-    assert row["pr_capable_by_node"]["node4"] == "no"
+    # held by a Veritas node's key: degraded, not refused, so still a coordinator candidate
+    assert row["pr_capable_by_node"]["node4"] == "yes"

@@ -41,6 +41,17 @@ def _pr_dump(disk: dict, name: str) -> bytes:
     return hexdump_bytes(bytes.fromhex(probe["stdout_hex"]).decode())
 
 
+def _with_key(collection: dict, old: bytes, new: bytes) -> dict:
+    """The collection with PR key ``old`` replaced by ``new`` in the PR IN answers."""
+    spaced = [" ".join(f"{b:02x}" for b in key) for key in (old, new)]
+    for probe in collection["disks"][0]["probes"]:
+        if probe["name"] in ("pr_read_keys", "pr_read_reservation"):
+            text = bytes.fromhex(probe["stdout_hex"]).decode()
+            assert spaced[0] in text
+            probe["stdout_hex"] = text.replace(*spaced).encode().hex()
+    return collection
+
+
 def test_redacted_foreign_reservation_keeps_type_and_scope():
     collection = _example_collection("foreign-reservation.tar.gz")
     plain = build_document(Collection.from_dict(collection), judge)
@@ -64,6 +75,23 @@ def test_redacted_foreign_reservation_keeps_type_and_scope():
         for d in d["disks"]
     ]
     assert verdicts[0] == verdicts[1]
+    # the holder's VxFEN key (VF1A2B03: cluster 6699, node 3) stays a coordinator key of node 3,
+    # of another cluster id: the redacted bundle is judged like the original
+    holder = [
+        d["facts"]["persistent_reservations"]["veritas_keys"][0] for d in (plain, redacted)
+        for d in d["disks"]
+    ]
+    assert holder[0]["ascii"] == "VF1A2B03" and holder[0]["cluster_id"] == 6699
+    assert holder[1]["scheme"] == "vxfen_coordinator" and holder[1]["node_id"] == 3
+    assert holder[1]["cluster_id"] != 6699 and holder[1]["ascii"].startswith("VF")
+
+
+def test_a_key_in_no_veritas_format_is_replaced_whole():
+    collection = _with_key(_example_collection("foreign-reservation.tar.gz"), b"VF1A2B03",
+                           bytes.fromhex("f0e1d2c3b4a59687"))
+    redacted = _redacted_document(collection)
+    pr = redacted["disks"][0]["facts"]["persistent_reservations"]
+    assert pr["keys"]["keys_hex"] != ["f0e1d2c3b4a59687"] and not pr["veritas_keys"]
 
 
 # -- finding 6: every identifier kind, everywhere --------------------------------------------------

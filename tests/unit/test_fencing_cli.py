@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 from test_fencing_fakes import (
-    FOREIGN,
     KEYS,
+    RIG_FOREIGN,
     Script,
     machine,
     peer_cleanup,
@@ -118,14 +118,15 @@ def test_table_and_exit_9_when_preempt_and_abort_is_unsupported(guest, fp, capsy
 
 
 def test_a_foreign_key_is_refused_before_any_pr_out(guest, fp, capsys):
-    guest(keys=[FOREIGN])
+    guest(keys=[RIG_FOREIGN])  # another node's VxFEN key: never taken for one of ours
     status, out, err = _main(capsys, "/dev/sda", CONFIRM_FLAG, "--json")
     assert status == 10
     document = json.loads(out)
     assert document["verdict"]["code"] == "refused"
     assert [r["code"] for r in document["refusals"]] == ["foreign_registrations"]
-    assert document["keys_before"] == ["f0e1d2c3b4a59687"] and document["steps"] == []
+    assert document["keys_before"] == ["5646314132423033"] and document["steps"] == []
     assert "[foreign_registrations]" in err
+    assert "Veritas coordinator key, cluster 6699 node 3" in document["refusals"][0]["text"]
     assert not any("--out" in call for call in fp.calls)
 
 

@@ -18,7 +18,8 @@ from guestprobe.fencing.keys import new_run_keys
 RUN_ID = bytes.fromhex("a1b2c3d4e5")
 KEYS = new_run_keys(RUN_ID)
 KA, KB = KEYS.target, KEYS.peer
-FOREIGN = 0xF0E1D2C3B4A59687  # the rig's foreign-reservation key
+FOREIGN = 0xF0E1D2C3B4A59687  # a key in no Veritas format (another tool, a manual sg_persist)
+RIG_FOREIGN = 0x5646314132423033  # "VF1A2B03", the rig's foreign key: cluster 6699, node 3
 VERITAS_COORDINATOR = 0x5646444545443030  # "VFDEED00"
 A, B = "/dev/sg1", "/dev/sg2"  # the two paths of two_path_guest: sda and sdc
 

@@ -71,16 +71,21 @@ def test_each_fix_is_printed_once_with_whom_it_is_for(example):
 
 
 def test_a_verdict_without_a_remedy_says_so():
-    text = render_report(judge(example_report(EXAMPLES / "foreign-reservation.tar.gz")))
-    block = text.split("NOT USABLE  sda  thin_reclaim", 1)[1].split("\n\n", 1)[0]
-    assert "fix: none in the rules" in block
+    document = judge(example_report(EXAMPLES / "foreign-reservation.tar.gz"))
+    (name,) = [disk["name"] for disk in document["disks"]]
+    block = render_report(document).split(f"NOT USABLE  {name}  thin_reclaim", 1)[1]
+    assert "fix: none in the rules" in block.split("\n\n", 1)[0]
 
 
 def test_the_holder_of_a_foreign_reservation_is_named():
-    text = normalize(render_report(judge(example_report(EXAMPLES / "foreign-reservation.tar.gz"))))
-    assert ("reservation holder: write_exclusive_registrants_only held by key 0xf0e1d2c3b4a59687 "
-            "(not a Veritas key format") in text
-    assert "registered keys: 0xf0e1d2c3b4a59687 (the holder's)" in text
+    """The rig's other initiator holds the LU with a VxFEN key (VF1A2B03): cluster and node."""
+    document = judge(example_report(EXAMPLES / "foreign-reservation.tar.gz"))
+    (name,) = [disk["name"] for disk in document["disks"]]
+    text = normalize(render_report(document))
+    assert ("reservation holder: write_exclusive_registrants_only held by key 0x5646314132423033 "
+            "'VF1A2B03' = Veritas coordinator key of cluster 6699, node 3") in text
+    assert "registered keys: 0x5646314132423033 (the holder's)" in text
+    assert f"DEGRADED {name} pr_fencing" in text and "reserved_by_veritas_cluster" in text
 
 
 def _pr_in(keys: "list[bytes]", reservation: "bytes | None") -> "tuple[str, str]":
@@ -91,28 +96,46 @@ def _pr_in(keys: "list[bytes]", reservation: "bytes | None") -> "tuple[str, str]
             format_hexdump(read_reservation, 1).encode().hex())
 
 
-def test_a_veritas_holder_is_decoded_to_cluster_and_node():
-    """The foreign-reservation LU as held by node 1 of Veritas cluster 57069 (VFDEED01),
-    with a CVM data disk key of node 2 registered: both decoded, in the terminal and the page."""
-    from guestprobe.report.html import render_html
-
+def _with_pr_in(keys: "list[bytes]", reservation: "bytes | None") -> "dict":
+    """The foreign-reservation example judged as if its PR IN answers held these keys."""
     report = copy.deepcopy(example_report(EXAMPLES / "foreign-reservation.tar.gz"))
-    keys_hex, reservation_hex = _pr_in([b"VFDEED01", b"CPGR0001"], b"VFDEED01")
+    keys_hex, reservation_hex = _pr_in(keys, reservation)
     for probe in report["disks"][0]["probes"]:
         if probe["name"] == "pr_read_keys":
             probe["stdout_hex"] = keys_hex
         elif probe["name"] == "pr_read_reservation":
             probe["stdout_hex"] = reservation_hex
-    document = judge(report)
+    return judge(report)
+
+
+def test_a_veritas_holder_is_decoded_to_cluster_and_node():
+    """The foreign-reservation LU as held by node 1 of Veritas cluster 57069 (VFDEED01),
+    with a CVM data disk key of node 2 registered: both decoded, in the terminal and the page."""
+    from guestprobe.report.html import render_html
+
+    document = _with_pr_in([b"VFDEED01", b"CPGR0001"], b"VFDEED01")
+    (name,) = [disk["name"] for disk in document["disks"]]
     text = normalize(render_report(document))
     holder = ("reservation holder: write_exclusive_registrants_only held by key "
               "0x5646444545443031 'VFDEED01' = Veritas coordinator key of cluster 57069, node 1")
     assert holder in text
     assert ("0x4350475230303031 'CPGR0001' = Veritas data disk key (CVM shared disk group) of "
             "node 2") in text
-    assert "DEGRADED sda pr_fencing" in text and "reserved_by_veritas_cluster" in text
+    assert f"DEGRADED {name} pr_fencing" in text and "reserved_by_veritas_cluster" in text
     page = PageText(render_html(document)).text
     assert holder.replace("reservation holder: ", "reservation holder ") in page
+
+
+def test_a_holder_in_no_veritas_format_is_said_to_be_one():
+    """The same LU held by a key in no Veritas format (another cluster's tool, a manual
+    sg_persist): not usable, and the holder's key is called what it is."""
+    key = bytes.fromhex("f0e1d2c3b4a59687")
+    document = _with_pr_in([key], key)
+    (name,) = [disk["name"] for disk in document["disks"]]
+    text = normalize(render_report(document))
+    assert ("reservation holder: write_exclusive_registrants_only held by key 0xf0e1d2c3b4a59687 "
+            "(not a Veritas key format: another cluster or a manual sg_persist)") in text
+    assert f"NOT USABLE {name} pr_fencing" in text and "reserved_by_other" in text
 
 
 def test_paths_of_one_lu_give_one_finding():
@@ -267,17 +290,20 @@ def test_each_cell_holds_its_evidence():
 
     document = judge(example_report(EXAMPLES / "foreign-reservation.tar.gz"))
     view = build_report_view(document)
+    name = view.disks[0].name
     verdict = view.disks[0].verdicts["pr_fencing"]
     assert [p.id for p in verdict.probes] == [
-        "sda/pr_read_keys", "sda/pr_read_reservation", "sda/pr_report_capabilities"]
+        f"{name}/pr_read_keys", f"{name}/pr_read_reservation", f"{name}/pr_report_capabilities"]
     reservation = verdict.probes[1]
     assert reservation.printed_as_hexdump and not reservation.raw_damaged
-    assert reservation.raw[8:16] == bytes.fromhex("f0e1d2c3b4a59687")
+    assert reservation.raw[8:16] == b"VF1A2B03"
     page = render_html(document)
-    cell = page.split('<td class="cell not_usable"><details>', 1)[1].split("</details>", 1)[0]
+    opened = page.split('<td class="cell degraded"><details>')[1:]
+    cells = [c.split("</details>", 1)[0] for c in opened]
+    (cell,) = [c for c in cells if "<code>pr_fencing</code>" in c]
     assert "sg_persist --readonly --no-inquiry --in --hex --hex --read-reservation" in cell
     assert "0 — success" in cell
-    assert " 00     00 00 00 01 00 00 00 10  f0 e1 d2 c3 b4 a5 96 87" in cell
+    assert " 00     00 00 00 01 00 00 00 10  56 46 31 41 32 42 30 33" in cell
     assert "reservation.reservation.type_name" in cell  # decoded fields
     assert "write_exclusive_registrants_only" in cell
 

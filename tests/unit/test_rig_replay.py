@@ -46,10 +46,13 @@ def test_foreign_reservation_names_the_holder(tmp_path, fp):
     document, _ = scan_rig(tmp_path, fp, "foreign-reservation")
     (disk,) = document["disks"]
     pr = disk["facts"]["persistent_reservations"]
-    assert pr["keys"]["keys_hex"] == ["f0e1d2c3b4a59687"]
+    assert pr["keys"]["keys_hex"] == ["5646314132423033"]  # "VF1A2B03"
     assert pr["reservation"]["reservation"]["type_name"] == "write_exclusive_registrants_only"
+    (veritas,) = pr["veritas_keys"]
+    assert (veritas["kind"], veritas["cluster_id"], veritas["node_id"]) == ("coordinator", 6699, 3)
     fencing = verdicts(disk)["pr_fencing"]
-    assert fencing["status"] == "not_usable"
-    assert fencing["reasons"][0]["code"] == "reserved_by_other"
-    assert "f0e1d2c3b4a59687" in fencing["reasons"][0]["text"].lower()
+    assert fencing["status"] == "degraded"
+    assert fencing["reasons"][0]["code"] == "reserved_by_veritas_cluster"
+    assert ("0x5646314132423033 'VF1A2B03' (Veritas coordinator key: cluster 6699, node 3)"
+            in fencing["reasons"][0]["text"])
     assert disk["facts"]["decode_errors"] == []

@@ -533,7 +533,8 @@ def provenance(result: RunResult) -> str:
         lines += [
             "",
             f"Before the capture, path `{reservation.disk}` (another initiator name) registered"
-            f" key {reservation.key:#x} and reserved with type {reservation.prout_type}; that path"
+            f" key {reservation.key:#x} ({reservation.key.to_bytes(8, 'big')!r}) and reserved"
+            f" with type {reservation.prout_type}; that path"
             " was then deleted from the guest, so the captured disk sees another initiator's"
             " registration and reservation.",
         ]

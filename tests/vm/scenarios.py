@@ -54,10 +54,14 @@ class TgtLun:
 
 @dataclass(frozen=True)
 class ForeignReservation:
-    """Before the command: ``disk`` (another initiator's path) registers ``key`` and reserves."""
+    """Before the command: ``disk`` (another initiator's path) registers ``key`` and reserves.
+
+    The key is a VxFEN coordinator key, as another node of an InfoScale cluster leaves on a shared
+    disk: "VF1A2B03" = cluster 0x1A2B (6699), node 3 (guestprobe.decode.persist).
+    """
 
     disk: str
-    key: int = 0xF0E1D2C3B4A59687
+    key: int = 0x5646314132423033  # b"VF1A2B03"
     prout_type: int = PR_TYPE_WRITE_EXCLUSIVE_REGISTRANTS_ONLY
 
 
@@ -171,7 +175,7 @@ SCENARIOS: dict[str, Scenario] = {
             summary=(
                 "a tgt LUN on which another initiator (path 2, deleted from the guest before the"
                 " command) holds a registration and a Write Exclusive - Registrants Only"
-                " reservation"
+                " reservation with the VxFEN key of node 3 of Veritas cluster 6699 (VF1A2B03)"
             ),
             disks=(_tgt_path(1, 1), _tgt_path(1, 2, visible=False)),
             luns=(TgtLun(1),),

@@ -214,8 +214,9 @@ def test_a_disk_holding_a_foreign_key_is_refused_and_force_leaves_that_key_alone
     assert run["rc"] == 10, run["stderr"]
     document = run["document"]
     assert [r["code"] for r in document["refusals"]] == ["foreign_registrations"]
-    assert "0xf0e1d2c3b4a59687" in document["refusals"][0]["text"]
-    assert document["keys_before"] == ["f0e1d2c3b4a59687"]
+    assert ("0x5646314132423033 (Veritas coordinator key, cluster 6699 node 3)"
+            in document["refusals"][0]["text"])  # another node's VxFEN key, never taken for ours
+    assert document["keys_before"] == ["5646314132423033"]
     assert document["steps"] == []
     # --force: the test runs, RESERVE meets the other initiator's reservation, only ours goes
     forced = runs["forced"]
@@ -225,9 +226,9 @@ def test_a_disk_holding_a_foreign_key_is_refused_and_force_leaves_that_key_alone
     assert steps["register"]["status"] == "pass"
     assert (steps["reserve"]["status"], steps["reserve"]["exit_status"]) == ("fail", 24)
     assert document["verdict"]["code"] == "step_failed"
-    assert document["keys_before"] == document["keys_after"] == ["f0e1d2c3b4a59687"]
+    assert document["keys_before"] == document["keys_after"] == ["5646314132423033"]
     assert document["reservation_after"] == document["reservation_before"]
-    assert document["reservation_before"]["key_hex"] == "f0e1d2c3b4a59687"
+    assert document["reservation_before"]["key_hex"] == "5646314132423033"
     assert document["cleanup"]["verified"] is True
 
 

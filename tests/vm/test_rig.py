@@ -551,6 +551,9 @@ def test_foreign_reservation_scan(foreign_reservation: RunResult) -> None:
     assert pr["keys"]["keys_hex"] == [f"{FOREIGN_KEY:016x}"]
     held = pr["reservation"]["reservation"]
     assert (held["key_hex"], held["type_code"]) == (f"{FOREIGN_KEY:016x}", 5)
+    (veritas,) = pr["veritas_keys"]  # another node's VxFEN key: "VF1A2B03"
+    assert (veritas["ascii"], veritas["cluster_id"], veritas["node_id"]) == ("VF1A2B03", 6699, 3)
     fencing = verdict(lun, "pr_fencing")
-    assert fencing["status"] == "not_usable"
-    assert "reserved_by_other" in reason_codes(fencing)
+    assert fencing["status"] == "degraded"
+    assert "reserved_by_veritas_cluster" in reason_codes(fencing)
+    assert "cluster 6699, node 3" in fencing["reasons"][0]["text"]
