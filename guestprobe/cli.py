@@ -214,12 +214,20 @@ def cli() -> None:
     is_flag=True,
     help="Fetch VPD pages from the disk even where the kernel caches them.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["lib", "cli"]),
+    default="lib",
+    show_default=True,
+    help="Send the probes through sg3_utils' library (libsgutils2, one worker process per disk;"
+    " the executables where it is unusable, with the reason in the report) or its executables.",
+)
 @fail_on_option
 @brief_option
 @html_option
 def scan(
-    devices, as_json, output, include_all, no_write_probes, timeout_s, workers, live_vpd, fail_on,
-    brief, html_output,
+    devices, as_json, output, include_all, no_write_probes, timeout_s, workers, live_vpd, engine,
+    fail_on, brief, html_output,
 ):
     """Find every disk (or only DEVICES), probe it through sg3_utils, judge it.
 
@@ -234,7 +242,10 @@ def scan(
     require_sg3_utils()
     names = resolve_targets(devices)
     options = ProbeOptions(
-        timeout_s=timeout_s, write_probes=not no_write_probes, use_sysfs_pages=not live_vpd
+        timeout_s=timeout_s,
+        write_probes=not no_write_probes,
+        use_sysfs_pages=not live_vpd,
+        engine=engine,
     )
     progress = None
     if sys.stderr.isatty() and not as_json:

@@ -15,7 +15,7 @@ from guestprobe.errors import ExitStatus
 from guestprobe.report.escape import terminal_text
 
 SCAN_PARAMS_REUSED = (
-    "devices", "include_all", "no_write_probes", "timeout_s", "workers", "live_vpd"
+    "devices", "include_all", "no_write_probes", "timeout_s", "workers", "live_vpd", "engine"
 )
 
 
@@ -42,6 +42,7 @@ def _collect(params: "dict[str, Any]") -> None:
         timeout_s=params["timeout_s"],
         write_probes=not params["no_write_probes"],
         use_sysfs_pages=not params["live_vpd"],
+        engine=params["engine"],
     )
     progress = None
     if sys.stderr.isatty():

@@ -19,6 +19,7 @@ CONDITION and RESERVATION CONFLICT, a device that does not open, and NVMe namesp
 take sg3_utils' NVMe paths). The answer then is the tool's own, at a process's cost.
 """
 
+
 import struct
 import time
 import typing
@@ -36,6 +37,7 @@ from guestprobe.collect.sgpt import (
     SCSI_PT_RESULT_GOOD,
     SCSI_PT_RESULT_SENSE,
     SCSI_PT_RESULT_STATUS,
+    LibraryUnusable,
     PassThrough,
 )
 
@@ -377,3 +379,53 @@ class LibEngine:
 
 def _inquiry_cdb(evpd: bool, page: int, length: int) -> bytes:
     return bytes([0x12, 1 if evpd else 0, page]) + struct.pack(">H", length) + b"\0"
+
+
+class EngineChoice:
+    """Which engine sends the probes, and why (the report's ``scan.engine``)."""
+
+    def __init__(self, name: str, reason: str, pt: "PassThrough | None" = None) -> None:
+        self.name, self.reason, self.pt = name, reason, pt
+
+    def to_dict(self) -> "dict[str, typing.Any]":
+        result: "dict[str, typing.Any]" = {"name": self.name, "reason": self.reason}
+        if self.pt is not None:
+            result["library"] = self.pt.path
+            result["library_version"] = self.pt.version
+        return result
+
+
+def choose_engine(
+    requested: str,
+    tools_release: "tuple[int, int] | None",
+    load: "typing.Callable[[], PassThrough]" = PassThrough,
+) -> "EngineChoice":
+    """``lib`` (asked for, the default) where libsgutils2 loads, is a release whose tools'
+    sequences the engine sends, and is the same release as the tools the argvs are for;
+    otherwise ``cli``, saying why."""
+    if requested == "cli":
+        return EngineChoice("cli", "asked for (--engine cli)")
+    try:
+        pt = load()
+    except LibraryUnusable as exc:
+        return EngineChoice("cli", str(exc))
+    if pt.release is None:
+        return EngineChoice(
+            "cli", f"libsgutils2 version {pt.version!r} ({pt.path}) is not one guestprobe knows"
+        )
+    first, last = VERIFIED_RELEASES
+    if not first <= pt.release <= last:
+        return EngineChoice(
+            "cli",
+            f"libsgutils2 is sg3_utils {pt.release[0]}.{pt.release[1]}: the lib engine sends the"
+            f" command sequences of the {first[0]}.{first[1]} to {last[0]}.{last[1]} tools only",
+        )
+    if tools_release != pt.release:
+        tools = "unknown" if tools_release is None else f"{tools_release[0]}.{tools_release[1]}"
+        return EngineChoice(
+            "cli",
+            f"libsgutils2 is sg3_utils {pt.release[0]}.{pt.release[1]} but the tools on PATH"
+            f" are {tools}: the probes are sent as those tools send them",
+        )
+    release = f"{pt.release[0]}.{pt.release[1]}"
+    return EngineChoice("lib", f"libsgutils2 of sg3_utils {release} loads", pt)

@@ -7,6 +7,7 @@ could not get through, and nothing more at all to a disk that timed out once —
 the scan one timeout, not one per command.
 """
 
+
 import typing
 from dataclasses import dataclass, fields
 from typing import Any
@@ -98,6 +99,9 @@ class ProbeOptions:
     use_sysfs_pages: bool = True
     # the sg3_utils release the argvs are adapted to (sg3_releases.adapt); None: the newest
     sg3_release: "tuple[int, int] | None" = None
+    # "lib" (libsgutils2 in a worker process per disk), "cli" (the executables) or "auto" (lib
+    # where usable): collect/engine.py choose_engine
+    engine: str = "cli"
 
 
 class DiskProber:

@@ -7,6 +7,7 @@ same command is sent once more; the record says so. ``retry_killed`` (fencing-te
 command killed by a signal is sent again, that many times at most.
 """
 
+
 import contextlib
 import typing
 from dataclasses import dataclass, field

@@ -13,8 +13,8 @@ and ``char *`` later, so its result is never read (the buffer is); newer functio
 (``construct_scsi_pt_obj_with_fd``, ``sg_get_category_sense_str``) are not needed.
 """
 
+
 import ctypes
-import ctypes.util
 import errno
 import os
 import re
@@ -82,20 +82,26 @@ class LibraryUnusable(Exception):
     """libsgutils2 was not found, did not load, or lacks a function: the CLI engine is used."""
 
 
-def find_library() -> "str | None":
-    """The path (or soname) of libsgutils2, whatever its soname; None when there is none."""
+def candidates() -> "list[str]":
+    """Where libsgutils2 may be, in the order tried, whatever its soname.
+
+    No ``ctypes.util.find_library``: it runs ``ldconfig -p`` (or gcc), a process start per scan
+    and outside process.py. Instead: ``GUESTPROBE_LIBSGUTILS2`` (an explicit path: the rig's
+    matrix builds), the directories of ``LD_LIBRARY_PATH``, the loader's own search for the
+    unversioned soname (RHEL, SUSE), then the distributions' library directories (Debian and
+    Ubuntu name it after the release: ``libsgutils2-1.46.so.2``).
+    """
     explicit = os.environ.get("GUESTPROBE_LIBSGUTILS2")
     if explicit:
-        return explicit
-    name = ctypes.util.find_library("sgutils2")
-    if name:
-        return name
+        return [explicit]
+    found: "list[str]" = []
+    for directory in filter(None, os.environ.get("LD_LIBRARY_PATH", "").split(":")):
+        found += sorted(str(path) for path in Path(directory).glob("libsgutils2*.so.2"))
+    found.append("libsgutils2.so.2")
     for pattern in _KNOWN_GLOBS:
         directory, name = pattern.rsplit("/", 1)
-        found = sorted(str(path) for path in Path(directory).glob(name))
-        if found:
-            return found[-1]
-    return None
+        found += sorted(str(path) for path in Path(directory).glob(name))
+    return found
 
 
 def release_of_version(version: str) -> "tuple[int, int] | None":
@@ -128,14 +134,18 @@ class PassThrough:
     """libsgutils2, loaded, with every function used declared."""
 
     def __init__(self, path: "str | None" = None, loader: "Any" = ctypes.CDLL) -> None:
-        path = path or find_library()
-        if not path:
-            raise LibraryUnusable("libsgutils2 not found (find_library, ldconfig, known paths)")
-        try:
-            self.lib = loader(path)
-        except OSError as exc:
-            raise LibraryUnusable(f"libsgutils2 did not load ({path}): {exc}") from None
-        self.path = path
+        errors = []
+        for candidate in [path] if path else candidates():
+            try:
+                self.lib = loader(candidate)
+                break
+            except OSError as exc:
+                errors.append(str(exc))
+        else:
+            raise LibraryUnusable(
+                "libsgutils2 did not load: " + ("; ".join(errors[:1]) or "not found")
+            )
+        self.path = path or candidate
         for name, (restype, argtypes) in _SIGNATURES.items():
             try:
                 function = getattr(self.lib, name)

@@ -10,6 +10,7 @@ Every command that gets UNIT ATTENTION is sent once more: after a PREEMPT the pr
 next command gets "reservations preempted", which is expected and not the answer.
 """
 
+
 import errno
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field

@@ -68,6 +68,7 @@ def build_document(collection: "Collection", checker: "Checker | None" = None) -
             if disks
             else 0,
             "abandoned_processes": collection.abandoned_processes,
+            "engine": collection.engine,
         },
         "platform": collection.platform.to_dict(),
         "disks": disks,
@@ -106,6 +107,7 @@ def collection_from_document(document: "Any") -> "Collection":
         "options": scan.get("options", {}),
         "processes_started": scan.get("processes_started", 0),
         "abandoned_processes": scan.get("abandoned_processes", 0),
+        "engine": scan.get("engine"),
     }
     for name in ("platform", "disks"):
         if name not in document:

@@ -6,6 +6,7 @@ down SG_IO for an argv the probe plan builds. Where a real build of the library 
 sg3_utils matrix, tests/vm/.cache/sg3), every declared function is checked to exist in it.
 """
 
+
 import ctypes
 import struct
 from pathlib import Path
