@@ -6,6 +6,7 @@ the same object feeds the report on the guest and ``guestprobe report`` on an en
 """
 
 
+import os
 import queue
 import threading
 import time
@@ -71,10 +72,12 @@ class Collection:
     processes_started: int = 0
     abandoned_processes: int = 0
     engine: "dict[str, Any] | None" = None  # collect/engine.py EngineChoice.to_dict
+    startup_s: "float | None" = None  # from the process's start to the scan's (imports)
 
     def to_dict(self) -> "dict[str, Any]":
         return {
             "engine": self.engine,
+            "startup_s": self.startup_s,
             "tool_version": self.tool_version,
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 3),
@@ -97,6 +100,7 @@ class Collection:
             processes_started=data.get("processes_started", 0),
             abandoned_processes=data.get("abandoned_processes", 0),
             engine=data.get("engine"),
+            startup_s=data.get("startup_s"),
         )
 
 
@@ -185,6 +189,7 @@ def collect(
     udev = udev or UdevView(run_dir=sys.path("/run/udev"))
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     start = time.monotonic()
+    startup_s = _since_process_start()
     before = process.processes_started()
     platform = collect_platform(sys, udev)
     options.sg3_release = release_of(platform.sg3_utils.get("sg_inq_version"))[1]
@@ -218,7 +223,19 @@ def collect(
         processes_started=process.processes_started() - before + in_workers[0],
         abandoned_processes=process.abandoned_processes() + in_workers[1],
         engine=choice.to_dict(),
+        startup_s=startup_s,
     )
+
+
+def _since_process_start() -> "float | None":
+    """Seconds from this process's start (Python's, and the imports) to now; None unknown."""
+    try:
+        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
+            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+            now = float(uptime.read().split()[0])
+        return round(now - started_ticks / os.sysconf("SC_CLK_TCK"), 3)
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _choose_engine(options: "ProbeOptions") -> "Any":

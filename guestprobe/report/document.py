@@ -69,6 +69,7 @@ def build_document(collection: "Collection", checker: "Checker | None" = None) -
             else 0,
             "abandoned_processes": collection.abandoned_processes,
             "engine": collection.engine,
+            "startup_s": collection.startup_s,
         },
         "platform": collection.platform.to_dict(),
         "disks": disks,
@@ -108,6 +109,7 @@ def collection_from_document(document: "Any") -> "Collection":
         "processes_started": scan.get("processes_started", 0),
         "abandoned_processes": scan.get("abandoned_processes", 0),
         "engine": scan.get("engine"),
+        "startup_s": scan.get("startup_s"),
     }
     for name in ("platform", "disks"):
         if name not in document:
