@@ -272,7 +272,7 @@ def _probe_in_workers(
         progress,
     )
     results = []
-    for disk, (probes, processes, _) in zip(disks, probed):
-        results.append(_collected(discoverer, disk, probes, processes + 1))  # + its worker
-    # the workers themselves are counted (and abandoned) here, in process.py
-    return results, (sum(p[1] for p in probed), sum(p[2] for p in probed))
+    for disk, (probes, worker, delegated, _) in zip(disks, probed):
+        results.append(_collected(discoverer, disk, probes, worker + delegated))
+    # the workers themselves are counted (and abandoned) in process.py; here what they started
+    return results, (sum(p[2] for p in probed), sum(p[3] for p in probed))

@@ -1,12 +1,14 @@
-"""Probe each disk in a worker process of its own, forked from this interpreter (lib engine).
+"""Probe the disks from worker processes forked from this interpreter (lib engine).
 
 A LUN that hangs leaves the thread that sent it a command in uninterruptible sleep, which no
-signal ends: so the commands to one disk are sent from a worker process the scan can abandon. The
-worker is a fork (process.fork_worker), not a new Python: it costs a fork, not a start. It is
-forked from a state without threads (this module starts none, and the lib engine's scan runs no
-thread pool), at most ``max_workers`` at a time.
+signal ends: so the commands are sent from worker processes the scan can abandon. A worker is a
+fork (process.fork_worker), not a new Python, forked from a state without threads (this module
+starts none, and the lib engine's scan runs no thread pool); at most ``max_workers`` run, each
+probing a small group of disks one after the other (a fork costs a few hundred milliseconds in a
+TCG guest: copy-on-write faults of the whole interpreter). A worker killed past its deadline
+takes only the disk it was probing with it; the rest of its group goes to a new worker.
 
-The worker runs the disk's probe plan and streams, as JSON lines on a pipe, what the plan's
+For each disk, the worker runs the probe plan and streams, as JSON lines on a pipe, what the plan's
 inputs were: each command's answer (a :class:`CommandResult`) and each kernel size it read.
 The scan then runs the same plan again in this process over those answers (:class:`_Replay`), so
 the records are built exactly as the in-process plan builds them — and a worker that did not
@@ -58,14 +60,14 @@ def _result_from_dict(data: "dict[str, typing.Any]") -> "CommandResult":
 
 def _worker(
     write_fd: int,
-    disk: "BlockDisk",
+    disks: "list[BlockDisk]",
+    group: "list[int]",
     options: "ProbeOptions",
     run: "Runner",
-    kernel_capacity: "KernelCapacity",
+    kernel_capacity: "typing.Callable[[BlockDisk], KernelCapacity]",
 ) -> None:
-    """The child: the plan, with every input streamed to the parent as it is known."""
+    """The child: each disk's plan in turn, every input streamed to the parent as it is known."""
     out = os.fdopen(write_fd, "w", buffering=1)
-    started, abandoned = process.processes_started(), process.abandoned_processes()
 
     def emit(**message: "typing.Any") -> None:
         out.write(json.dumps(message) + "\n")
@@ -76,27 +78,33 @@ def _worker(
         emit(command=_result_to_dict(command))
         return command
 
-    def streamed_capacity() -> "tuple[int | None, int | None]":
-        size = kernel_capacity()
-        emit(kernel_capacity=list(size))
-        return size
+    for index in group:
+        disk = disks[index]
+        capacity = kernel_capacity(disk)
 
-    probe_disk(disk, options, streamed_run, streamed_capacity)
-    emit(
-        done=True,
-        processes=process.processes_started() - started,
-        abandoned=process.abandoned_processes() - abandoned,
-    )
+        def streamed_capacity(
+            capacity: "KernelCapacity" = capacity,
+        ) -> "tuple[int | None, int | None]":
+            size = capacity()
+            emit(kernel_capacity=list(size))
+            return size
+
+        started, abandoned = process.processes_started(), process.abandoned_processes()
+        emit(begin=index)
+        probe_disk(disk, options, streamed_run, streamed_capacity)
+        emit(
+            done=True,
+            processes=process.processes_started() - started,
+            abandoned=process.abandoned_processes() - abandoned,
+        )
     out.close()
 
 
 @dataclass
-class _Worker:
+class _DiskRun:
+    """What one disk's plan saw in a worker."""
+
     index: int
-    pid: int
-    fd: int
-    deadline: float
-    buffer: bytes = b""
     commands: "list[CommandResult]" = field(default_factory=list)
     capacities: "list[tuple[int | None, int | None]]" = field(default_factory=list)
     in_flight: "tuple[list[str], float] | None" = None  # argv, when it was sent
@@ -105,10 +113,20 @@ class _Worker:
     abandoned: int = 0
 
 
+@dataclass
+class _Worker:
+    group: "list[int]"  # the disks it probes, in order
+    pid: int
+    fd: int
+    deadline: float
+    buffer: bytes = b""
+    runs: "list[_DiskRun]" = field(default_factory=list)  # begun, in order; the last is current
+
+
 class _Replay:
     """The plan's inputs as the worker saw them, in order; the command in flight timed out."""
 
-    def __init__(self, worker: "_Worker", killed: bool) -> None:
+    def __init__(self, worker: "_DiskRun", killed: bool) -> None:
         self.commands = list(worker.commands)
         self.capacities = list(worker.capacities)
         self.in_flight = worker.in_flight
@@ -143,48 +161,70 @@ def probe_in_workers(
     kernel_capacity: "typing.Callable[[BlockDisk], KernelCapacity]",
     max_workers: int,
     progress: "typing.Callable[[int, int], None] | None" = None,
-) -> "list[tuple[list[ProbeResult], int, bool]]":
-    """Per disk, in order: (its probe records, processes its worker started, and abandoned).
+) -> "list[tuple[list[ProbeResult], int, int, int]]":
+    """Per disk, in order: (its probe records, 1 when a worker was forked for it (the first of
+    a group) else 0, processes its worker started for it, of those abandoned).
 
+    At most ``max_workers`` workers, each probing a small group of disks in turn (one fork per
+    group, not per disk); a worker killed past its deadline takes only the disk
+    it was probing with it: the disks of its group it had not begun go to a new worker.
     The workers themselves are counted by process.py (started, and abandoned when killed in
     uninterruptible sleep)."""
     patience = options.timeout_s + GRACE_S
-    results: "list[tuple[list[ProbeResult], int, bool] | None]" = [None] * len(disks)
-    waiting = list(range(len(disks)))
+    results: "list[tuple[list[ProbeResult], int, int, int] | None]" = [None] * len(disks)
+    workers = max(1, min(max_workers, len(disks)))
+    size = max(1, -(-len(disks) // workers))
+    waiting = [
+        list(range(start, min(start + size, len(disks)))) for start in range(0, len(disks), size)
+    ]
     running: "dict[int, _Worker]" = {}
     selector = selectors.DefaultSelector()
-    finished = 0
+    finished = [0]
+
+    def record(disk_run: "_DiskRun", killed: bool, first: bool) -> None:
+        probes = _records(disks[disk_run.index], options, disk_run, killed)
+        results[disk_run.index] = (
+            probes,
+            1 if first else 0,
+            disk_run.processes,
+            disk_run.abandoned,
+        )
+        finished[0] += 1
+        if progress is not None:
+            progress(finished[0], len(disks))
+
+    def ended(worker: "_Worker", killed: bool) -> None:
+        _end(worker, running, selector, kill=killed or not all(r.done for r in worker.runs))
+        for position, disk_run in enumerate(worker.runs):
+            if results[disk_run.index] is None:
+                record(disk_run, killed, position == 0)
+        left = worker.group[len(worker.runs) :]
+        if left:
+            waiting.insert(0, left)
+
     try:
         while waiting or running:
-            while waiting and len(running) < max(1, max_workers):
-                index = waiting.pop(0)
-                disk = disks[index]
+            while waiting and len(running) < workers:
+                group = waiting.pop(0)
                 pid, fd = process.fork_worker(
-                    lambda write_fd, disk=disk: _worker(
-                        write_fd, disk, options, run, kernel_capacity(disk)
+                    lambda write_fd, group=group: _worker(
+                        write_fd, disks, group, options, run, kernel_capacity
                     )
                 )
-                running[fd] = _Worker(index, pid, fd, time.monotonic() + patience)
+                running[fd] = _Worker(group, pid, fd, time.monotonic() + patience)
                 selector.register(fd, selectors.EVENT_READ)
             wait = max(0.0, min(w.deadline for w in running.values()) - time.monotonic())
             for key, _ in selector.select(wait):
                 worker = running[key.fd]
                 data = os.read(key.fd, 65536)
                 if data:
-                    _take(worker, data, patience)
+                    for disk_run in _take(worker, data, patience):
+                        record(disk_run, False, disk_run is worker.runs[0])
                     continue
-                _end(worker, running, selector, kill=False)
-                results[worker.index] = _records(disks[worker.index], options, worker, False)
-                finished += 1
-                if progress is not None:
-                    progress(finished, len(disks))
+                ended(worker, killed=False)
             now = time.monotonic()
             for worker in [w for w in running.values() if w.deadline <= now]:
-                _end(worker, running, selector, kill=True)
-                results[worker.index] = _records(disks[worker.index], options, worker, True)
-                finished += 1
-                if progress is not None:
-                    progress(finished, len(disks))
+                ended(worker, killed=True)
     finally:
         for worker in list(running.values()):
             _end(worker, running, selector, kill=True)
@@ -192,42 +232,50 @@ def probe_in_workers(
     return [result for result in results if result is not None]
 
 
-def _take(worker: "_Worker", data: bytes, patience: float) -> None:
+def _take(worker: "_Worker", data: bytes, patience: float) -> "list[_DiskRun]":
+    """Take the worker's messages; the disks it finished with them."""
     worker.buffer += data
     *lines, worker.buffer = worker.buffer.split(b"\n")
+    finished = []
     for line in lines:
         message = json.loads(line.decode())
+        if "begin" in message:
+            worker.runs.append(_DiskRun(message["begin"]))
+            continue
+        current = worker.runs[-1]
         if "sending" in message:
-            worker.in_flight = (message["sending"], time.monotonic())
+            current.in_flight = (message["sending"], time.monotonic())
         elif "command" in message:
-            worker.commands.append(_result_from_dict(message["command"]))
-            worker.in_flight = None
+            current.commands.append(_result_from_dict(message["command"]))
+            current.in_flight = None
         elif "kernel_capacity" in message:
-            worker.capacities.append(tuple(message["kernel_capacity"]))  # type: ignore[arg-type]
+            current.capacities.append(tuple(message["kernel_capacity"]))  # type: ignore[arg-type]
         elif "done" in message:
-            worker.done = True
-            worker.processes = message["processes"]
-            worker.abandoned = message["abandoned"]
-        worker.deadline = time.monotonic() + patience  # the worker is alive and answering
+            current.done = True
+            current.processes = message["processes"]
+            current.abandoned = message["abandoned"]
+            finished.append(current)
+    worker.deadline = time.monotonic() + patience  # the worker is alive and answering
+    return finished
 
 
 def _end(
     worker: "_Worker", running: "dict[int, _Worker]", selector: "selectors.BaseSelector", kill: bool
-) -> bool:
-    """Close the worker's pipe and reap it (kill it first when ``kill``); True when reaped."""
+) -> None:
+    """Close the worker's pipe and reap it (kill it first when ``kill``)."""
     selector.unregister(worker.fd)
     os.close(worker.fd)
     del running[worker.fd]
-    return process.end_worker(worker.pid, kill=kill or not worker.done)
+    process.end_worker(worker.pid, kill=kill)
 
 
 def _records(
-    disk: "BlockDisk", options: "ProbeOptions", worker: "_Worker", killed: bool
-) -> "tuple[list[ProbeResult], int, bool]":
-    replay = _Replay(worker, killed)
+    disk: "BlockDisk", options: "ProbeOptions", disk_run: "_DiskRun", killed: bool
+) -> "list[ProbeResult]":
+    replay = _Replay(disk_run, killed)
     probes = probe_disk(disk, options, replay.run, replay.kernel_capacity)
     if killed:
         for probe in probes:
             if probe.outcome == "timed_out" and probe.exit_meaning:
                 probe.exit_meaning += "; its worker process was killed and abandoned"
-    return probes, worker.processes, worker.abandoned
+    return probes

@@ -61,26 +61,31 @@ def test_each_disk_in_its_own_worker_gives_the_in_process_records():
     before = process.processes_started()
     seen = []
     got = probe_in_workers(disks, options, fake_run, capacity, 2, lambda d, t: seen.append(d))
-    assert process.processes_started() - before == 3  # one worker per disk, no other process
+    # two workers (groups of two disks, then one), no other process
+    assert process.processes_started() - before == 2
     assert seen == [1, 2, 3]
-    for d, (probes, processes, abandoned) in zip(disks, got):
+    for d, (probes, _, delegated, abandoned) in zip(disks, got):
         assert comparable(probes) == comparable(probe_disk(d, options, fake_run, capacity(d)))
-        assert (processes, abandoned) == (0, 0)
+        assert (delegated, abandoned) == (0, 0)
+    assert [g[1] for g in got] == [1, 0, 1]  # a worker is counted for the first of its group
     assert got[1][0][0].stdout_hex.endswith(b"/dev/sg-sdc".hex())
 
 
 def test_a_hung_disk_costs_one_timeout_and_its_worker_is_killed():
-    disks = [disk("sdh"), disk("sdb")]
+    disks = [disk("sdh"), disk("sdb"), disk("sdc")]
     options = ProbeOptions(timeout_s=1)
     start = time.monotonic()
-    got = probe_in_workers(disks, options, fake_run, capacity, 2)
+    before = process.processes_started()
+    got = probe_in_workers(disks, options, fake_run, capacity, 1)  # one worker: all three disks
     elapsed = time.monotonic() - start
     assert elapsed < options.timeout_s + 2 + 2  # timeout + grace + slack, not a sleep of 600 s
     hung = {p.name: p for p in got[0][0]}
     assert hung["inquiry"].outcome == "timed_out"
     assert "worker process was killed" in hung["inquiry"].exit_meaning
     assert hung["readcap16"].skip_code == "disk_unreachable"
-    assert got[1][0][0].outcome == "ok"
+    # the disks after the hung one in its worker's group went to a new worker
+    assert [g[0][0].outcome for g in got[1:]] == ["ok", "ok"]
+    assert process.processes_started() - before == 2
     # the killed worker was reaped (it slept, it was not in uninterruptible sleep)
     assert process.abandoned_processes() == 0
 
