@@ -60,6 +60,8 @@ def main(argv: list[str]) -> int:
         out["processes_started"] = document["scan"]["processes_started"]
         out["processes_per_disk"] = document["scan"]["processes_per_disk"]
         out["scan_internal_s"] = document["scan"]["duration_s"]
+        out["startup_s"] = document["scan"].get("startup_s")  # imports before the first probe
+        out["engine"] = (document["scan"].get("engine") or {}).get("name")
         out["statuses"] = sorted({d["status"] for d in document["disks"]})
         out["timed_out"] = [d["name"] for d in document["disks"] if d["status"] == "timed_out"]
     print("BENCH " + json.dumps(out))

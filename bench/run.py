@@ -102,14 +102,16 @@ def run_hung(timeout_s: int) -> dict:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| disks | naive loop s | guestprobe scan s | ratio | processes/disk | peak RSS MiB |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| disks | engine | naive loop s | guestprobe scan s | ratio | processes/disk"
+        " | peak RSS MiB | start s |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         ratio = row["scan_s"] / row["naive_s"] if row.get("naive_s") else float("nan")
         lines.append(
-            f"| {row['disks']} | {row.get('naive_s', float('nan')):.1f} | {row['scan_s']:.1f} | "
-            f"{ratio:.2f} | {row.get('processes_per_disk', '-')} | {row['scan_peak_rss_mib']} |"
+            f"| {row['disks']} | {row.get('engine', '-')} | {row.get('naive_s', float('nan')):.1f}"
+            f" | {row['scan_s']:.1f} | {ratio:.2f} | {row.get('processes_per_disk', '-')}"
+            f" | {row['scan_peak_rss_mib']} | {row.get('startup_s', '-')} |"
         )
     return "\n".join(lines)
 

@@ -69,6 +69,7 @@ class ScanRequest:
     write_probes: bool = True
     use_sysfs_pages: bool = True
     workers: int = 8
+    engine: str = "lib"  # "lib": libsgutils2 in worker processes (where usable); "cli": the tools
 
 
 def collect(
@@ -85,6 +86,7 @@ def collect(
         timeout_s=request.timeout_s,
         write_probes=request.write_probes,
         use_sysfs_pages=request.use_sysfs_pages,
+        engine=request.engine,
     )
     return scan_module.collect(
         options,

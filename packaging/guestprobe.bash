@@ -23,7 +23,7 @@ _guestprobe()
     fi
 
     local commands="scan report collect compare fencing-test explain host exit-statuses"
-    local scan_opts="--all --no-write-probes --timeout --workers --live-vpd"
+    local scan_opts="--all --no-write-probes --timeout --workers --live-vpd --engine"
     local command="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
@@ -35,6 +35,9 @@ _guestprobe()
     case $prev in
         --fail-on)
             mapfile -t COMPREPLY < <(compgen -W "unknown degraded not_usable" -- "$cur")
+            return ;;
+        --engine)
+            mapfile -t COMPREPLY < <(compgen -W "lib cli" -- "$cur")
             return ;;
         -o|--output|--html|--xml|--vmi|--host)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")

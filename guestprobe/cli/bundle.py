@@ -17,7 +17,7 @@ from guestprobe.errors import ExitStatus
 from guestprobe.report.escape import terminal_text
 
 SCAN_PARAMS_REUSED = (
-    "devices", "include_all", "no_write_probes", "timeout_s", "workers", "live_vpd"
+    "devices", "include_all", "no_write_probes", "timeout_s", "workers", "live_vpd", "engine"
 )
 
 

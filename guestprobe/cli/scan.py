@@ -45,19 +45,30 @@ from guestprobe.errors import ExitStatus
     is_flag=True,
     help="Fetch VPD pages from the disk even where the kernel caches them.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["lib", "cli"]),
+    default="lib",
+    show_default=True,
+    help="Send the probes through sg3_utils' library (libsgutils2, in worker processes; the "
+    "executables where it is unusable, with the reason in the report) or its executables.",
+)
 @fail_on_option
 @brief_option
 @html_option
 def scan(
-    devices, as_json, output, include_all, no_write_probes, timeout_s, workers, live_vpd, fail_on,
-    brief, html_output,
+    devices, as_json, output, include_all, no_write_probes, timeout_s, workers, live_vpd, engine,
+    fail_on, brief, html_output,
 ):
     """Find every disk (or only DEVICES), probe it through sg3_utils, judge it.
 
-    A default scan never writes a data block: the WRITE SAME probes address one block past the
-    end of the disk, which a device answers with LBA OUT OF RANGE.
+    A default scan never writes a data block: the WRITE SAME probes address one block at a fixed
+    LBA far past the end of any real disk (2^46 - 16; 2^32 - 16 for WRITE SAME(10)), only after
+    READ CAPACITY(16) agrees with the kernel's size, which a device answers with LBA OUT OF RANGE.
     """
-    request = scan_request(devices, include_all, no_write_probes, timeout_s, workers, live_vpd)
+    request = scan_request(
+        devices, include_all, no_write_probes, timeout_s, workers, live_vpd, engine
+    )
     document = pipeline.scan(request, progress_printer(sys.stderr.isatty() and not as_json))
     emit(document, as_json, output, brief=brief, html_output=html_output)
     warn_unprobed(document)
@@ -74,6 +85,7 @@ def scan_request(
     timeout_s: float,
     workers: int,
     live_vpd: bool,
+    engine: str = "lib",
 ) -> "pipeline.ScanRequest":
     """The scan's options as a request, after the preconditions (root, sg3_utils, the named
     devices are block devices)."""
@@ -86,4 +98,5 @@ def scan_request(
         write_probes=not no_write_probes,
         use_sysfs_pages=not live_vpd,
         workers=workers,
+        engine=engine,
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from guestprobe.collect import process
 from guestprobe.collect.discover import SYSFS_SCSI_PAGES, BlockDisk
+from guestprobe.collect.sending import send
 from guestprobe.collect.sg3 import (
     DISK_UNREACHABLE,
     INQUIRY,
@@ -29,7 +30,6 @@ from guestprobe.collect.sg3 import (
     Outcome,
     ProbeSpec,
     far_lba,
-    interpret_command,
     vpd_probe,
     write_same_probes,
 )
@@ -99,6 +99,9 @@ class ProbeOptions:
     use_sysfs_pages: bool = True
     # the sg3_utils release the argvs are adapted to (sg3_releases.adapt); None: the newest
     sg3_release: "tuple[int, int] | None" = None
+    # "lib" (libsgutils2 in a worker process per disk), "cli" (the executables) or "auto" (lib
+    # where usable): collect/engine.py choose_engine
+    engine: str = "cli"
 
 
 class DiskProber:
@@ -145,19 +148,14 @@ class DiskProber:
             argv=argv,
             output_format=spec.output,
         )
-        for _ in range(2):  # a UNIT ATTENTION (reset, power on, reservations preempted) once
-            command = self.run(argv, self.options.timeout_s)
-            result.attempts += 1
-            result.duration_s += command.duration_s
-            result.exit_status = command.exit_status
-            result.stdout_hex = command.stdout.hex()
-            result.stderr = command.stderr_text[-4000:]
-            outcome, result.exit_meaning = interpret_command(
-                command, self.options.timeout_s, response_due=spec.output != "none"
-            )
-            result.outcome = outcome.value
-            if result.outcome != Outcome.UNIT_ATTENTION.value:
-                break
+        sent = send(self.run, argv, self.options.timeout_s, response_due=spec.output != "none")
+        result.attempts, result.duration_s = sent.attempts, sent.duration_s
+        result.exit_status, result.exit_meaning = sent.exit_status, sent.exit_meaning
+        result.stdout_hex, result.stderr, result.outcome = (
+            sent.stdout.hex(),
+            sent.stderr,
+            sent.outcome,
+        )
         self.results.append(result)
         if result.outcome == Outcome.TIMED_OUT.value:
             self._stop_reason = f"disk timed out earlier ({spec.name})"

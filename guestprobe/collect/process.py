@@ -22,10 +22,12 @@ import contextlib
 import io
 import os
 import selectors
+import signal
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 # Processes killed after a timeout but not reaped; kept referenced so that nothing waits for them.
@@ -62,9 +64,70 @@ def processes_started() -> int:
 
 
 def abandoned_processes() -> int:
-    """How many timed-out processes were killed and left unreaped."""
+    """How many timed-out processes (and probe workers) were killed and left unreaped."""
     with _lock:
-        return sum(1 for proc in _abandoned if proc.poll() is None)
+        workers = [pid for pid in _abandoned_workers if not _reaped(pid)]
+        _abandoned_workers[:] = workers
+        return sum(1 for proc in _abandoned if proc.poll() is None) + len(workers)
+
+
+# -- probe workers: this interpreter, forked ---------------------------------------------------
+# Forked workers killed past their deadline and not yet reaped (pids)
+_abandoned_workers: "list[int]" = []
+
+
+def fork_worker(work: "Callable[[int], None]") -> "tuple[int, int]":
+    """(pid, read end of a pipe) of a child that runs ``work(write end)`` and exits.
+
+    A fork of this interpreter, not a new Python: the caller forks from a state without threads
+    (collect/workers.py starts none), so the child holds no lock another thread held. The child
+    never returns into the caller's code: it leaves by os._exit, 0 when ``work`` returned.
+    """
+    global _started
+    read_fd, write_fd = os.pipe()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    pid = os.fork()
+    if pid == 0:  # the child
+        status = 70
+        try:
+            os.close(read_fd)
+            work(write_fd)
+            status = 0
+        except BaseException:  # whatever happened, never return into the caller
+            status = 70
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    with _lock:
+        _started += 1
+    return pid, read_fd
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done == pid
+
+
+def end_worker(pid: int, kill: bool) -> bool:
+    """Reap a worker (SIGKILL it first when ``kill``); False when it must be abandoned (a
+    worker stuck in uninterruptible sleep in SG_IO dies only when the kernel lets it go)."""
+    if kill:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + (0.05 if kill else 5.0)
+    while True:
+        if _reaped(pid):
+            return True
+        if time.monotonic() >= deadline:
+            with _lock:
+                _abandoned_workers.append(pid)
+            return False
+        time.sleep(0.002)
 
 
 def _environment() -> "dict[str, str]":

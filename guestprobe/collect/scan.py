@@ -6,6 +6,7 @@ the same object feeds the report on the guest and ``guestprobe report`` on an en
 """
 
 
+import os
 import queue
 import threading
 import time
@@ -70,9 +71,13 @@ class Collection:
     tool_version: str = __version__
     processes_started: int = 0
     abandoned_processes: int = 0
+    engine: "dict[str, Any] | None" = None  # collect/engine.py EngineChoice.to_dict
+    startup_s: "float | None" = None  # from the process's start to the scan's (imports)
 
     def to_dict(self) -> "dict[str, Any]":
         return {
+            "engine": self.engine,
+            "startup_s": self.startup_s,
             "tool_version": self.tool_version,
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 3),
@@ -94,6 +99,8 @@ class Collection:
             tool_version=data.get("tool_version", "unknown"),
             processes_started=data.get("processes_started", 0),
             abandoned_processes=data.get("abandoned_processes", 0),
+            engine=data.get("engine"),
+            startup_s=data.get("startup_s"),
         )
 
 
@@ -101,8 +108,14 @@ def _probe_one(
     discoverer: "Discoverer", disk: "BlockDisk", options: "ProbeOptions", run: "Runner"
 ) -> "DiskCollection":
     probes = probe_disk(disk, options, run, lambda: discoverer.kernel_capacity(disk.name))
-    collected = DiskCollection(disk=disk, probes=probes)
-    collected.processes = sum(p.attempts for p in probes if p.source == "sg3_utils")
+    processes = sum(p.attempts for p in probes if p.source == "sg3_utils")
+    return _collected(discoverer, disk, probes, processes)
+
+
+def _collected(
+    discoverer: "Discoverer", disk: "BlockDisk", probes: "list[ProbeResult]", processes: int
+) -> "DiskCollection":
+    collected = DiskCollection(disk=disk, probes=probes, processes=processes)
     outcomes = {p.outcome for p in probes}
     if Outcome.TIMED_OUT.value in outcomes:
         collected.status = DISK_TIMED_OUT
@@ -176,6 +189,7 @@ def collect(
     udev = udev or UdevView(run_dir=sys.path("/run/udev"))
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     start = time.monotonic()
+    startup_s = _since_process_start()
     before = process.processes_started()
     platform = collect_platform(sys, udev, run=run, timeout_s=options.timeout_s)
     # the probe plan, built once: the caller's options adapted to this sg3_utils release
@@ -185,9 +199,16 @@ def collect(
         disks = discoverer.discover(include_all=include_all)
     else:
         disks = [d for d in (discoverer.describe(n) for n in names) if d is not None]
-    results = _probe_all(
-        disks, max_workers, lambda disk: _probe_one(discoverer, disk, options, run), progress
-    )
+    choice = _choose_engine(options)
+    in_workers = (0, 0)
+    if choice.pt is not None:
+        results, in_workers = _probe_in_workers(
+            discoverer, disks, options, choice, run, max_workers, progress
+        )
+    else:
+        results = _probe_all(
+            disks, max_workers, lambda disk: _probe_one(discoverer, disk, options, run), progress
+        )
     return Collection(
         platform=platform,
         disks=results,
@@ -200,6 +221,59 @@ def collect(
         },
         started_at=started_at,
         duration_s=time.monotonic() - start,
-        processes_started=process.processes_started() - before,
-        abandoned_processes=process.abandoned_processes(),
+        processes_started=process.processes_started() - before + in_workers[0],
+        abandoned_processes=process.abandoned_processes() + in_workers[1],
+        engine=choice.to_dict(),
+        startup_s=startup_s,
     )
+
+
+def _since_process_start() -> "float | None":
+    """Seconds from this process's start (Python's, and the imports) to now; None unknown."""
+    try:
+        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
+            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+            now = float(uptime.read().split()[0])
+        return round(now - started_ticks / os.sysconf("SC_CLK_TCK"), 3)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _choose_engine(options: "ProbeOptions") -> "Any":
+    if options.engine == "cli":  # no import of ctypes for the executables
+        from guestprobe.collect.engine import EngineChoice
+
+        return EngineChoice("cli", "asked for (--engine cli)")
+    from guestprobe.collect.engine import choose_engine
+
+    return choose_engine(options.engine, options.sg3_release)
+
+
+def _probe_in_workers(
+    discoverer: "Discoverer",
+    disks: "list[BlockDisk]",
+    options: "ProbeOptions",
+    choice: "Any",
+    run: "Runner",
+    max_workers: int,
+    progress: "Any",
+) -> "tuple[list[DiskCollection], tuple[int, int]]":
+    """The lib engine: each disk in a forked worker (collect/workers.py); (disks, (processes
+    the workers started, processes they abandoned))."""
+    from guestprobe.collect.engine import LibEngine
+    from guestprobe.collect.workers import probe_in_workers
+
+    engine = LibEngine(choice.pt, run)
+    probed = probe_in_workers(
+        disks,
+        options,
+        engine.run,
+        lambda disk: lambda: discoverer.kernel_capacity(disk.name),
+        max_workers,
+        progress,
+    )
+    results = []
+    for disk, (probes, worker, delegated, _) in zip(disks, probed):
+        results.append(_collected(discoverer, disk, probes, worker + delegated))
+    # the workers themselves are counted (and abandoned) in process.py; here what they started
+    return results, (sum(p[2] for p in probed), sum(p[3] for p in probed))

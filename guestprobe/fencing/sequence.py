@@ -18,13 +18,12 @@ from typing import Any
 
 from guestprobe.collect import process
 from guestprobe.collect.probe import Runner
+from guestprobe.collect.sending import send
 from guestprobe.collect.sg3 import (
     SG_LIB_CAT_ILLEGAL_REQ,
     SG_LIB_CAT_INVALID_OP,
     SG_LIB_CAT_RES_CONFLICT,
-    SG_LIB_CAT_UNIT_ATTENTION,
     SG_LIB_OS_BASE_ERR,
-    interpret_command,
 )
 from guestprobe.compat import shell_join
 from guestprobe.decode import DecodeError
@@ -319,30 +318,17 @@ class FencingTest:
         """
         self.guard.check()
         self.result.steps.append(step)
-        unit_attention_retries, killed_retries = 1, 2 if retry_killed else 0
-        while True:
-            with self.guard.command():
-                command = self.runner(step.argv, self.timeout_s)
-            step.attempts += 1
-            step.duration_s += command.duration_s
-            step.exit_status = command.exit_status
-            step.exit_statuses.append(command.exit_status)
-            step.stdout_hex = command.stdout.hex()
-            step.stderr = command.stderr_text[-2000:]
-            outcome, step.exit_meaning = interpret_command(command, self.timeout_s)
-            step.outcome = outcome.value
-            if command.exit_status == SG_LIB_CAT_UNIT_ATTENTION and unit_attention_retries:
-                unit_attention_retries -= 1
-                continue
-            killed = command.exit_status is not None and command.exit_status < 0
-            if killed and killed_retries:
-                killed_retries -= 1
-                continue
-            break
-        if SG_LIB_CAT_UNIT_ATTENTION in step.exit_statuses[:-1]:
-            step.exit_meaning = f"{step.exit_meaning} (after a UNIT ATTENTION, sent again)"
-        if any(status is not None and status < 0 for status in step.exit_statuses[:-1]):
-            step.exit_meaning = f"{step.exit_meaning} (sent again after it was killed by a signal)"
+        sent = send(
+            self.runner,
+            step.argv,
+            self.timeout_s,
+            retry_killed=2 if retry_killed else 0,
+            around=self.guard.command,
+        )
+        step.attempts, step.duration_s = sent.attempts, sent.duration_s
+        step.exit_status, step.exit_statuses = sent.exit_status, sent.exit_statuses
+        step.stdout_hex, step.stderr = sent.stdout.hex(), sent.stderr
+        step.outcome, step.exit_meaning = sent.outcome, sent.exit_meaning
         return step
 
     def _done(self, step: "Step") -> "Step":

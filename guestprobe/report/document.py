@@ -68,6 +68,10 @@ def build_document(collection: "Collection", checker: "Checker | None" = None) -
             if disks
             else 0,
             "abandoned_processes": collection.abandoned_processes,
+            # which engine sent the probes, and the start-up time (absent from reports collected
+            # before guestprobe had them: a report judged again keeps its own shape)
+            **{k: v for k, v in (("engine", collection.engine),
+                                 ("startup_s", collection.startup_s)) if v is not None},
         },
         "platform": collection.platform.to_dict(),
         "disks": disks,
@@ -106,6 +110,8 @@ def collection_from_document(document: "Any") -> "Collection":
         "options": scan.get("options", {}),
         "processes_started": scan.get("processes_started", 0),
         "abandoned_processes": scan.get("abandoned_processes", 0),
+        "engine": scan.get("engine"),
+        "startup_s": scan.get("startup_s"),
     }
     for name in ("platform", "disks"):
         if name not in document:

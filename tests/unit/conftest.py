@@ -23,3 +23,11 @@ def _thread_safe_fake_processes(monkeypatch):
             return original(cls, command, **kwargs)
 
     monkeypatch.setattr(ProcessDispatcher, "dispatch", classmethod(dispatch))
+
+
+@pytest.fixture(autouse=True)
+def _no_real_libsgutils2(monkeypatch):
+    """Scans in unit tests play their disks with fake executables: the lib engine would send
+    real SCSI commands to the host's /dev. A library path that cannot load makes every scan
+    choose the CLI engine, with its reason; tests of the lib engine pass their own library."""
+    monkeypatch.setenv("GUESTPROBE_LIBSGUTILS2", "/nonexistent/libsgutils2-unit-tests.so.2")

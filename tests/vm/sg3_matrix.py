@@ -35,21 +35,48 @@ def scan_name(release: str) -> str:
     return SCAN_FILE.format(release=release)[: -len(".json")]
 
 
-def matrix_command(base_command: str, builds: Mapping[str, Sg3Build]) -> str:
-    """The guest's shell command: ``base_command`` first, then one scan per release.
+# The releases whose tools' command sequences the lib engine sends (collect/engine.py)
+LIB_ENGINE_RELEASES = tuple(
+    f"{major}.{minor}" for major, minor in ((1, 46), (1, 47), (1, 48))
+)
 
-    Its exit status is ``base_command``'s; each release's scan writes its report, stdout and
+
+def engine_scan_name(release: str | None, engine: str) -> str:
+    """The scan of the other engine beside a scan: ``scan-engine-cli`` beside ``scan`` (the
+    default, lib), ``scan-sg3-1.48-lib`` beside ``scan-sg3-1.48`` (cli)."""
+    return "scan-engine-cli" if release is None else f"{scan_name(release)}-{engine}"
+
+
+def _scan(name: str, prefix: str, options: str) -> str:
+    return (
+        f"{prefix}{{python}} -m guestprobe scan --json {options}"
+        f" -o {{results}}/{name}.json >{{results}}/{name}.out 2>&1;"
+        f" echo $? >{{results}}/{name}.rc"
+    )
+
+
+def matrix_command(base_command: str, builds: Mapping[str, Sg3Build]) -> str:
+    """The guest's shell command: ``base_command`` first (the default engine, lib, over the
+    rig's 1.46), the same scan with ``--engine cli``, then per release one scan with its tools
+    (``--engine cli``) and, for the releases the lib engine sends as, one with its own shared
+    libsgutils2 (``GUESTPROBE_LIBSGUTILS2``): the engine-equivalence test compares each pair.
+
+    Its exit status is ``base_command``'s; each other scan writes its report, stdout and
     stderr and exit status to ``{results}``.
     """
-    parts = [base_command, "rc=$?"]
+    parts = [base_command, "rc=$?", _scan(engine_scan_name(None, "cli"), "", "--engine cli")]
     for release, build in builds.items():
-        name = scan_name(release)
         bin_dir = shlex.quote(os.path.realpath(build.bin_dir))
-        parts.append(
-            f"PATH={bin_dir}:$PATH {{python}} -m guestprobe scan --json"
-            f" -o {{results}}/{name}.json >{{results}}/{name}.out 2>&1;"
-            f" echo $? >{{results}}/{name}.rc"
-        )
+        parts.append(_scan(scan_name(release), f"PATH={bin_dir}:$PATH ", "--engine cli"))
+        if release in LIB_ENGINE_RELEASES:
+            library = shlex.quote(os.path.realpath(build.libsgutils2()))
+            parts.append(
+                _scan(
+                    engine_scan_name(release, "lib"),
+                    f"GUESTPROBE_LIBSGUTILS2={library} PATH={bin_dir}:$PATH ",
+                    "--engine lib",
+                )
+            )
     parts.append("exit $rc")
     return "; ".join(parts)
 

@@ -1,0 +1,431 @@
+"""The lib engine: a planned sg3_utils argv sent through libsgutils2, as the tool would send it.
+
+:meth:`LibEngine.run` has the signature of :func:`guestprobe.collect.process.run`: it takes the
+very argv the probe plan built (and the report keeps, so that a support engineer can rerun it by
+hand), reads from it what the tool would send — the same CDBs, allocation lengths, data direction,
+timeouts and open mode, as in the tools' sources of sg3_utils 1.46 to 1.48 (src/sg_inq.c,
+sg_vpd.c + sg_vpd_common.c, sg_readcap.c, sg_persist.c, sg_opcodes.c, sg_write_same.c,
+lib/sg_cmds_basic.c and sg_cmds_extra.c) — and answers with the :class:`CommandResult` the tool
+would have given: its exit status (the library's own sense category, so release differences in
+categories come from the library), the bytes it prints with ``--raw`` (or, for sg_persist, the
+``--hex --hex`` dump it prints), and an stderr-equivalent line with the decoded sense.
+
+The engine changes how a planned probe is sent, never what: the LBA, block count and length of a
+WRITE SAME come from the argv, and an argv it does not know exactly is handed to the executable
+(``fallback``). So are the paths where a tool does more than one command's worth of work in ways
+that differ between releases: an operating-system error of SG_IO (sg_inq then tries ATA IDENTIFY;
+exit statuses of OS errors changed in 1.43), a transport error, a status other than GOOD, CHECK
+CONDITION and RESERVATION CONFLICT, a device that does not open, and NVMe namespaces (the tools
+take sg3_utils' NVMe paths). The answer then is the tool's own, at a process's cost.
+"""
+
+
+import struct
+import time
+import typing
+
+from guestprobe.collect import process
+from guestprobe.collect.process import CommandResult
+from guestprobe.collect.sg3 import (
+    SG_LIB_CAT_MALFORMED,
+    SG_LIB_CAT_OTHER,
+    SG_LIB_CAT_RES_CONFLICT,
+    SG_LIB_OS_BASE_ERR,
+)
+from guestprobe.collect.sgpt import (
+    SAM_STAT_RESERVATION_CONFLICT,
+    SCSI_PT_RESULT_GOOD,
+    SCSI_PT_RESULT_SENSE,
+    SCSI_PT_RESULT_STATUS,
+    LibraryUnusable,
+    PassThrough,
+)
+
+Runner = typing.Callable[[typing.Sequence[str], float], CommandResult]
+
+DEF_PT_TIMEOUT = 60  # every tool's timeout for these commands (DEF_PT_TIMEOUT, DEF_TIMEOUT_SECS)
+STD_INQ_LEN = 36  # SAFE_STD_INQ_RESP_LEN
+VPD_ALLOC_LEN = 252  # sg_vpd DEF_ALLOC_LEN
+VPD_MAX_ALLOC_LEN = 0xC000 + 0x80
+RCAP16_REPLY_LEN = 32
+PR_IN_ALLOC_LEN = 8192  # sg_persist MX_ALLOC_LEN
+RSOC_ALLOC_LEN = 8192  # sg_opcodes MX_ALLOC_LEN
+SG_LIB_CAT_NO_SENSE = 20
+SG_LIB_CAT_RECOVERED = 21
+EDOM = 33
+PR_IN_SERVICE_ACTIONS = {"--read-keys": 0, "--read-reservation": 1, "--report-capabilities": 2}
+
+# the releases whose tools' sources the sequences below were read from
+VERIFIED_RELEASES = ((1, 46), (1, 48))
+
+
+class _Delegate(Exception):
+    """This argv, or what the device answered, is for the executable to handle."""
+
+
+class _Answer:
+    __slots__ = ("exit_status", "stderr", "stdout")
+
+    def __init__(self, exit_status: int, stdout: bytes = b"", stderr: str = "") -> None:
+        self.exit_status, self.stdout, self.stderr = exit_status, stdout, stderr
+
+
+def render_hex(data: bytes) -> bytes:
+    """``data`` as sg3_utils' hex2stdout(data, len, 1) prints it (sg_persist --hex --hex).
+
+    Each line: a space, the offset in at least two hex digits, then 16 bytes from column 8 with
+    one extra space after the eighth, trailing spaces trimmed (lib/sg_lib.c dStrHexFp).
+    """
+    lines = []
+    for offset in range(0, len(data), 16):
+        line = bytearray(b" " * 80)
+        address = b"%.2x" % offset
+        line[1 : 1 + len(address)] = address
+        position = 5
+        for byte in data[offset : offset + 16]:
+            position += 3
+            if position == 5 + 27:
+                position += 1
+            line[position : position + 2] = b"%.2x" % byte
+        lines.append(bytes(line).rstrip(b" ") + b"\n")
+    return b"".join(lines)
+
+
+def _options(argv: "typing.Sequence[str]") -> "tuple[str, str, list[str]]":
+    if len(argv) < 2 or not argv[-1].startswith("/dev/"):
+        raise _Delegate
+    return argv[0].rsplit("/", 1)[-1], argv[-1], list(argv[1:-1])
+
+
+def _value(options: "list[str]", *prefixes: str) -> "str | None":
+    for option in options:
+        for prefix in prefixes:
+            if option.startswith(prefix):
+                return option[len(prefix) :]
+    return None
+
+
+class LibEngine:
+    """Sends the probe argvs through libsgutils2; see the module docstring."""
+
+    def __init__(self, pt: "PassThrough", fallback: "Runner" = process.run) -> None:
+        self.pt = pt
+        self.fallback = fallback
+        self.delegated = 0  # argvs handed to the executable
+
+    # -- the Runner ------------------------------------------------------------------------------
+    def run(self, argv: "typing.Sequence[str]", timeout_s: float) -> "CommandResult":
+        argv = tuple(argv)
+        start = time.monotonic()
+        try:
+            answer = self._answer(argv)
+        except _Delegate:
+            self.delegated += 1
+            return self.fallback(argv, timeout_s)
+        return CommandResult(
+            argv=argv,
+            exit_status=answer.exit_status,
+            stdout=answer.stdout,
+            stderr=answer.stderr.encode("utf-8", "replace"),
+            duration_s=time.monotonic() - start,
+            extra={"engine": "lib"},
+        )
+
+    def _answer(self, argv: "typing.Sequence[str]") -> "_Answer":
+        tool, device, options = _options(argv)
+        if device.rsplit("/", 1)[-1].startswith("nvme"):
+            raise _Delegate  # sg3_utils' NVMe paths in the tools
+        handler = {
+            "sg_inq": self._inquiry,
+            "sg_vpd": self._vpd,
+            "sg_readcap": self._readcap,
+            "sg_persist": self._persist,
+            "sg_opcodes": self._opcodes,
+            "sg_write_same": self._write_same,
+        }.get(tool)
+        if handler is None:
+            raise _Delegate
+        return handler(device, options)
+
+    # -- one command, judged as sg_cmds_process_resp and the tools judge it ---------------------
+    def _open(self, device: str, read_only: bool) -> int:
+        fd = self.pt.open(device, read_only)
+        if fd < 0:
+            raise _Delegate  # the tools' open errors differ between releases
+        return fd
+
+    def _command(
+        self,
+        fd: int,
+        cdb: bytes,
+        data_in: int = 0,
+        data_out: "bytes | None" = None,
+        timeout_s: int = DEF_PT_TIMEOUT,
+        leadin: str = "",
+    ) -> "tuple[int, bytes, str]":
+        """(exit status the tool gives for this command alone, data in, stderr text)."""
+        answer = self.pt.send(fd, cdb, timeout_s, data_in, data_out)
+        if answer.do_result != 0:
+            raise _Delegate  # an OS error of SG_IO, bad parameters, the library's own timeout
+        if answer.category == SCSI_PT_RESULT_GOOD:
+            return 0, answer.data, ""
+        if answer.category == SCSI_PT_RESULT_SENSE:
+            category = self.pt.sense_category(answer.sense)
+            if category in (SG_LIB_CAT_NO_SENSE, SG_LIB_CAT_RECOVERED):
+                return 0, answer.data, ""
+            return category, answer.data, f"{leadin}: {self.pt.sense_text(answer.sense)}"
+        if (
+            answer.category == SCSI_PT_RESULT_STATUS
+            and answer.status == SAM_STAT_RESERVATION_CONFLICT
+        ):
+            return SG_LIB_CAT_RES_CONFLICT, b"", f"{leadin}: reservation conflict\n"
+        raise _Delegate  # transport errors, BUSY, TASK SET FULL...: as the tool says
+
+    def _closing(
+        self, device: str, read_only: bool, work: "typing.Callable[[int], _Answer]"
+    ) -> "_Answer":
+        fd = self._open(device, read_only)
+        try:
+            return work(fd)
+        finally:
+            self.pt.close(fd)
+
+    # -- the tools -------------------------------------------------------------------------------
+    def _inquiry(self, device: str, options: "list[str]") -> "_Answer":
+        """sg_inq --raw --only: std_inq_process() of src/sg_inq.c."""
+        if sorted(options) != ["--only", "--raw"]:
+            raise _Delegate  # without --only sg_inq also fetches the serial number page
+
+        def work(fd: int) -> "_Answer":
+            status, data, err = self._command(
+                fd, _inquiry_cdb(False, 0, STD_INQ_LEN), STD_INQ_LEN, leadin="inquiry"
+            )
+            if status:
+                return _Answer(status, b"", err)
+            if len(data) < 5:
+                return _Answer(SG_LIB_CAT_MALFORMED, b"", "inquiry: got too few bytes\n")
+            wanted = data[4] + 5
+            if STD_INQ_LEN < wanted < 256:
+                status, data, err = self._command(
+                    fd, _inquiry_cdb(False, 0, wanted), wanted, leadin="inquiry"
+                )
+                if status:
+                    return _Answer(
+                        SG_LIB_CAT_OTHER, b"", f"second INQUIRY ({wanted} byte) failed\n"
+                    )
+            return _Answer(0, data[: min(wanted, len(data))])
+
+        return self._closing(device, True, work)
+
+    def _vpd_fetch(self, fd: int, page: int) -> "tuple[int, bytes, str]":
+        """vpd_fetch_page() of src/sg_vpd_common.c, without --maxlen."""
+        status, data, err = self._command(
+            fd, _inquiry_cdb(True, page, VPD_ALLOC_LEN), VPD_ALLOC_LEN, leadin="inquiry"
+        )
+        if status:
+            return status, b"", err
+        if len(data) < 4:
+            return SG_LIB_CAT_MALFORMED, b"", f"VPD response too short (len={len(data)})\n"
+        if data[1] != page or (page == 0x80 and data[2] == 2 and data[3] == 2):
+            return (
+                SG_LIB_CAT_MALFORMED,
+                b"",
+                "invalid VPD response; probably a STANDARD INQUIRY response\n",
+            )
+        length = struct.unpack(">H", data[2:4])[0] + 4
+        if length <= len(data):
+            return 0, data[:length], ""
+        if length > VPD_MAX_ALLOC_LEN:
+            return (
+                SG_LIB_CAT_MALFORMED,
+                b"",
+                f"response length too long: {length} > {VPD_MAX_ALLOC_LEN}\n",
+            )
+        status, data, err = self._command(
+            fd, _inquiry_cdb(True, page, length), length, leadin="inquiry"
+        )
+        return (status, b"", err) if status else (0, data, "")
+
+    def _vpd(self, device: str, options: "list[str]") -> "_Answer":
+        """sg_vpd --page=0xNN --raw: the supported pages first (unless 0x00), then the page."""
+        page_text = _value(options, "--page=")
+        if page_text is None or sorted(options) != sorted(["--page=" + page_text, "--raw"]):
+            raise _Delegate
+        page = int(page_text, 0)
+
+        def work(fd: int) -> "_Answer":
+            if page != 0x00:
+                status, supported, err = self._vpd_fetch(fd, 0x00)
+                if status:
+                    return _Answer(status, b"", err)
+                count = min(supported[3], len(supported) - 4)
+                if page not in supported[4 : 4 + count]:
+                    return _Answer(SG_LIB_OS_BASE_ERR + EDOM, b"", "")
+            status, data, err = self._vpd_fetch(fd, page)
+            return _Answer(status, b"" if status else data, err)
+
+        return self._closing(device, True, work)
+
+    def _readcap(self, device: str, options: "list[str]") -> "_Answer":
+        """sg_readcap --long --raw [--readonly]: READ CAPACITY(16), 32 bytes printed."""
+        if not {"--long", "--raw"} <= set(options) <= {"--long", "--raw", "--readonly"}:
+            raise _Delegate
+        cdb = bytes([0x9E, 0x10]) + bytes(8) + struct.pack(">I", RCAP16_REPLY_LEN) + bytes(2)
+
+        def work(fd: int) -> "_Answer":
+            status, data, err = self._command(
+                fd, cdb, RCAP16_REPLY_LEN, leadin="READ CAPACITY (16)"
+            )
+            if status:
+                return _Answer(status, b"", err)
+            return _Answer(0, data.ljust(RCAP16_REPLY_LEN, b"\0"))  # dStrRaw(resp_buff, 32)
+
+        return self._closing(device, "--readonly" in options, work)
+
+    def _persist(self, device: str, options: "list[str]") -> "_Answer":
+        """sg_persist [--readonly] --no-inquiry --in --hex --hex --<sa>: prin_work()."""
+        actions = [o for o in options if o in PR_IN_SERVICE_ACTIONS]
+        common = ["--no-inquiry", "--in", "--hex", "--hex"]
+        rest = [o for o in options if o not in actions and o != "--readonly"]
+        if len(actions) != 1 or sorted(rest) != sorted(common):
+            raise _Delegate
+        action = PR_IN_SERVICE_ACTIONS[actions[0]]
+        cdb = bytes([0x5E, action, 0, 0, 0, 0, 0]) + struct.pack(">H", PR_IN_ALLOC_LEN) + b"\0"
+
+        def work(fd: int) -> "_Answer":
+            status, data, err = self._command(
+                fd, cdb, PR_IN_ALLOC_LEN, leadin="persistent reserve in"
+            )
+            if status:
+                return _Answer(status, b"", err)
+            buffer = data.ljust(PR_IN_ALLOC_LEN, b"\0")
+            if action == 2:
+                if buffer[1] != 8:
+                    return _Answer(
+                        SG_LIB_CAT_MALFORMED,
+                        render_hex(buffer[: buffer[1]]),
+                        "Unexpected response for PRIN Report Capabilities\n",
+                    )
+                return _Answer(0, render_hex(buffer[:8]))
+            additional = struct.unpack(">I", buffer[4:8])[0]
+            return _Answer(0, render_hex(buffer[: min(additional + 8, PR_IN_ALLOC_LEN)]))
+
+        return self._closing(device, "--readonly" in options, work)
+
+    def _opcodes(self, device: str, options: "list[str]") -> "_Answer":
+        """sg_opcodes --no-inquiry --raw: a standard INQUIRY first (--no-inquiry is ignored
+        without --pdt= since 1.44), then REPORT SUPPORTED OPERATION CODES, all commands."""
+        if sorted(options) != ["--no-inquiry", "--raw"]:
+            raise _Delegate
+        cdb = bytes([0xA3, 0x0C, 0, 0, 0, 0]) + struct.pack(">I", RSOC_ALLOC_LEN) + bytes(2)
+
+        def work(fd: int) -> "_Answer":
+            status, _, _ = self._command(
+                fd, _inquiry_cdb(False, 0, STD_INQ_LEN), STD_INQ_LEN, leadin="inquiry"
+            )
+            if status:
+                return _Answer(
+                    SG_LIB_CAT_OTHER,
+                    b"",
+                    f"sg_opcodes: {device} doesn't respond to a SCSI INQUIRY\n",
+                )
+            status, data, err = self._command(
+                fd, cdb, RSOC_ALLOC_LEN, leadin="Report supported operation codes"
+            )
+            if status:
+                return _Answer(status, b"", err)
+            if len(data) < 4:
+                return _Answer(
+                    SG_LIB_CAT_OTHER, b"", f"Actual length of response [{len(data)}] is too small\n"
+                )
+            length = min(struct.unpack(">I", data[:4])[0] + 4, len(data))
+            return _Answer(0, data[:length])
+
+        return self._closing(device, False, work)
+
+    def _write_same(self, device: str, options: "list[str]") -> "_Answer":
+        """sg_write_same --16|--10 [--unmap] --lba= --num= --xferlen= --timeout=|-t: one command.
+
+        Everything comes from the argv the plan built (its far LBA, one block); nothing else is
+        accepted, so the engine can send no other WRITE SAME than the plan's.
+        """
+        known = {"--16", "--10", "--unmap"}
+        lba, num = _value(options, "--lba="), _value(options, "--num=")
+        xferlen, timeout = _value(options, "--xferlen="), _value(options, "--timeout=", "-t")
+        valued = [o for o in options if o not in known]
+        if (
+            None in (lba, num, xferlen, timeout)
+            or len(valued) != 4
+            or ("--16" in options) == ("--10" in options)
+        ):
+            raise _Delegate
+        lba_n, num_n, length, timeout_n = int(lba), int(num), int(xferlen), int(timeout)  # type: ignore[arg-type]
+        unmap = 0x08 if "--unmap" in options else 0
+        if "--16" in options:
+            cdb = bytes([0x93, unmap]) + struct.pack(">QI", lba_n, num_n) + bytes(2)
+        else:
+            if unmap or lba_n + num_n > 0xFFFFFFFF or num_n > 0xFFFF:
+                raise _Delegate  # sg_write_same would switch to WRITE SAME(16)
+            cdb = bytes([0x41, 0]) + struct.pack(">IBH", lba_n, 0, num_n) + b"\0"
+
+        def work(fd: int) -> "_Answer":
+            status, _, err = self._command(
+                fd, cdb, data_out=bytes(length), timeout_s=timeout_n, leadin="Write same"
+            )
+            return _Answer(status, b"", err)
+
+        return self._closing(device, False, work)
+
+
+def _inquiry_cdb(evpd: bool, page: int, length: int) -> bytes:
+    return bytes([0x12, 1 if evpd else 0, page]) + struct.pack(">H", length) + b"\0"
+
+
+class EngineChoice:
+    """Which engine sends the probes, and why (the report's ``scan.engine``)."""
+
+    def __init__(self, name: str, reason: str, pt: "PassThrough | None" = None) -> None:
+        self.name, self.reason, self.pt = name, reason, pt
+
+    def to_dict(self) -> "dict[str, typing.Any]":
+        result: "dict[str, typing.Any]" = {"name": self.name, "reason": self.reason}
+        if self.pt is not None:
+            result["library"] = self.pt.path
+            result["library_version"] = self.pt.version
+        return result
+
+
+def choose_engine(
+    requested: str,
+    tools_release: "tuple[int, int] | None",
+    load: "typing.Callable[[], PassThrough]" = PassThrough,
+) -> "EngineChoice":
+    """``lib`` (asked for, the default) where libsgutils2 loads, is a release whose tools'
+    sequences the engine sends, and is the same release as the tools the argvs are for;
+    otherwise ``cli``, saying why."""
+    if requested == "cli":
+        return EngineChoice("cli", "asked for (--engine cli)")
+    try:
+        pt = load()
+    except LibraryUnusable as exc:
+        return EngineChoice("cli", str(exc))
+    if pt.release is None:
+        return EngineChoice(
+            "cli", f"libsgutils2 version {pt.version!r} ({pt.path}) is not one guestprobe knows"
+        )
+    first, last = VERIFIED_RELEASES
+    if not first <= pt.release <= last:
+        return EngineChoice(
+            "cli",
+            f"libsgutils2 is sg3_utils {pt.release[0]}.{pt.release[1]}: the lib engine sends the"
+            f" command sequences of the {first[0]}.{first[1]} to {last[0]}.{last[1]} tools only",
+        )
+    if tools_release != pt.release:
+        tools = "unknown" if tools_release is None else f"{tools_release[0]}.{tools_release[1]}"
+        return EngineChoice(
+            "cli",
+            f"libsgutils2 is sg3_utils {pt.release[0]}.{pt.release[1]} but the tools on PATH"
+            f" are {tools}: the probes are sent as those tools send them",
+        )
+    release = f"{pt.release[0]}.{pt.release[1]}"
+    return EngineChoice("lib", f"libsgutils2 of sg3_utils {release} loads", pt)

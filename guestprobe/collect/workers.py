@@ -1,0 +1,307 @@
+"""Probe the disks from worker processes forked from this interpreter (lib engine).
+
+A LUN that hangs leaves the thread that sent it a command in uninterruptible sleep, which no
+signal ends: so the commands are sent from worker processes the scan can abandon. A worker is a
+fork (process.fork_worker), not a new Python, forked from a state without threads (this module
+starts none, and the lib engine's scan runs no thread pool); at most ``max_workers`` run, each
+probing a small group of disks one after the other (a fork costs a few hundred milliseconds in a
+TCG guest: copy-on-write faults of the whole interpreter). A worker killed past its deadline
+takes only the disk it was probing with it; the rest of its group goes to a new worker.
+
+For each disk, the worker runs the probe plan and streams, as JSON lines on a pipe, what the plan's
+inputs were: each command's answer (a :class:`CommandResult`) and each kernel size it read.
+The scan then runs the same plan again in this process over those answers (:class:`_Replay`), so
+the records are built exactly as the in-process plan builds them — and a worker that did not
+finish (killed past its deadline) gives the same records as a command that timed out today: the
+answers up to the command in flight, that command timed out, the rest skipped.
+"""
+
+
+import json
+import os
+import selectors
+import time
+import typing
+from dataclasses import dataclass, field
+
+from guestprobe.collect import process
+from guestprobe.collect.discover import BlockDisk
+from guestprobe.collect.probe import KernelCapacity, ProbeOptions, ProbeResult, Runner, probe_disk
+from guestprobe.collect.process import CommandResult
+
+GRACE_S = 2.0  # beyond the probe timeout, before a silent worker is killed
+
+
+def _result_to_dict(command: "CommandResult") -> "dict[str, typing.Any]":
+    return {
+        "argv": list(command.argv),
+        "exit_status": command.exit_status,
+        "stdout": command.stdout.hex(),
+        "stderr": command.stderr.hex(),
+        "duration_s": command.duration_s,
+        "timed_out": command.timed_out,
+        "start_error": command.start_error,
+        "output_too_large": command.output_too_large,
+    }
+
+
+def _result_from_dict(data: "dict[str, typing.Any]") -> "CommandResult":
+    return CommandResult(
+        argv=tuple(data["argv"]),
+        exit_status=data["exit_status"],
+        stdout=bytes.fromhex(data["stdout"]),
+        stderr=bytes.fromhex(data["stderr"]),
+        duration_s=data["duration_s"],
+        timed_out=data["timed_out"],
+        start_error=data["start_error"],
+        output_too_large=data["output_too_large"],
+    )
+
+
+def _worker(
+    write_fd: int,
+    disks: "list[BlockDisk]",
+    group: "list[int]",
+    options: "ProbeOptions",
+    run: "Runner",
+    kernel_capacity: "typing.Callable[[BlockDisk], KernelCapacity]",
+) -> None:
+    """The child: each disk's plan in turn, every input streamed to the parent as it is known."""
+    out = os.fdopen(write_fd, "w", buffering=1)
+
+    def emit(**message: "typing.Any") -> None:
+        out.write(json.dumps(message) + "\n")
+
+    def streamed_run(argv: "typing.Sequence[str]", timeout_s: float) -> "CommandResult":
+        emit(sending=list(argv))
+        command = run(argv, timeout_s)
+        emit(command=_result_to_dict(command))
+        return command
+
+    for index in group:
+        disk = disks[index]
+        capacity = kernel_capacity(disk)
+
+        def streamed_capacity(
+            capacity: "KernelCapacity" = capacity,
+        ) -> "tuple[int | None, int | None]":
+            size = capacity()
+            emit(kernel_capacity=list(size))
+            return size
+
+        started, abandoned = process.processes_started(), process.abandoned_processes()
+        emit(begin=index)
+        probe_disk(disk, options, streamed_run, streamed_capacity)
+        emit(
+            done=True,
+            processes=process.processes_started() - started,
+            abandoned=process.abandoned_processes() - abandoned,
+        )
+    out.close()
+
+
+@dataclass
+class _DiskRun:
+    """What one disk's plan saw in a worker."""
+
+    index: int
+    commands: "list[CommandResult]" = field(default_factory=list)
+    capacities: "list[tuple[int | None, int | None]]" = field(default_factory=list)
+    in_flight: "tuple[list[str], float] | None" = None  # argv, when it was sent
+    done: bool = False
+    processes: int = 0
+    abandoned: int = 0
+
+
+@dataclass
+class _Worker:
+    group: "list[int]"  # the disks it probes, in order
+    pid: int
+    fd: int
+    deadline: float
+    buffer: bytes = b""
+    runs: "list[_DiskRun]" = field(default_factory=list)  # begun, in order; the last is current
+
+
+class _Replay:
+    """The plan's inputs as the worker saw them, in order; the command in flight timed out."""
+
+    def __init__(self, worker: "_DiskRun", killed: bool) -> None:
+        self.commands = list(worker.commands)
+        self.capacities = list(worker.capacities)
+        self.in_flight = worker.in_flight
+        self.killed = killed
+
+    def run(self, argv: "typing.Sequence[str]", timeout_s: float) -> "CommandResult":
+        if self.commands:
+            return self.commands.pop(0)
+        if not self.killed:  # the worker died (a bug, or killed by someone else)
+            return CommandResult(
+                argv=tuple(argv), exit_status=None, start_error="the probe worker process died"
+            )
+        sent_at = self.in_flight[1] if self.in_flight else time.monotonic()
+        self.in_flight = None
+        return CommandResult(
+            argv=tuple(argv),
+            exit_status=None,
+            duration_s=time.monotonic() - sent_at,
+            timed_out=True,
+        )
+
+    def kernel_capacity(self) -> "tuple[int | None, int | None]":
+        if self.capacities:
+            return self.capacities.pop(0)
+        return (None, None)  # never reached: a worker reads it before it sends
+
+
+def probe_in_workers(
+    disks: "list[BlockDisk]",
+    options: "ProbeOptions",
+    run: "Runner",
+    kernel_capacity: "typing.Callable[[BlockDisk], KernelCapacity]",
+    max_workers: int,
+    progress: "typing.Callable[[int, int], None] | None" = None,
+) -> "list[tuple[list[ProbeResult], int, int, int]]":
+    """Per disk, in order: (its probe records, 1 when a worker was forked for it (the first of
+    a group) else 0, processes its worker started for it, of those abandoned).
+
+    At most ``max_workers`` workers, each probing a small group of disks in turn (one fork per
+    group, not per disk); a worker killed past its deadline takes only the disk
+    it was probing with it: the disks of its group it had not begun go to a new worker.
+    The workers themselves are counted by process.py (started, and abandoned when killed in
+    uninterruptible sleep)."""
+    pool = _Pool(disks, options, run, kernel_capacity, max_workers, progress)
+    try:
+        pool.run()
+    finally:
+        pool.close()
+    return [result for result in pool.results if result is not None]
+
+
+class _Pool:
+    """The workers of one scan, their deadlines, and the records they bring back."""
+
+    def __init__(
+        self,
+        disks: "list[BlockDisk]",
+        options: "ProbeOptions",
+        run: "Runner",
+        kernel_capacity: "typing.Callable[[BlockDisk], KernelCapacity]",
+        max_workers: int,
+        progress: "typing.Callable[[int, int], None] | None",
+    ) -> None:
+        self.disks, self.options, self.probe_run = disks, options, run
+        self.kernel_capacity, self.progress = kernel_capacity, progress
+        self.patience = options.timeout_s + GRACE_S
+        self.results: "list[tuple[list[ProbeResult], int, int, int] | None]" = [None] * len(disks)
+        self.workers = max(1, min(max_workers, len(disks)))
+        size = max(1, -(-len(disks) // self.workers))
+        self.waiting = [
+            list(range(start, min(start + size, len(disks))))
+            for start in range(0, len(disks), size)
+        ]
+        self.running: "dict[int, _Worker]" = {}
+        self.selector = selectors.DefaultSelector()
+        self.finished = 0
+
+    def record(self, disk_run: "_DiskRun", killed: bool, first: bool) -> None:
+        probes = _records(self.disks[disk_run.index], self.options, disk_run, killed)
+        self.results[disk_run.index] = (
+            probes,
+            1 if first else 0,
+            disk_run.processes,
+            disk_run.abandoned,
+        )
+        self.finished += 1
+        if self.progress is not None:
+            self.progress(self.finished, len(self.disks))
+
+    def ended(self, worker: "_Worker", killed: bool) -> None:
+        _end(worker, self.running, self.selector,
+             kill=killed or not all(r.done for r in worker.runs))
+        for position, disk_run in enumerate(worker.runs):
+            if self.results[disk_run.index] is None:
+                self.record(disk_run, killed, position == 0)
+        left = worker.group[len(worker.runs) :]
+        if left:
+            self.waiting.insert(0, left)
+
+    def start(self, group: "list[int]") -> None:
+        pid, fd = process.fork_worker(
+            lambda write_fd: _worker(
+                write_fd, self.disks, group, self.options, self.probe_run, self.kernel_capacity
+            )
+        )
+        self.running[fd] = _Worker(group, pid, fd, time.monotonic() + self.patience)
+        self.selector.register(fd, selectors.EVENT_READ)
+
+    def run(self) -> None:
+        while self.waiting or self.running:
+            while self.waiting and len(self.running) < self.workers:
+                self.start(self.waiting.pop(0))
+            deadline = min(w.deadline for w in self.running.values())
+            for key, _ in self.selector.select(max(0.0, deadline - time.monotonic())):
+                worker = self.running[key.fd]
+                data = os.read(key.fd, 65536)
+                if data:
+                    for disk_run in _take(worker, data, self.patience):
+                        self.record(disk_run, False, disk_run is worker.runs[0])
+                    continue
+                self.ended(worker, killed=False)
+            now = time.monotonic()
+            for worker in [w for w in self.running.values() if w.deadline <= now]:
+                self.ended(worker, killed=True)
+
+    def close(self) -> None:
+        for worker in list(self.running.values()):
+            _end(worker, self.running, self.selector, kill=True)
+        self.selector.close()
+
+
+def _take(worker: "_Worker", data: bytes, patience: float) -> "list[_DiskRun]":
+    """Take the worker's messages; the disks it finished with them."""
+    worker.buffer += data
+    *lines, worker.buffer = worker.buffer.split(b"\n")
+    finished = []
+    for line in lines:
+        message = json.loads(line.decode())
+        if "begin" in message:
+            worker.runs.append(_DiskRun(message["begin"]))
+            continue
+        current = worker.runs[-1]
+        if "sending" in message:
+            current.in_flight = (message["sending"], time.monotonic())
+        elif "command" in message:
+            current.commands.append(_result_from_dict(message["command"]))
+            current.in_flight = None
+        elif "kernel_capacity" in message:
+            current.capacities.append(tuple(message["kernel_capacity"]))  # type: ignore[arg-type]
+        elif "done" in message:
+            current.done = True
+            current.processes = message["processes"]
+            current.abandoned = message["abandoned"]
+            finished.append(current)
+    worker.deadline = time.monotonic() + patience  # the worker is alive and answering
+    return finished
+
+
+def _end(
+    worker: "_Worker", running: "dict[int, _Worker]", selector: "selectors.BaseSelector", kill: bool
+) -> None:
+    """Close the worker's pipe and reap it (kill it first when ``kill``)."""
+    selector.unregister(worker.fd)
+    os.close(worker.fd)
+    del running[worker.fd]
+    process.end_worker(worker.pid, kill=kill)
+
+
+def _records(
+    disk: "BlockDisk", options: "ProbeOptions", disk_run: "_DiskRun", killed: bool
+) -> "list[ProbeResult]":
+    replay = _Replay(disk_run, killed)
+    probes = probe_disk(disk, options, replay.run, replay.kernel_capacity)
+    if killed:
+        for probe in probes:
+            if probe.outcome == "timed_out" and probe.exit_meaning:
+                probe.exit_meaning += "; its worker process was killed and abandoned"
+    return probes

@@ -1,0 +1,124 @@
+"""Worker processes per disk (collect/workers.py): forked, abandoned past the timeout.
+
+The runner is a fake that plays each disk by name; it runs in the forked worker. The records a
+worker's disk gets must equal, field by field (durations aside), those of the same plan run in
+this process; a worker that hangs is killed after the probe timeout and its disk reads as one
+command timed out, the rest skipped, as a hung command does today.
+"""
+
+
+import os
+import struct
+import time
+
+from guestprobe.collect import process
+from guestprobe.collect.discover import BlockDisk
+from guestprobe.collect.engine import EngineChoice, choose_engine
+from guestprobe.collect.probe import ProbeOptions, probe_disk
+from guestprobe.collect.process import CommandResult
+from guestprobe.collect.sgpt import LibraryUnusable
+from guestprobe.collect.workers import probe_in_workers
+
+MIB = 1024 * 1024
+
+
+def disk(name: str) -> "BlockDisk":
+    return BlockDisk(
+        name=name,
+        dev_path=f"/dev/{name}",
+        sysfs_path=f"/sys/devices/x/block/{name}",
+        size_bytes=64 * MIB,
+        queue={"logical_block_size": 512},
+        sg_path=f"/dev/sg-{name}",  # the probes go to the sg node
+    )
+
+
+def fake_run(argv, timeout_s):
+    tool, device = argv[0], argv[-1]
+    if device == "/dev/sg-sdh":  # hung: never answers
+        time.sleep(600)
+    if tool == "sg_readcap":
+        answer = struct.pack(">QI", 64 * MIB // 512 - 1, 512) + bytes(20)
+        return CommandResult(tuple(argv), 0, stdout=answer)
+    if tool == "sg_write_same":
+        return CommandResult(tuple(argv), 22, stderr=b"LBA out of range\n", duration_s=0.01)
+    if tool == "sg_persist":
+        return CommandResult(tuple(argv), 9)
+    return CommandResult(tuple(argv), 0, stdout=b"\x00" * 36 + device.encode())
+
+
+def comparable(results):
+    return [{k: v for k, v in r.to_dict().items() if k != "duration_s"} for r in results]
+
+
+def capacity(d):
+    return lambda: (d.size_bytes, 512)
+
+
+def test_each_disk_in_its_own_worker_gives_the_in_process_records():
+    disks = [disk("sdb"), disk("sdc"), disk("sdd")]
+    options = ProbeOptions(timeout_s=5)
+    before = process.processes_started()
+    seen = []
+    got = probe_in_workers(disks, options, fake_run, capacity, 2, lambda d, t: seen.append(d))
+    # two workers (groups of two disks, then one), no other process
+    assert process.processes_started() - before == 2
+    assert seen == [1, 2, 3]
+    for d, (probes, _, delegated, abandoned) in zip(disks, got):
+        assert comparable(probes) == comparable(probe_disk(d, options, fake_run, capacity(d)))
+        assert (delegated, abandoned) == (0, 0)
+    assert [g[1] for g in got] == [1, 0, 1]  # a worker is counted for the first of its group
+    assert got[1][0][0].stdout_hex.endswith(b"/dev/sg-sdc".hex())
+
+
+def test_a_hung_disk_costs_one_timeout_and_its_worker_is_killed():
+    disks = [disk("sdh"), disk("sdb"), disk("sdc")]
+    options = ProbeOptions(timeout_s=1)
+    start = time.monotonic()
+    before = process.processes_started()
+    got = probe_in_workers(disks, options, fake_run, capacity, 1)  # one worker: all three disks
+    elapsed = time.monotonic() - start
+    assert elapsed < options.timeout_s + 2 + 2  # timeout + grace + slack, not a sleep of 600 s
+    hung = {p.name: p for p in got[0][0]}
+    assert hung["inquiry"].outcome == "timed_out"
+    assert "worker process was killed" in hung["inquiry"].exit_meaning
+    assert hung["readcap16"].skip_code == "disk_unreachable"
+    # the disks after the hung one in its worker's group went to a new worker
+    assert [g[0][0].outcome for g in got[1:]] == ["ok", "ok"]
+    assert process.processes_started() - before == 2
+    # the killed worker was reaped (it slept, it was not in uninterruptible sleep)
+    assert process.abandoned_processes() == 0
+
+
+def test_a_worker_that_dies_is_reported_not_taken_for_a_timeout():
+    def dying(argv, timeout_s):
+        os._exit(3)
+
+    got = probe_in_workers([disk("sdb")], ProbeOptions(timeout_s=5), dying, capacity, 1)
+    inquiry = got[0][0][0]
+    assert inquiry.outcome == "tool_missing" and "worker process died" in inquiry.exit_meaning
+
+
+def test_the_engine_choice_says_why_not_lib():
+    def unusable():
+        raise LibraryUnusable("libsgutils2 not found")
+
+    assert choose_engine("lib", (1, 46), unusable).to_dict() == {
+        "name": "cli",
+        "reason": "libsgutils2 not found",
+    }
+    assert choose_engine("cli", (1, 46)).name == "cli"
+
+    class Old:
+        path, version, release = "libsgutils2.so.2", "1.88 20130815", (1, 37)
+
+    assert "1.46 to 1.48" in choose_engine("lib", (1, 37), Old).reason
+
+    class Current(Old):
+        version, release = "2.79 20210304", (1, 46)
+
+    mismatch = choose_engine("lib", (1, 37), Current)
+    assert mismatch.name == "cli" and "tools on PATH are 1.37" in mismatch.reason
+    chosen = choose_engine("lib", (1, 46), Current)
+    assert isinstance(chosen, EngineChoice) and chosen.name == "lib"
+    assert chosen.to_dict()["library_version"] == "2.79 20210304"
