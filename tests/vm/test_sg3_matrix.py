@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from guestprobe.collect import sgpt
 from guestprobe.collect.sg3_releases import differences_for, release_of
 
 from .conftest import SG3_BUILD_ERRORS
@@ -87,6 +88,10 @@ def test_release_probes_end_in_known_outcomes(matrix_run: RunResult, release: st
 @pytest.mark.parametrize("release", RELEASES)
 def test_shared_libsgutils2_of_each_release_loads(release: str) -> None:
     """The build's shared library, for callers of libsgutils2 through ctypes."""
-    library = ctypes.CDLL(str(ensure_build(release).libsgutils2()))
+    path = ensure_build(release).libsgutils2()
+    library = ctypes.CDLL(str(path))
     library.sg_lib_version.restype = ctypes.c_char_p
     assert library.sg_lib_version().decode().split()[0] == SG_LIB_VERSIONS[release]
+    # guestprobe's own loader (collect/sgpt.py) finds every function it declares in it
+    pt = sgpt.PassThrough(str(path))
+    assert pt.release == tuple(int(n) for n in release.split(".")), pt.version
