@@ -60,6 +60,16 @@ def scenario_command(name: str) -> str | None:
     return matrix_command(DEFAULT_COMMAND, builds)
 
 
+def _qemu_crashed_before_the_guest(result: RunResult) -> bool:
+    return (
+        result.qemu_exit is not None
+        and result.qemu_exit < 0
+        and not result.qemu_timed_out
+        and result.boot_s() is None
+        and result.command is None
+    )
+
+
 @pytest.fixture(scope="session")
 def boot() -> Callable[[str], RunResult]:
     """``boot(name)``: the scenario's one :class:`RunResult` this session (default command)."""
@@ -73,9 +83,16 @@ def boot() -> Callable[[str], RunResult]:
                     scenario = dataclasses.replace(
                         scenario, command_timeout_s=scenario.command_timeout_s * 3
                     )
-                _BOOTED[name] = run_scenario(
-                    scenario, command=command, keep=os.environ.get("RIG_KEEP") == "1"
-                )
+                keep = os.environ.get("RIG_KEEP") == "1"
+                result = run_scenario(scenario, command=command, keep=keep)
+                if _qemu_crashed_before_the_guest(result):
+                    # QEMU itself died of a signal (a TCG segfault seen once in 30-odd boots)
+                    # before the guest's agent started: nothing of guestprobe's ran; boot again
+                    # once, and say so
+                    print(f"rig: {name}: QEMU exit {result.qemu_exit} before the guest agent "
+                          "started; booting once more")
+                    result = run_scenario(scenario, command=command, keep=keep)
+                _BOOTED[name] = result
             except Exception as exc:
                 _BOOTED[name] = exc
         booted = _BOOTED[name]
