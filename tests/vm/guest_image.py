@@ -79,6 +79,11 @@ repo=$(cat /newroot/run/rig/repo_path)
 mount --bind "/newroot$repo" /newroot/run/rig-repo || fail "bind $repo"
 mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
 mount -t tmpfs -o mode=1777 tmpfs /newroot/var/tmp
+# a checkout under /tmp or /var/tmp stays visible at its own path (its builds are named by it)
+case "$repo" in
+    /tmp/*|/var/tmp/*) mkdir -p "/newroot$repo" &&
+        mount --bind /newroot/run/rig-repo "/newroot$repo" || fail "bind $repo over tmpfs" ;;
+esac
 log chroot
 chroot /newroot /bin/sh /run/rig/guest.sh
 log "guest.sh exit status $?"
