@@ -280,6 +280,10 @@ def render_html(document: "dict[str, Any]", redacted: bool = False) -> str:
         body.append('<p class="banner">Redacted bundle: host names, serials, WWIDs and LU '
                     "designators, by-id links, IQNs, portal addresses and PR keys are keyed "
                     "hashes.</p>")
+    if isinstance(document.get("host_join"), dict) and document["host_join"].get("host_redacted"):
+        body.append('<p class="banner">The host view joined to it (--host) is redacted with the '
+                    "bundle's key: the same tokens, and no real serial, LU designator, domain "
+                    "name, UUID or source path.</p>")
     if not view.complete:
         body.append('<p class="banner">INCOMPLETE: a disk timed out or vanished during the scan.'
                     "</p>")
