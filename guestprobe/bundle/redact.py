@@ -647,10 +647,11 @@ def _redact_path(redactor: "Redactor", path: "Any") -> "Any":
     if not isinstance(path, str):
         return redactor.apply(path)
     parts = []
+    device = path.startswith("/dev/")  # by-id and mapper names: built from the LU's identifiers
     for part in path.split("/"):
         known = redactor.apply_field(part)
-        if (known != part or part in _GENERIC_PATH_PARTS or part.isdigit()
-                or _KERNEL_NAME.match(part)):
+        if part in _GENERIC_PATH_PARTS or part.isdigit() or _KERNEL_NAME.match(part) or (
+                device and known != part):
             parts.append(known)
             continue
         stem, dot, suffix = part.rpartition(".")

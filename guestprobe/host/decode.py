@@ -98,8 +98,14 @@ def parse_xml(text: str, what: str) -> "ET.Element":
 
 
 def _check_bounds(root: "ET.Element", what: str) -> None:
-    """Every attribute and text guestprobe may read is at most MAX_HOST_TEXT long; <devices>
-    holds at most MAX_DEVICE_ELEMENTS elements and MAX_DISKS_PER_DOMAIN disks."""
+    """At most MAX_DISKS_PER_DOMAIN disks and MAX_DEVICE_ELEMENTS elements under <devices>;
+    every attribute and text guestprobe may read at most MAX_HOST_TEXT long."""
+    devices = root.find("devices")
+    if devices is not None:
+        disks = len(devices.findall("disk")) + len(_scsi_hostdevs(devices))
+        if disks > MAX_DISKS_PER_DOMAIN:
+            raise BadInputError(f"{what}: {disks} disks, more than the {MAX_DISKS_PER_DOMAIN} "
+                                "guestprobe reads in one domain")
     for part in root:
         if part.tag in _FREE_TEXT:
             continue
@@ -119,12 +125,6 @@ def _check_bounds(root: "ET.Element", what: str) -> None:
         if part.tag == "devices" and count > MAX_DEVICE_ELEMENTS:
             raise BadInputError(f"{what}: <devices> holds {count} elements, more than the "
                                 f"{MAX_DEVICE_ELEMENTS} guestprobe reads")
-    devices = root.find("devices")
-    if devices is not None:
-        disks = len(devices.findall("disk")) + len(_scsi_hostdevs(devices))
-        if disks > MAX_DISKS_PER_DOMAIN:
-            raise BadInputError(f"{what}: {disks} disks, more than the {MAX_DISKS_PER_DOMAIN} "
-                                "guestprobe reads in one domain")
 
 
 def _scsi_hostdevs(devices: "ET.Element") -> "List[ET.Element]":

@@ -23,11 +23,13 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from guestprobe.check.derived import _get
 from guestprobe.errors import BadInputError
+from guestprobe.host.decode import MAX_DISKS_PER_DOMAIN
 from guestprobe.host.judge import HOST_SCHEMA_VERSION, domain_facts
 
 VIRTIO_BLK_SERIAL_BYTES = 20
 _PCI = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 KEYS = ("serial", "lu_designator", "scsi_address", "pci_slot")
+MAX_JOIN_DISKS = 4096  # as many as one guestprobe host run writes
 
 
 def _text(value: "Any") -> "Optional[str]":
@@ -48,6 +50,11 @@ def check_host_document(document: "Any", path: str) -> "List[Dict[str, Any]]":
         and all(isinstance(x, dict) for x in d["disks"]) for d in domains
     ):
         raise BadInputError(f"{path}: domains[].disks[] must be lists of objects")
+    counts = [len(d["disks"]) for d in domains]
+    if max(counts, default=0) > MAX_DISKS_PER_DOMAIN or sum(counts) > MAX_JOIN_DISKS:
+        raise BadInputError(f"{path}: {sum(counts)} host disks (at most {max(counts)} in one "
+                            f"domain), more than the {MAX_JOIN_DISKS} (and "
+                            f"{MAX_DISKS_PER_DOMAIN} per domain) a join reads")
     for d in domains:
         for disk in d["disks"]:
             for key in ("serial", "lu_designator", "scsi_address", "pci_slot",
