@@ -6,7 +6,8 @@ the JSON output expand (a 600-byte "billion laughs" grows to gigabytes), and a t
 ``!!binary`` or ``!!set`` is a Python type that JSON has not. So the document is composed into
 YAML nodes (aliases refused as they are met, nesting capped at the JSON reader's depth) and each
 node is turned into a JSON value by its resolved tag; any other tag is refused, naming the field.
-``kubectl get -o yaml`` writes neither aliases nor such tags.
+At most :data:`MAX_YAML_BYTES` and :data:`MAX_YAML_NODES` values are read. ``kubectl get -o yaml`` writes neither
+aliases nor such tags.
 """
 
 
@@ -16,6 +17,10 @@ from typing import Any, List
 from guestprobe.errors import BadInputError
 from guestprobe.report.inputs import MAX_JSON_DEPTH
 
+# PyYAML's pure-Python reader takes seconds per 100,000 values and builds an object of a few
+# hundred bytes for each; a VMI with 1,024 disks is some 10,000 values and 150 KB of YAML.
+MAX_YAML_BYTES = 1024 * 1024
+MAX_YAML_NODES = 20_000
 _TAG = "tag:yaml.org,2002:"
 _JSON_SCALARS = {_TAG + "str", _TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"}
 _TAG_NAMES = {"timestamp": "a timestamp (quote it)", "binary": "!!binary data",
@@ -41,13 +46,22 @@ def load_yaml(text: str, what: str) -> "Any":
     """The one document in ``text`` as JSON values; BadInputError (exit 8) otherwise."""
     import yaml
 
+    if len(text) > MAX_YAML_BYTES:
+        raise BadInputError(f"{what}: {len(text)} characters of YAML, more than the "
+                            f"{MAX_YAML_BYTES // 1024} KiB a VMI in YAML may be (JSON may be "
+                            "larger: kubectl get vmi NAME -o json)")
+
     class Loader(yaml.SafeLoader):
         depth = 0
+        nodes = 0
 
         def compose_node(self, parent: "Any", index: "Any") -> "Any":
             if self.check_event(yaml.AliasEvent):
                 raise _Refused("a YAML alias (*name): aliases are refused (kubectl never "
                                "writes them)")
+            self.nodes += 1
+            if self.nodes > MAX_YAML_NODES:
+                raise _Refused(f"more than {MAX_YAML_NODES} YAML values; a VMI has hundreds")
             self.depth += 1
             if self.depth > MAX_JSON_DEPTH:
                 raise _Refused(f"YAML nested deeper than {MAX_JSON_DEPTH} levels")

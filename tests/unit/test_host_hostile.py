@@ -86,6 +86,19 @@ def test_yaml_nested_deeper_than_json_is_refused(capsys, tmp_path):
     assert _refused(status, err, "deeper than 64"), (status, err[:300])
 
 
+def test_yaml_with_more_values_than_a_vmi_has_is_refused(capsys, tmp_path):
+    import yaml  # noqa: F401
+
+    path = tmp_path / "vmi.yaml"
+    path.write_text("kind: VirtualMachineInstance\nmetadata:\n  name: gp\n  labels:\n"
+                    + "  - 1\n" * 20_001)
+    status, _, err = _host(capsys, "--vmi", str(path))
+    assert _refused(status, err, "more than 20000 YAML values"), (status, err[:300])
+    path.write_text("kind: VirtualMachineInstance\nmetadata:\n  name: '" + "n" * 1_100_000 + "'\n")
+    status, _, err = _host(capsys, "--vmi", str(path))
+    assert _refused(status, err, "KiB a VMI in YAML may be"), (status, err[:300])
+
+
 def test_yaml_vmi_reads_as_its_json(capsys, tmp_path):
     import yaml
     document = json.loads((FIXTURES / "vmi.json").read_text())
