@@ -6,8 +6,8 @@ the JSON output expand (a 600-byte "billion laughs" grows to gigabytes), and a t
 ``!!binary`` or ``!!set`` is a Python type that JSON has not. So the document is composed into
 YAML nodes (aliases refused as they are met, nesting capped at the JSON reader's depth) and each
 node is turned into a JSON value by its resolved tag; any other tag is refused, naming the field.
-At most :data:`MAX_YAML_BYTES` and :data:`MAX_YAML_NODES` values are read. ``kubectl get -o yaml`` writes neither
-aliases nor such tags.
+At most :data:`MAX_YAML_BYTES` and :data:`MAX_YAML_NODES` values are read. ``kubectl get -o
+yaml`` writes neither aliases nor such tags.
 """
 
 

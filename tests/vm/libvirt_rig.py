@@ -338,12 +338,15 @@ LIBVIRT_SETTINGS = {
 # has no host SCSI block device (no iscsi_tcp module here), so it cannot run; libvirt still
 # holds and returns its XML, and no qemu-pr-helper serves it. (No sgio='unfiltered': libvirt 9.0
 # refuses it, "unfiltered sgio is no longer supported".)
-PR_DOMAIN = """<domain type='qemu'>
-  <name>gp-pr-defined</name>
-  <memory unit='MiB'>256</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <controller type='scsi' index='0' model='virtio-scsi'/>
+def _defined_domain(name: str, devices: str) -> str:
+    """A domain XML to define only (never started): a virtio-scsi controller and ``devices``."""
+    return (f"<domain type='qemu'>\n  <name>{name}</name>\n  <memory unit='MiB'>256</memory>\n"
+            "  <os><type arch='x86_64' machine='pc'>hvm</type></os>\n  <devices>\n"
+            "    <controller type='scsi' index='0' model='virtio-scsi'/>\n"
+            f"{devices}  </devices>\n</domain>\n")
+
+
+PR_DOMAIN = _defined_domain("gp-pr-defined", """\
     <disk type='block' device='lun'>
       <driver name='qemu' type='raw' cache='none' io='native' error_policy='report'/>
       <source dev='/dev/disk/by-id/wwn-0x60000000000000000e00000000010001'>
@@ -352,20 +355,13 @@ PR_DOMAIN = """<domain type='qemu'>
       <target dev='sda' bus='scsi'/>
       <shareable/>
     </disk>
-  </devices>
-</domain>
-"""
+""")
 
 
 # Defined, never started: two <hostdev type='scsi'> LUNs (scsi-generic), one reached by QEMU's own
 # iSCSI initiator, one a host SCSI adapter's LU (this machine has none to start it with): what
 # libvirt itself returns for them (the addresses it assigns) is what `guestprobe host` lists.
-HOSTDEV_DOMAIN = """<domain type='qemu'>
-  <name>gp-hostdev-defined</name>
-  <memory unit='MiB'>256</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <controller type='scsi' index='0' model='virtio-scsi'/>
+HOSTDEV_DOMAIN = _defined_domain("gp-hostdev-defined", """\
     <disk type='file' device='disk'>
       <source file='/var/lib/libvirt/images/gp-hostdev-root.img'/>
       <target dev='hda' bus='ide'/>
@@ -382,9 +378,7 @@ HOSTDEV_DOMAIN = """<domain type='qemu'>
       </source>
       <shareable/>
     </hostdev>
-  </devices>
-</domain>
-"""
+""")
 
 
 def _define_only(daemon: LibvirtDaemon, xml: str) -> str | None:
