@@ -479,6 +479,16 @@ def test_kubevirt_volumes_without_disks_are_virtio_disks():
     assert document["kind"] == "VirtualMachine"
 
 
+def test_the_new_disks_follow_the_schema(capsys):
+    jsonschema = pytest.importorskip("jsonschema")  # as test_host.py: a CI test dependency
+    status, out, err = _host(capsys, "--json", "--xml", str(FIXTURES / "hostdev-scsi.xml"),
+                             "--vmi", str(FIXTURES / "vm.json"))
+    assert status == 0, err
+    schema = json.loads((ROOT / "guestprobe" / "host" / "schema.json").read_text())
+    jsonschema.validate(json.loads(out), schema)
+    assert "hostdev" in schema["$defs"]["disk"]["properties"]["device"]["enum"]
+
+
 def test_kubevirts_vmi_sata_example_has_its_disk():
     import yaml  # noqa: F401
     domain = collect.load_vmi(str(FIXTURES / "vmi-sata.yaml"))
