@@ -219,6 +219,8 @@ def drive_address(bus: "Optional[str]", address: "Optional[ET.Element]",
     if kind != "drive":
         return None, None, kind[:60]
     parts = [_int(address.get(k, "0")) for k in ("controller", "bus", "target", "unit")]
+    if any(p is None or p < 0 for p in parts):  # not numbers: no address to match by
+        return None, None, "drive ?"
     controller = controllers.get((bus, parts[0]))
     if bus == "scsi":
         scsi = ":".join(str(p) for p in parts)
