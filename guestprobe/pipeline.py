@@ -148,21 +148,27 @@ def bundle(
     return BuiltBundle(data, document, redaction is not None, default_bundle_name(document))
 
 
-def join_host(document: "Document", host_path: str) -> "Document":
+def join_host(document: "Document", host_path: str, redaction: "Any" = None,
+              key: "Optional[bytes]" = None, report: str = "the report") -> "Document":
     """Judge ``document`` again with the facts of its KVM host (``guestprobe host --json``):
-    each guest disk matched to its host disk; the join's record (matches, conflicts, changes)."""
+    each guest disk matched to its host disk; the join's record (matches, conflicts, changes).
+    A redacted bundle's host view is redacted with its key, or refused (``host_view_for``)."""
     from guestprobe.host.join import join_report
     from guestprobe.report.inputs import load_json, read_input_file
 
-    return join_report(document, load_json(read_input_file(host_path), host_path), host_path, judge)
+    host = load_json(read_input_file(host_path), host_path)
+    return join_report(document, host, host_path, judge, redaction, key, report)
 
 
-def join_node_host(document: "Document", hosts: "list[Any]") -> "Optional[Document]":
+def join_node_host(document: "Document", hosts: "list[Any]", redaction: "Any" = None,
+                   key: "Optional[bytes]" = None, report: str = "the report"
+                   ) -> "Optional[Document]":
     """``compare --host``: judge one node again with the host domain whose disks match it by
     serial or LU designator (addresses repeat between machines); None when none does."""
-    from guestprobe.host.join import join_domains
+    from guestprobe.host.join import host_view_for, join_domains
 
-    return join_domains(document, hosts, "--host", judge, require_strong=True)
+    domains = host_view_for(hosts, redaction, key, report)
+    return join_domains(document, domains, "--host", judge, require_strong=True)
 
 
 def host_domains(paths: "Sequence[str]") -> "list[Any]":

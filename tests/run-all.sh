@@ -53,9 +53,9 @@ unit_tests_under() {  # VERSION, then pip requirements for that venv
 }
 
 unit_tests_under 3.6 'click==7.0' 'pyudev==0.21.0' six dataclasses 'tomli==1.2.3' \
-    'pytest<7.1' pytest-subprocess hypothesis 'jsonschema<4.1'
+    'pytest<7.1' pytest-subprocess hypothesis 'jsonschema<4.1' 'PyYAML==6.0.1'
 unit_tests_under 3.9 'click==7.1.2' 'pyudev==0.22.0' 'tomli==1.2.3' \
-    pytest pytest-subprocess hypothesis jsonschema
+    pytest pytest-subprocess hypothesis jsonschema PyYAML
 
 echo "== every test under $(python3 --version)"
 python3 -m pytest -q "$@"

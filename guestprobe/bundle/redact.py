@@ -628,3 +628,97 @@ def redact_collection(collection: "dict[str, Any]", key: bytes) -> "dict[str, An
     out["disks"] = disks
     out["options"] = redactor.apply(collection.get("options") or {})
     return out
+
+
+# -- the host's view of a redacted guest (report/compare --host) --------------------------------
+# path components that name nothing (kept, so a redacted path still says what kind it is)
+_GENERIC_PATH_PARTS = frozenset((
+    "", ".", "..", "dev", "disk", "by-id", "by-path", "by-uuid", "mapper", "vx", "dmp", "rdmp",
+    "var", "lib", "libvirt", "images", "qemu", "run", "kubevirt", "srv", "mnt", "data", "sg",
+))
+
+
+_KERNEL_NAME = re.compile(r"^(?:[sv]d[a-z]{1,3}|sg\d+|dm-\d+|nvme\d+n\d+)$")
+
+
+def _redact_path(redactor: "Redactor", path: "Any") -> "Any":
+    """Each path component with the identifiers it is built from replaced, else (a name of its
+    own: an image file, a volume group) as one token that keeps its extension."""
+    if not isinstance(path, str):
+        return redactor.apply(path)
+    parts = []
+    device = path.startswith("/dev/")  # by-id and mapper names: built from the LU's identifiers
+    for part in path.split("/"):
+        known = redactor.apply_field(part)
+        if part in _GENERIC_PATH_PARTS or part.isdigit() or _KERNEL_NAME.match(part) or (
+                device and known != part):
+            parts.append(known)
+            continue
+        stem, dot, suffix = part.rpartition(".")
+        if not stem or len(suffix) > 6:
+            stem, dot, suffix = part, "", ""
+        parts.append(redactor.token(stem) + dot + suffix)
+    return "/".join(parts)
+
+
+def _register_host_disk(redactor: "Redactor", disk: "dict[str, Any]") -> None:
+    redactor.add_text(disk.get("serial") if isinstance(disk.get("serial"), str) else None)
+    for value in (disk.get("wwn"), disk.get("lu_designator")):
+        digits = value.split(".", 1)[-1].lower() if isinstance(value, str) else ""
+        if digits and len(digits) % 2 == 0 and all(c in HEX_DIGITS for c in digits):
+            redactor.add_binary(bytes.fromhex(digits), 0x3)  # as VPD 0x83 NAA, and its hex text
+    source = disk.get("source") if isinstance(disk.get("source"), dict) else {}
+    hosts = source.get("hosts") if isinstance(source.get("hosts"), list) else []
+    for value in [source.get("path"), source.get("name"), *hosts]:
+        if isinstance(value, str):
+            redactor.scan_texts(value)
+
+
+def _redact_host_disk(redactor: "Redactor", disk: "dict[str, Any]") -> "dict[str, Any]":
+    out = dict(disk)
+    serial = disk.get("serial")
+    if isinstance(serial, str) and serial.strip():
+        out["serial"] = redactor.token(serial)
+    for key in ("wwn", "lu_designator"):
+        out[key] = redactor.apply_text(disk[key]) if isinstance(disk.get(key), str) else None
+    source = disk.get("source")
+    if isinstance(source, dict):
+        source = dict(source)
+        for key in ("path", "name", "pool", "volume"):
+            if isinstance(source.get(key), str):
+                source[key] = _redact_path(redactor, source[key])
+        source["hosts"] = redactor.apply(source.get("hosts"))
+        out["source"] = source
+    reservations = disk.get("reservations")
+    if isinstance(reservations, dict) and isinstance(reservations.get("socket_path"), str):
+        out["reservations"] = dict(reservations,
+                                   socket_path=_redact_path(redactor, reservations["socket_path"]))
+    return out
+
+
+def redact_host_domains(domains: "list[dict[str, Any]]", key: bytes) -> "list[dict[str, Any]]":
+    """The domains of a ``guestprobe host`` document with the tokens a bundle redacted with the
+    same ``key`` carries: a serial, LU designator (NAA keeps its type and OUI, as in VPD 0x83),
+    IQN or portal address gets the very token the guest's copy of it got, so the join still
+    matches; the domain's name gets the host-name token (a domain is often named as its guest),
+    its UUID and every source path (image files, volume groups, sockets) a token of their own.
+    The input is left as it was."""
+    redactor = Redactor(key)
+    for domain in domains:
+        if isinstance(domain.get("name"), str):
+            redactor.add_hostname(domain["name"])
+        for disk in domain.get("disks") or []:
+            if isinstance(disk, dict):
+                _register_host_disk(redactor, disk)
+    out = []
+    for domain in domains:
+        copied = dict(domain)
+        if isinstance(domain.get("name"), str):
+            copied["name"] = redactor.apply_field(domain["name"])
+        if isinstance(domain.get("uuid"), str):
+            copied["uuid"] = redactor.token(domain["uuid"])
+        copied["disks"] = [_redact_host_disk(redactor, d) if isinstance(d, dict) else d
+                           for d in domain.get("disks") or []]
+        copied["virtio_devices"] = redactor.apply(domain.get("virtio_devices"))
+        out.append(copied)
+    return out

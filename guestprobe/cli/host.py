@@ -7,6 +7,10 @@ import click
 
 from guestprobe.errors import BadInputError, ExitStatus
 
+# what one run may expand into (each domain is also capped: guestprobe.host.decode)
+MAX_HOST_DISKS = 4096
+MAX_HOST_OUTPUT_BYTES = 64 * 1024 * 1024
+
 
 @click.command("host")
 @click.argument("domains", nargs=-1)
@@ -46,8 +50,16 @@ def host_command(domains, uri, xml_files, vmi_files, as_json, output, brief, fai
     else:
         found = collect.domains_from_libvirt(uri, list(domains))
         source = {"source": "libvirt", "uri": found[0]["source"]["uri"] if found else uri}
+    disks = sum(len(d["disks"]) for d in found)
+    if disks > MAX_HOST_DISKS:
+        raise BadInputError(f"{disks} disks in the domains given, more than the {MAX_HOST_DISKS} "
+                            "one guestprobe host run judges; name fewer domains or files")
     document = host_document(found, source)
     text = to_json(document)
+    if len(text) > MAX_HOST_OUTPUT_BYTES:
+        raise BadInputError(f"the host document would be {len(text) // (1024 * 1024)} MiB, more "
+                            f"than the {MAX_HOST_OUTPUT_BYTES // (1024 * 1024)} MiB guestprobe "
+                            "host writes; name fewer domains or files")
     if output:
         write_atomically(output, text.encode(), mode=0o600)
     if as_json:

@@ -40,7 +40,9 @@ from guestprobe.report.escape import terminal_lines
 def report(report, as_json, output, fail_on, redact_key, brief, html_output, host_file):
     """Decode and judge a saved report again, with this machine's guestprobe and rules."""
     _, document, manifest = pipeline.rejudge(report, input_key(redact_key))
-    joined = pipeline.join_host(document, host_file) if host_file else None
+    redaction = (manifest or {}).get("redaction")
+    joined = (pipeline.join_host(document, host_file, redaction, input_key(redact_key), report)
+              if host_file else None)
     emit(document, as_json, output, brief=brief, html_output=html_output,
          redacted=bool(manifest and manifest.get("redaction")))
     if joined is not None and not as_json:
@@ -53,18 +55,21 @@ def report(report, as_json, output, fail_on, redact_key, brief, html_output, hos
 
 def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None) -> "Any":
     from guestprobe.bundle.compare import NodeReport, report_fingerprint
+    from guestprobe.host.join import HOST_REDACTED_NOTE
 
     notes = []
     original, document, manifest = pipeline.rejudge(path, key)
+    redaction = (manifest or {}).get("redaction") or {}
     if hosts:  # compare --host: judged with the host's facts of its own domain
-        joined = pipeline.join_node_host(document, hosts)
+        joined = pipeline.join_node_host(document, hosts, redaction, key, path)
         notes.append(
             f"host {joined['domain']}: {len(joined['matches'])} disk(s) joined, "
             f"{len(joined['conflicts'])} conflict(s)"
             if joined
             else "no --host domain matches this node's disks: judged without the host"
         )
-    redaction = (manifest or {}).get("redaction") or {}
+        if joined and joined.get("host_redacted"):
+            notes.append(HOST_REDACTED_NOTE)
     if redaction.get("key") == "random":
         notes.append(
             "redacted with a per-bundle key: its LU designators cannot match other nodes' "

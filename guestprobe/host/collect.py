@@ -9,11 +9,12 @@ started). Every failure a user can meet is a :class:`HostUnavailableError` or a
 """
 
 
+import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from guestprobe.errors import BadInputError, ExitStatus, GuestprobeError
-from guestprobe.host.decode import decode_domain
+from guestprobe.host.decode import MAX_HOST_INPUT_BYTES, decode_domain
 
 LIBVIRT_STATES = {0: "nostate", 1: "running", 2: "blocked", 3: "paused", 4: "shutdown",
                   5: "shutoff", 6: "crashed", 7: "pmsuspended"}
@@ -135,10 +136,23 @@ def domains_from_libvirt(uri: "Optional[str]", names: "List[str]") -> "List[Dict
     return out
 
 
-def domain_from_file(path: str) -> "Dict[str, Any]":
+def _read_host_input(path: str) -> bytes:
+    """A domain XML or VMI file, at most MAX_HOST_INPUT_BYTES (BadInputError past it)."""
     from guestprobe.report.inputs import read_input_file
 
-    data = read_input_file(path)
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        size = 0  # read_input_file says why in one line
+    data = read_input_file(path) if size <= MAX_HOST_INPUT_BYTES else b""
+    if size > MAX_HOST_INPUT_BYTES or len(data) > MAX_HOST_INPUT_BYTES:
+        raise BadInputError(f"{path}: larger than the {MAX_HOST_INPUT_BYTES // (1024 * 1024)} "
+                            "MiB a domain XML or VMI may be")
+    return data
+
+
+def domain_from_file(path: str) -> "Dict[str, Any]":
+    data = _read_host_input(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -150,23 +164,26 @@ def domain_from_file(path: str) -> "Dict[str, Any]":
 
 def load_vmi(path: str) -> "Dict[str, Any]":
     """A VirtualMachineInstance as JSON; as YAML only where PyYAML imports (no target ships it)."""
-    from guestprobe.report.inputs import load_json, read_input_file
+    from guestprobe.report.inputs import load_json
 
-    data = read_input_file(path)
+    data = _read_host_input(path)
     if data.lstrip()[:1] in (b"{", b"["):
         document = load_json(data, path)
     else:
         try:
-            import yaml
+            import yaml  # noqa: F401 -- only to say so when it is missing
         except ImportError:
             raise BadInputError(
                 f"{path}: YAML needs PyYAML, which is not installed; give the VMI as JSON "
                 "(kubectl get vmi NAME -o json)"
             ) from None
+        from guestprobe.host.yamlin import load_yaml
+
         try:
-            document = yaml.safe_load(data.decode("utf-8", "replace"))
-        except yaml.YAMLError as exc:
-            raise BadInputError(f"{path}: not YAML ({str(exc).splitlines()[0]})") from None
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadInputError(f"{path}: not UTF-8 text") from None
+        document = load_yaml(text, path)
     if not isinstance(document, dict) or document.get("kind") not in (
         "VirtualMachineInstance", "VirtualMachine"
     ):

@@ -17,14 +17,20 @@ gives a disk with ``device`` "lun", ``passthrough`` true, ``host_cache_off`` tru
 ``reservations.enabled`` true, ``scsi_address`` "0:0:0:1" and, from the controller's own PCI
 address, ``controller_pci_slot``. Defaults libvirt leaves to QEMU are spelled out beside the
 value as written: ``cache`` null reads ``cache_effective`` "writeback" (QEMU's default),
-``error_policy`` null reads ``error_policy_effective`` "enospc" (QEMU's werror default).
+``error_policy`` null reads ``error_policy_effective`` "enospc" and ``rerror_policy_effective``
+"report" (QEMU's block-backend defaults, werror=enospc and rerror=report: libvirt passes no
+werror/rerror when the XML sets no error_policy). ``address`` is the address as its bus names it
+(``scsi 0:0:0:1 @0000:00:04.0``, ``ide 0:1:0``, ``sata 0 port 2``, ``pci 0000:00:05.0``).
+
+A ``<hostdev mode='subsystem' type='scsi'>`` is a disk too: ``device`` "hostdev", ``qemu_device``
+"scsi-generic", joined to the guest's disk by its SCSI address.
 """
 
 
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from guestprobe.errors import BadInputError
 
@@ -35,6 +41,13 @@ DEFAULT_RERROR_POLICY = "report"
 HOST_CACHE_OFF = ("none", "directsync")  # O_DIRECT: no host page cache between guest and LU
 PCI_SLOTS_PER_BUS = 32
 VIRTIO_PRACTICAL_LIMIT = 28
+# Bounds on what one host input may expand into (a domain XML or a VMI; a hostile one is data):
+# a real domain XML is a few KB to a few hundred KB; paths are at most PATH_MAX (4096) long.
+MAX_HOST_INPUT_BYTES = 8 * 1024 * 1024
+MAX_DISKS_PER_DOMAIN = 1024  # <disk> and <hostdev type='scsi'> together
+MAX_DEVICE_ELEMENTS = 16384  # every element under <devices>
+MAX_HOST_TEXT = 4096  # any attribute or text guestprobe reads
+_FREE_TEXT = ("metadata", "description", "title")  # not read: any length
 
 _WWID_PATTERNS = (  # a by-id (or mapper) path that names the LU's NAA / EUI designator
     re.compile(r"/dev/disk/by-id/wwn-0x([0-9a-f]{16,32})$"),
@@ -70,13 +83,53 @@ def parse_xml(text: str, what: str) -> "ET.Element":
     """The root element of a domain XML; BadInputError (one line) when it is not one."""
     if "<!DOCTYPE" in text or "<!ENTITY" in text:  # libvirt never writes one: refuse, never expand
         raise BadInputError(f"{what}: a DOCTYPE or ENTITY declaration; not a libvirt domain XML")
+    if len(text) > MAX_HOST_INPUT_BYTES:
+        raise BadInputError(f"{what}: {len(text)} characters, more than the "
+                            f"{MAX_HOST_INPUT_BYTES // (1024 * 1024)} MiB a domain XML may be")
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise BadInputError(f"{what}: not XML ({exc})") from None
     if root.tag != "domain":
-        raise BadInputError(f"{what}: the root element is <{root.tag}>, not a libvirt <domain>")
+        raise BadInputError(f"{what}: the root element is <{str(root.tag)[:60]}>, not a "
+                            "libvirt <domain>")
+    _check_bounds(root, what)
     return root
+
+
+def _check_bounds(root: "ET.Element", what: str) -> None:
+    """At most MAX_DISKS_PER_DOMAIN disks and MAX_DEVICE_ELEMENTS elements under <devices>;
+    every attribute and text guestprobe may read at most MAX_HOST_TEXT long."""
+    devices = root.find("devices")
+    if devices is not None:
+        disks = len(devices.findall("disk")) + len(_scsi_hostdevs(devices))
+        if disks > MAX_DISKS_PER_DOMAIN:
+            raise BadInputError(f"{what}: {disks} disks, more than the {MAX_DISKS_PER_DOMAIN} "
+                                "guestprobe reads in one domain")
+    for part in root:
+        if part.tag in _FREE_TEXT:
+            continue
+        count = 0
+        for element in part.iter():
+            count += 1
+            for name, value in element.attrib.items():
+                if len(value) > MAX_HOST_TEXT:
+                    raise BadInputError(
+                        f"{what}: <{str(element.tag)[:60]} {str(name)[:60]}=...> is "
+                        f"{len(value)} characters long, more than the {MAX_HOST_TEXT} "
+                        "guestprobe reads")
+            if element.text is not None and len(element.text) > MAX_HOST_TEXT:
+                raise BadInputError(
+                    f"{what}: the text of <{str(element.tag)[:60]}> is {len(element.text)} "
+                    f"characters long, more than the {MAX_HOST_TEXT} guestprobe reads")
+        if part.tag == "devices" and count > MAX_DEVICE_ELEMENTS:
+            raise BadInputError(f"{what}: <devices> holds {count} elements, more than the "
+                                f"{MAX_DEVICE_ELEMENTS} guestprobe reads")
+
+
+def _scsi_hostdevs(devices: "ET.Element") -> "List[ET.Element]":
+    return [h for h in devices.findall("hostdev")
+            if h.get("type") == "scsi" and h.get("mode", "subsystem") == "subsystem"]
 
 
 def lu_designator_of_path(path: "Optional[str]") -> "Optional[str]":
@@ -137,7 +190,7 @@ def _reservations(disk: "ET.Element") -> "Dict[str, Any]":
     }
 
 
-def _qemu_device(bus: "Optional[str]", device: str, kind: str) -> str:
+def qemu_device(bus: "Optional[str]", device: str, kind: str) -> str:
     if bus == "virtio":
         return "virtio-blk-pci"
     if bus == "scsi":
@@ -147,6 +200,37 @@ def _qemu_device(bus: "Optional[str]", device: str, kind: str) -> str:
     if bus in ("sata", "ide"):
         return "ide-cd" if device == "cdrom" else "ide-hd"
     return bus or "unknown"
+
+
+def drive_address(bus: "Optional[str]", address: "Optional[ET.Element]",
+                  controllers: "Mapping[tuple, Dict[str, Any]]"
+                  ) -> "Tuple[Optional[str], Optional[Dict[str, Any]], Optional[str]]":
+    """(SCSI address, controller, the address as its bus names it) of a disk's <address>: a
+    SCSI disk's controller:bus:target:unit (the guest's host:channel:target:lun); an IDE
+    disk's controller, bus (primary/secondary) and unit; a SATA disk's controller and port
+    (unit); a virtio disk's PCI function; a USB disk's bus and port."""
+    kind = address.get("type") if address is not None else None
+    if address is None or kind is None:
+        return None, None, None
+    if kind == "pci":
+        return None, None, "pci " + (_pci(address) or "?")
+    if kind == "usb":
+        return None, None, "usb {}-{}".format(address.get("bus", "0"), address.get("port", "?"))
+    if kind != "drive":
+        return None, None, kind[:60]
+    parts = [_int(address.get(k, "0")) for k in ("controller", "bus", "target", "unit")]
+    if any(p is None or p < 0 for p in parts):  # not numbers: no address to match by
+        return None, None, "drive ?"
+    controller = controllers.get((bus, parts[0]))
+    if bus == "scsi":
+        scsi = ":".join(str(p) for p in parts)
+        slot = controller.get("pci_slot") if controller else None
+        return scsi, controller, "scsi " + scsi + (f" @{slot}" if slot else "")
+    if bus == "ide":
+        return None, controller, f"ide {parts[0]}:{parts[1]}:{parts[3]}"
+    if bus == "sata":
+        return None, controller, f"sata {parts[0]} port {parts[3]}"
+    return None, controller, "{} {}".format(bus or "drive", ":".join(str(p) for p in parts))
 
 
 def _disk(disk: "ET.Element", controllers: "Mapping[tuple, Dict[str, Any]]") -> "Dict[str, Any]":
@@ -165,19 +249,14 @@ def _disk(disk: "ET.Element", controllers: "Mapping[tuple, Dict[str, Any]]") -> 
     wwn = (disk.findtext("wwn") or "").strip().lower() or None
     if wwn and wwn.startswith("0x"):
         wwn = wwn[2:]
-    scsi_address = None
-    controller = None
-    if address is not None and address.get("type") == "drive":
-        parts = [_int(address.get(k, "0")) for k in ("controller", "bus", "target", "unit")]
-        scsi_address = ":".join(str(p) for p in parts)
-        controller = controllers.get((bus, parts[0]))
+    scsi_address, controller, where = drive_address(bus, address, controllers)
     lu = lu_designator_of_path(source.get("path"))
     return {
         "target_dev": target.get("dev") if target is not None else None,
         "bus": bus,
         "device": device,
         "type": disk.get("type"),
-        "qemu_device": _qemu_device(bus, device, kind),
+        "qemu_device": qemu_device(bus, device, kind),
         "passthrough": device == "lun",
         "driver_name": driver_get("name"),
         "driver_type": driver_get("type"),
@@ -193,7 +272,9 @@ def _disk(disk: "ET.Element", controllers: "Mapping[tuple, Dict[str, Any]]") -> 
         "error_policy": error_policy,
         "error_policy_effective": error_policy or DEFAULT_ERROR_POLICY,
         "rerror_policy": rerror_policy,
-        "rerror_policy_effective": rerror_policy or error_policy or DEFAULT_RERROR_POLICY,
+        # libvirt gives rerror the error_policy unless rerror_policy is set, except 'enospace'
+        "rerror_policy_effective": rerror_policy or (
+            error_policy if error_policy not in (None, "enospace") else DEFAULT_RERROR_POLICY),
         "sgio": disk.get("sgio"),
         "sgio_effective": (disk.get("sgio") or "filtered") if device == "lun" else None,
         "rawio": disk.get("rawio") == "yes",
@@ -209,9 +290,64 @@ def _disk(disk: "ET.Element", controllers: "Mapping[tuple, Dict[str, Any]]") -> 
         "lu_designator": ("naa." + wwn) if wwn else lu,
         "pci_slot": _pci(address),
         "scsi_address": scsi_address,
+        "address": where,
         "controller_model": controller.get("model") if controller else None,
         "controller_pci_slot": controller.get("pci_slot") if controller else None,
         "alias": (disk.find("alias").get("name") if disk.find("alias") is not None else None),
+    }
+
+
+def _hostdev(hostdev: "ET.Element", index: int,
+             controllers: "Mapping[tuple, Dict[str, Any]]") -> "Dict[str, Any]":
+    """A ``<hostdev mode='subsystem' type='scsi'>``: one host LU handed to the guest as
+    scsi-generic (QEMU passes every SCSI command to the host's /dev/sgN, or to the iSCSI target
+    with QEMU's own initiator). No page cache, no werror/rerror (the LU's own status reaches the
+    guest), no <reservations> (libvirt has none for a hostdev)."""
+    element = hostdev.find("source")
+    source: "Dict[str, Any]" = {"path": None, "protocol": None, "name": None, "hosts": [],
+                                "pool": None, "volume": None}
+    if element is not None and element.get("protocol") == "iscsi":
+        source.update(kind="iscsi", protocol="iscsi", name=element.get("name"), hosts=[
+            "{}:{}".format(h.get("name"), h.get("port") or "").rstrip(":")
+            for h in element.findall("host")])
+    else:
+        adapter = element.find("adapter") if element is not None else None
+        where = element.find("address") if element is not None else None
+        source["kind"] = "scsi-host"
+        if adapter is not None and where is not None:
+            source["path"] = "{} {}:{}:{}".format(adapter.get("name"), where.get("bus", "0"),
+                                                 where.get("target", "0"), where.get("unit", "0"))
+    scsi_address, controller, shown = drive_address("scsi", hostdev.find("address"), controllers)
+    alias = hostdev.find("alias")
+    name = alias.get("name") if alias is not None else None
+    return {
+        "target_dev": name or f"hostdev{index}",
+        "bus": "scsi",
+        "device": "hostdev",
+        "type": "scsi",
+        "qemu_device": "scsi-generic",
+        "passthrough": True,
+        "driver_name": None, "driver_type": None,
+        "cache": None, "cache_effective": None, "host_cache_off": True,  # SG_IO: no page cache
+        "io": None, "discard": None, "discard_effective": None, "discard_unmap": None,
+        "detect_zeroes": None,
+        "error_policy": None, "error_policy_effective": "report",
+        "rerror_policy": None, "rerror_policy_effective": "report",
+        "sgio": hostdev.get("sgio"), "sgio_effective": hostdev.get("sgio") or "filtered",
+        "rawio": hostdev.get("rawio") == "yes",
+        "reservations": {"enabled": False, "managed": None, "socket_path": None},
+        "pr_helper_running": None,
+        "shareable": hostdev.find("shareable") is not None,
+        "readonly": hostdev.find("readonly") is not None,
+        "source": source,
+        "serial": None, "wwn": None, "vendor": None, "product": None,
+        "lu_designator": lu_designator_of_path(source["path"]),
+        "pci_slot": None,
+        "scsi_address": scsi_address,
+        "address": shown,
+        "controller_model": controller.get("model") if controller else None,
+        "controller_pci_slot": controller.get("pci_slot") if controller else None,
+        "alias": name,
     }
 
 
@@ -318,6 +454,7 @@ def decode_domain(text: str, what: str = "domain XML") -> "Dict[str, Any]":
         controller_list.append(entry)
         controllers[(entry["type"], entry["index"])] = entry
     disks = [_disk(d, controllers) for d in devices.findall("disk")]
+    disks += [_hostdev(h, i, controllers) for i, h in enumerate(_scsi_hostdevs(devices))]
     virtio = _virtio_devices(devices)
     buses = _pci_buses(devices, family)
     # a device without a PCI address (a hand-written XML) takes a slot when libvirt defines it

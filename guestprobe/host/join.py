@@ -23,11 +23,13 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from guestprobe.check.derived import _get
 from guestprobe.errors import BadInputError
+from guestprobe.host.decode import MAX_DISKS_PER_DOMAIN
 from guestprobe.host.judge import HOST_SCHEMA_VERSION, domain_facts
 
 VIRTIO_BLK_SERIAL_BYTES = 20
 _PCI = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 KEYS = ("serial", "lu_designator", "scsi_address", "pci_slot")
+MAX_JOIN_DISKS = 4096  # as many as one guestprobe host run writes
 
 
 def _text(value: "Any") -> "Optional[str]":
@@ -48,6 +50,11 @@ def check_host_document(document: "Any", path: str) -> "List[Dict[str, Any]]":
         and all(isinstance(x, dict) for x in d["disks"]) for d in domains
     ):
         raise BadInputError(f"{path}: domains[].disks[] must be lists of objects")
+    counts = [len(d["disks"]) for d in domains]
+    if max(counts, default=0) > MAX_DISKS_PER_DOMAIN or sum(counts) > MAX_JOIN_DISKS:
+        raise BadInputError(f"{path}: {sum(counts)} host disks (at most {max(counts)} in one "
+                            f"domain), more than the {MAX_JOIN_DISKS} (and "
+                            f"{MAX_DISKS_PER_DOMAIN} per domain) a join reads")
     for d in domains:
         for disk in d["disks"]:
             for key in ("serial", "lu_designator", "scsi_address", "pci_slot",
@@ -55,6 +62,38 @@ def check_host_document(document: "Any", path: str) -> "List[Dict[str, Any]]":
                 if disk.get(key) is not None and not isinstance(disk.get(key), str):
                     raise BadInputError(f"{path}: domains[].disks[].{key} must be a string")
     return domains
+
+
+HOST_REDACTED_NOTE = ("host view redacted with the bundle's key: its serials, LU designators, "
+                      "IQNs, portals, domain name and UUID and source paths carry the bundle's "
+                      "tokens")
+
+
+def host_view_for(domains: "List[Dict[str, Any]]", redaction: "Any", key: "Optional[bytes]",
+                  report: str) -> "List[Dict[str, Any]]":
+    """The host's domains as they may be joined to ``report``: as they are for a report that is
+    not redacted; redacted with the bundle's own key (the same tokens, so the join still matches
+    and no token stands beside the value it hides) when the key is given; else BadInputError,
+    which says how to join: redact both with one key."""
+    if not redaction:
+        return domains
+    if isinstance(redaction, dict) and redaction.get("key") == "given" and key:
+        from guestprobe.bundle.redact import redact_host_domains
+
+        redacted = redact_host_domains(domains, key)
+        for domain in redacted:
+            domain["host_redacted"] = True
+        return redacted
+    how = ("collect the guest with --redact-key KEY and join with report BUNDLE --redact-key KEY "
+           "--host HOST.json, which redacts the host view with the same key")
+    if isinstance(redaction, dict) and redaction.get("key") == "given":
+        raise BadInputError(f"{report}: a redacted bundle; give its key (--redact-key, or "
+                            "GUESTPROBE_REDACT_KEY) to redact the host view with the same "
+                            "tokens: joined as it is, each token would stand beside the value "
+                            "it hides")
+    raise BadInputError(f"{report}: redacted with a per-bundle random key, so the host view "
+                        "cannot get the same tokens and joining would pair each token with the "
+                        f"value it hides; {how}")
 
 
 def _guest_pci(sysfs_path: "Optional[str]") -> "Optional[str]":
@@ -198,6 +237,7 @@ def attach(document: "Dict[str, Any]", domains: "List[Dict[str, Any]]", source: 
     matched_hosts = {m["host_disk"] for m in matched}
     document["host_join"] = {
         "source": source,
+        "host_redacted": bool(domain.get("host_redacted")),
         "domain": domain.get("name"),
         "domain_facts": facts,
         "weak_only": not any(m["matched_by"] in STRONG_KEYS for m in matched),
@@ -224,10 +264,12 @@ def _statuses(document: "Mapping[str, Any]") -> "Dict[Tuple[str, str], Dict[str,
 
 
 def join_report(document: "Dict[str, Any]", host_document: "Any", path: str,
-                checker: "Any") -> "Dict[str, Any]":
+                checker: "Any", redaction: "Any" = None, key: "Optional[bytes]" = None,
+                report: str = "the report") -> "Dict[str, Any]":
     """Judge ``document`` (already judged without the host) again with the host's facts and
-    record every verdict that changed. BadInputError when nothing matches."""
-    domains = check_host_document(host_document, path)
+    record every verdict that changed. BadInputError when nothing matches, or when ``report``
+    is redacted (its manifest's ``redaction``) and the host view cannot be (``host_view_for``)."""
+    domains = host_view_for(check_host_document(host_document, path), redaction, key, report)
     joined = join_domains(document, domains, path, checker)
     if joined is None:
         raise BadInputError(
@@ -272,6 +314,8 @@ def render_join(join: "Mapping[str, Any]") -> str:
     from guestprobe.report.table import grid
 
     lines = [f"HOST JOIN: domain {join['domain']} ({join['source']})", ""]
+    if join.get("host_redacted"):
+        lines += [HOST_REDACTED_NOTE[0].upper() + HOST_REDACTED_NOTE[1:] + ".", ""]
     if join.get("weak_only"):
         lines += ["Matched by SCSI address or PCI slot only (no serial or LU designator in "
                   "common): check that this is the guest's own domain.", ""]

@@ -31,6 +31,10 @@ def _reservations(disk: "Dict[str, Any]") -> str:
 
 
 def _address(disk: "Dict[str, Any]") -> str:
+    """The address as its bus names it (decode's ``address``); else from the PCI slot or the
+    SCSI address (a host document of an older guestprobe)."""
+    if disk.get("address"):
+        return str(disk["address"])
     if disk.get("pci_slot"):
         return "pci " + disk["pci_slot"]
     if disk.get("scsi_address"):

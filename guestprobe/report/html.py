@@ -260,6 +260,16 @@ def _remedy_item(number: int, remedy: "Remedy") -> str:
             f"{html_text(audience)}<pre>{html_lines(remedy.text)}</pre></li>")
 
 
+def _host_redacted_banner(document: "dict[str, Any]") -> "list[str]":
+    """report --host of a redacted bundle: the page says the host view is redacted too."""
+    join = document.get("host_join")
+    if not (isinstance(join, dict) and join.get("host_redacted")):
+        return []
+    return ['<p class="banner">The host view joined to it (--host) is redacted with the '
+            "bundle's key: the same tokens, and no real serial, LU designator, domain name, UUID "
+            "or source path.</p>"]
+
+
 def render_html(document: "dict[str, Any]", redacted: bool = False) -> str:
     """The whole page for one judged report document."""
     view = build_report_view(document, redacted=redacted)
@@ -280,6 +290,7 @@ def render_html(document: "dict[str, Any]", redacted: bool = False) -> str:
         body.append('<p class="banner">Redacted bundle: host names, serials, WWIDs and LU '
                     "designators, by-id links, IQNs, portal addresses and PR keys are keyed "
                     "hashes.</p>")
+    body += _host_redacted_banner(document)
     if not view.complete:
         body.append('<p class="banner">INCOMPLETE: a disk timed out or vanished during the scan.'
                     "</p>")

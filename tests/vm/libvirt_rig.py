@@ -338,12 +338,15 @@ LIBVIRT_SETTINGS = {
 # has no host SCSI block device (no iscsi_tcp module here), so it cannot run; libvirt still
 # holds and returns its XML, and no qemu-pr-helper serves it. (No sgio='unfiltered': libvirt 9.0
 # refuses it, "unfiltered sgio is no longer supported".)
-PR_DOMAIN = """<domain type='qemu'>
-  <name>gp-pr-defined</name>
-  <memory unit='MiB'>256</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <controller type='scsi' index='0' model='virtio-scsi'/>
+def _defined_domain(name: str, devices: str) -> str:
+    """A domain XML to define only (never started): a virtio-scsi controller and ``devices``."""
+    return (f"<domain type='qemu'>\n  <name>{name}</name>\n  <memory unit='MiB'>256</memory>\n"
+            "  <os><type arch='x86_64' machine='pc'>hvm</type></os>\n  <devices>\n"
+            "    <controller type='scsi' index='0' model='virtio-scsi'/>\n"
+            f"{devices}  </devices>\n</domain>\n")
+
+
+PR_DOMAIN = _defined_domain("gp-pr-defined", """\
     <disk type='block' device='lun'>
       <driver name='qemu' type='raw' cache='none' io='native' error_policy='report'/>
       <source dev='/dev/disk/by-id/wwn-0x60000000000000000e00000000010001'>
@@ -352,9 +355,30 @@ PR_DOMAIN = """<domain type='qemu'>
       <target dev='sda' bus='scsi'/>
       <shareable/>
     </disk>
-  </devices>
-</domain>
-"""
+""")
+
+
+# Defined, never started: two <hostdev type='scsi'> LUNs (scsi-generic), one reached by QEMU's own
+# iSCSI initiator, one a host SCSI adapter's LU (this machine has none to start it with): what
+# libvirt itself returns for them (the addresses it assigns) is what `guestprobe host` lists.
+HOSTDEV_DOMAIN = _defined_domain("gp-hostdev-defined", """\
+    <disk type='file' device='disk'>
+      <source file='/var/lib/libvirt/images/gp-hostdev-root.img'/>
+      <target dev='hda' bus='ide'/>
+    </disk>
+    <hostdev mode='subsystem' type='scsi'>
+      <source protocol='iscsi' name='IQN/1'>
+        <host name='127.0.0.1' port='3260'/>
+      </source>
+    </hostdev>
+    <hostdev mode='subsystem' type='scsi' managed='no'>
+      <source>
+        <adapter name='scsi_host7'/>
+        <address bus='0' target='0' unit='2'/>
+      </source>
+      <shareable/>
+    </hostdev>
+""")
 
 
 def _define_only(daemon: LibvirtDaemon, xml: str) -> str | None:
@@ -395,6 +419,11 @@ def run_libvirt_scenario(keep: bool = False) -> LibvirtResult:
                   f"<source protocol='iscsi' name='{run.iqn}/1'><host name='{LISTEN_ADDRESS}' "
                   "port='3260'/>")
         extra["network_pr_define_error"] = _define_only(daemon, network_pr)
+        extra["hostdev_define_error"] = _define_only(daemon, HOSTDEV_DOMAIN.replace("IQN", run.iqn))
+        hostdev_json = base / "host-hostdev.json"
+        shown = guestprobe_host(daemon.ro_uri, "gp-hostdev-defined", output=hostdev_json)
+        extra["hostdev_domain"] = (json.loads(hostdev_json.read_text())
+                                   if shown.returncode == 0 else shown.stderr)
         missing = guestprobe_host(daemon.ro_uri, "no-such-domain", output=base / "none.json")
         extra["missing_domain"] = (missing.returncode, missing.stderr.strip())
         extra["libvirtd_log"] = daemon.log.read_text()[-4000:]

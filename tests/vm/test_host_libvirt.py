@@ -160,3 +160,21 @@ def test_unknown_domain_is_one_line_exit_11(booted):
     status, stderr = booted.extra["missing_domain"]
     assert status == 11 and "no domain named 'no-such-domain'" in stderr
     assert len(stderr.splitlines()) == 1
+
+
+def test_scsi_hostdevs_as_libvirt_returns_them_are_host_disks(booted):
+    """<hostdev type='scsi'> LUNs (scsi-generic) defined in a real libvirtd: libvirt assigns each
+    a drive address on the virtio-scsi controller, and `guestprobe host` lists them as disks
+    with that SCSI address (the join's key), next to an IDE disk shown by its IDE address."""
+    extra = booted.extra
+    assert extra["hostdev_define_error"] is None, extra["hostdev_define_error"]
+    document = extra["hostdev_domain"]
+    assert isinstance(document, dict), document
+    disks = {d["target_dev"]: d for d in document["domains"][0]["disks"]}
+    hostdevs = [d for d in disks.values() if d["device"] == "hostdev"]
+    assert [(d["qemu_device"], d["source"]["kind"]) for d in hostdevs] == [
+        ("scsi-generic", "iscsi"), ("scsi-generic", "scsi-host")]
+    assert all(d["scsi_address"] and d["address"].startswith("scsi ") for d in hostdevs)
+    assert len({d["scsi_address"] for d in hostdevs}) == 2
+    assert hostdevs[1]["source"]["path"] == "scsi_host7 0:0:2" and hostdevs[1]["shareable"]
+    assert disks["hda"]["address"].startswith("ide ") and disks["hda"]["scsi_address"] is None
