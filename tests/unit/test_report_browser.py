@@ -128,7 +128,7 @@ def test_foreign_reservation_names_the_holder_in_the_browser(chromium, tmp_path,
     page = _render(capsys, EXAMPLES / "foreign-reservation.tar.gz", tmp_path / "fr.html")
     text = PageText(dump_dom(chromium, page)).text
     assert ("reservation holder write_exclusive_registrants_only held by key 0x5646314132423033 "
-            "'VF1A2B03' = Veritas coordinator key of cluster 6699, node 3") in text
+            "'VF1A2B03' (Veritas coordinator key: cluster 6699, node 3)") in text
     assert "reserved_by_veritas_cluster" in text and "cluster 6699, node 3" in text
 
 
