@@ -360,28 +360,31 @@ def _is_hex(text: "Any") -> bool:
     return True
 
 
+def _comparison_row(row: "dict[str, Any]", nodes: "list[Any]") -> str:
+    """One LU: its designator, identity, each node's cell, seen by all, PR where seen, holder."""
+    from guestprobe.bundle.compare import holder_cell
+
+    cells = [_comparison_cell(row, name) for name in nodes]
+    css, word = _PR_WORDS.get(row.get("pr_capable_where_seen"), ("unknown", "?"))
+    seen_css = "usable" if row.get("seen_by_all") else "degraded"
+    holder = holder_cell(row, nodes)
+    holder_css = "usable" if holder in ("none", "-") else "degraded"
+    return (
+        f"<tr><td class=\"mono\">{html_text(row.get('lu_designator'))}</td>"
+        f"<td>{html_text(row.get('identity') or '-')}</td>{''.join(cells)}"
+        f'<td class="{seen_css}"><span class="st">'
+        f"{'yes' if row.get('seen_by_all') else 'NO'}</span></td>"
+        f'<td class="{css}"><span class="st">{html_text(word)}</span></td>'
+        f'<td class="{holder_css}">{html_text(holder)}</td></tr>'
+    )
+
+
 def render_comparison_html(result: "dict[str, Any]") -> str:
     """The node x LU matrix of ``guestprobe compare``: which node sees each LU through which
     paths, whether PR-capable, and the coordinator-disk count."""
-    from guestprobe.bundle.compare import holder_cell
-
     nodes = [node.get("name") for node in result.get("nodes") or []]
     head = "".join(f"<th>{html_text(name)}</th>" for name in nodes)
-    rows = []
-    for row in result.get("logical_units") or []:
-        cells = [_comparison_cell(row, name) for name in nodes]
-        css, word = _PR_WORDS.get(row.get("pr_capable_where_seen"), ("unknown", "?"))
-        seen_css = "usable" if row.get("seen_by_all") else "degraded"
-        holder = holder_cell(row, nodes)
-        holder_css = "usable" if holder in ("none", "-") else "degraded"
-        rows.append(
-            f"<tr><td class=\"mono\">{html_text(row.get('lu_designator'))}</td>"
-            f"<td>{html_text(row.get('identity') or '-')}</td>{''.join(cells)}"
-            f'<td class="{seen_css}"><span class="st">'
-            f"{'yes' if row.get('seen_by_all') else 'NO'}</span></td>"
-            f'<td class="{css}"><span class="st">{html_text(word)}</span></td>'
-            f'<td class="{holder_css}">{html_text(holder)}</td></tr>'
-        )
+    rows = [_comparison_row(row, nodes) for row in result.get("logical_units") or []]
     findings = [v for v in result.get("cluster_verdicts") or [] if v.get("lu_designator")]
     coordinator = result.get("coordinator_disks") or {}
     enough = bool(coordinator.get("enough"))
