@@ -38,7 +38,7 @@ def _codes(result: dict, lu: "str | None" = None) -> "list[str]":
 
 
 def test_every_lu_code_is_stable_and_documented():
-    import guestprobe.check.cluster as cluster
+    from guestprobe.check import cluster
 
     for code in LU_CODES:
         assert f"``{code}``" in cluster.__doc__

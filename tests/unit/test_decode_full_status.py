@@ -84,7 +84,8 @@ def test_no_registration_and_format_00_iscsi_name():
 
 
 def test_a_cut_descriptor_is_dropped_and_an_overrun_raises():
-    data = full_status(1, descriptor(VF_NODE3, iscsi_tid(IQN)), descriptor(VF_NODE4, iscsi_tid(IQN)))
+    data = full_status(1, descriptor(VF_NODE3, iscsi_tid(IQN)),
+                       descriptor(VF_NODE4, iscsi_tid(IQN)))
     cut = decode_read_full_status(data[:-10])
     assert cut.truncated and [r.key for r in cut.registrations] == [VF_NODE3]
     # a descriptor whose additional descriptor length runs past the additional length

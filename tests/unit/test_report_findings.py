@@ -134,7 +134,8 @@ def test_a_holder_in_no_veritas_format_is_said_to_be_one():
     (name,) = [disk["name"] for disk in document["disks"]]
     text = normalize(render_report(document))
     assert ("reservation holder: write_exclusive_registrants_only held by key 0xf0e1d2c3b4a59687 "
-            "(not a Veritas or fence_scsi key format: another cluster or a manual sg_persist)") in text
+            "(not a Veritas or fence_scsi key format: another cluster or a manual sg_persist)"
+            ) in text
     assert f"NOT USABLE {name} pr_fencing" in text and "reserved_by_other" in text
 
 
