@@ -402,8 +402,9 @@ def render_comparison_html(result: "dict[str, Any]") -> str:
         f'<div class="card k-{"usable" if enough else "not_usable"}"><h3>'
         f'<span class="badge st {"usable" if enough else "not_usable"}">'
         f'{"OK" if enough else "NOT ENOUGH"}</span> '
-        f"{html_text(coordinator.get('candidate_count'))} LU(s) seen and PR-capable from every "
-        f"node; largest odd set: {html_text(coordinator.get('largest_odd_set'))}</h3>"
+        f"{html_text(coordinator.get('candidate_count'))} LU(s) seen by every node, PR-capable "
+        "and free of other owners' keys; largest odd set: "
+        f"{html_text(coordinator.get('largest_odd_set'))}</h3>"
         f"<p>{html_text(coordinator.get('reason'))}</p></div></section>",
         "<section><h2>Logical units by node</h2>",
     ]
