@@ -134,3 +134,19 @@ def test_host_views_show_two_nodes_behind_one_host_initiator():
     assert pair("hostA.json", "hostA.json", kind="iscsi") == []  # QEMU's own libiscsi sessions
     (text,) = pair("hostA.json", "hostA.json", kind="iscsi", socket="/run/pr-helper.sock")
     assert "qemu-pr-helper socket /run/pr-helper.sock" in text
+
+
+def test_compare_records_which_host_view_joined_each_node(capsys, tmp_path):
+    """compare --host: the node joined with a domain of HOST.json carries that file as its host
+    (what nodes_share_host_initiator groups by); a node nothing joined has none."""
+    import json
+
+    from test_bundle_cli import run_cli
+    from test_host import EXAMPLES, FIXTURES, _host_json
+
+    host = _host_json(tmp_path, (FIXTURES / "mixed.xml").read_text())
+    status, out, err = run_cli(capsys, "compare", "--json", str(EXAMPLES / "mixed.tar.gz"),
+                               str(EXAMPLES / "two-paths.tar.gz"), "--host", host)
+    assert status == 0, err
+    assert {n["name"]: n["host"] for n in json.loads(out)["nodes"]} == {
+        "node2": host, "node1": None}
