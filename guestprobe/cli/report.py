@@ -104,7 +104,7 @@ def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None,
     type=click.IntRange(0, 65535),
     metavar="N",
     help="The nodes' Veritas cluster id (LLT): its own keys on an LU are then told apart from "
-    "another cluster's.",
+    "another cluster's (for redacted bundles: the redacted id compare shows).",
 )
 @fail_on_option
 def compare(

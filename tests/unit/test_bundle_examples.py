@@ -166,8 +166,16 @@ def test_compare_the_example_nodes(capsys):
     status, out, _ = run_cli(capsys, "compare", "--json", *foreign)
     (row,) = json.loads(out)["logical_units"]
     assert row["seen_by_all"] is True
-    # held by a Veritas node's key: degraded, not refused, so still a coordinator candidate
+    # held by a Veritas node's key: PR works (degraded, not refused), but whose cluster holds it
+    # is unknown without --cluster-id: a candidate that may be, not a sure one
     assert row["pr_capable_by_node"]["node4"] == "yes"
+    coordinator = json.loads(out)["coordinator_disks"]
+    assert (coordinator["candidates"], coordinator["unconfirmed"]) == ([], [TGT_LU])
+    status, out, _ = run_cli(capsys, "compare", "--json", "--cluster-id", "6699", *foreign)
+    assert json.loads(out)["coordinator_disks"]["candidates"] == [TGT_LU]
+    status, out, _ = run_cli(capsys, "compare", "--json", "--cluster-id", "7", *foreign)
+    assert [v["code"] for v in json.loads(out)["cluster_verdicts"]] == [
+        "lu_foreign_keys", "too_few_coordinator_disks"]
 
 
 def test_compare_names_the_holder_and_fails_on_too_few_coordinators(capsys, tmp_path):
