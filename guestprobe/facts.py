@@ -16,6 +16,7 @@ from guestprobe.decode.inquiry import decode_standard_inquiry
 from guestprobe.decode.nvme import decode_identify_controller
 from guestprobe.decode.opcodes import decode_supported_opcodes
 from guestprobe.decode.persist import (
+    decode_read_full_status,
     decode_read_keys,
     decode_read_reservation,
     decode_report_capabilities,
@@ -216,6 +217,9 @@ FACT_GROUPS: "tuple[tuple[str, Callable[[_Decoder], Any]], ...]" = (
     ("block_device_characteristics", _one_probe("vpd_0xb1", decode_block_device_characteristics)),
     ("logical_block_provisioning", _one_probe("vpd_0xb2", decode_logical_block_provisioning)),
     ("persistent_reservations", _persistent_reservations),  # the three PR IN probes
+    # READ FULL STATUS: each registration's key and TransportID (outcome null: not collected,
+    # a report of a guestprobe without this probe)
+    ("pr_full_status", _one_probe("pr_read_full_status", decode_read_full_status)),
     ("supported_opcodes", _supported_opcodes),  # opcodes: REPORT SUPPORTED OPERATION CODES
     ("write_same", _write_same),  # the WRITE SAME probes' outcomes (no data to decode)
 )

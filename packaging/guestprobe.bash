@@ -64,7 +64,7 @@ _guestprobe()
             opts="--json -o --output --fail-on --redact-key --brief --html --host --help -h"
             files=1 ;;
         compare)
-            opts="--json --redact-key --html --host --help -h"; files=1 ;;
+            opts="--json --redact-key --html --host --cluster-id --fail-on --help -h"; files=1 ;;
         host)
             opts="-c --connect --xml --vmi --json -o --output --brief --fail-on --help -h" ;;
         explain)

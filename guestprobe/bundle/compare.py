@@ -13,12 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guestprobe.check.cluster import (
+    FREE_USES,
+    LU_VERITAS_KEYS_CLUSTER_UNKNOWN,
     NO,
     UNKNOWN,
     YES,
+    ClusterVerdict,
     combine,
+    holders,
     judge_coordinator_disks,
+    judge_lu,
     path_pr_state,
+    shared_host_initiators,
 )
 from guestprobe.errors import BadInputError
 
@@ -33,6 +39,7 @@ class NodeReport:
     document: "dict[str, Any]"  # judged with this machine's rules
     fingerprint: str = ""  # of the report as collected: the same report twice is refused
     notes: "list[str]" = field(default_factory=list)
+    host: "str | None" = None  # compare --host: the host view its disks were joined with
 
     @property
     def hostname(self) -> "str | None":
@@ -79,13 +86,26 @@ def _identity(disk: "dict[str, Any]") -> str:
     return " ".join(filter(None, [identity.get("vendor"), identity.get("product")]))
 
 
+def _host_disk(node: "NodeReport", disk: "dict[str, Any]") -> "dict[str, Any] | None":
+    """The host disk (``--host``) this node's disk was joined with, and which host it is on."""
+    joined = ((node.document.get("host_join") or {}).get("disks") or {}).get(disk.get("name"))
+    if not joined or not isinstance(joined.get("disk"), dict) or node.host is None:
+        return None
+    host_disk = joined["disk"]
+    return {"host": node.host, "target_dev": host_disk.get("target_dev"),
+            "kind": host_disk.get("kind"), "passthrough": bool(host_disk.get("passthrough")),
+            "reservations": host_disk.get("reservations")}
+
+
 def _units(nodes: "list[NodeReport]") -> "tuple[dict[str, dict[str, Any]], dict[str, list]]":
-    """Every LU by its designator, with each node's paths to it; and each node's disks that have
-    no designator (they cannot be matched)."""
+    """Every LU by its designator, with each node's paths to it (two paths of one node stay
+    that node's: never "shared"); and each node's disks that have no designator."""
     units: "dict[str, dict[str, Any]]" = {}
     no_designator: "dict[str, list[str]]" = {}
     for node in nodes:
         for disk in node.document.get("disks") or []:
+            if (disk.get("transport") or {}).get("kind") in ("device-mapper", "md"):
+                continue  # a map above the paths carries their designator: not a path
             designator = ((disk.get("facts") or {}).get("identity") or {}).get("lu_designator")
             if not designator:
                 no_designator.setdefault(node.name, []).append(disk.get("name"))
@@ -97,42 +117,68 @@ def _units(nodes: "list[NodeReport]") -> "tuple[dict[str, dict[str, Any]], dict[
                     "identity": _identity(disk),
                     "size_bytes": disk.get("size_bytes"),
                     "paths": {},
+                    "host_disks": {},
                 },
             )
             unit["paths"].setdefault(node.name, []).append(path_pr_state(disk))
+            host_disk = _host_disk(node, disk)
+            if host_disk is not None:
+                unit["host_disks"].setdefault(node.name, []).append(host_disk)
     return units, no_designator
 
 
-def _row(unit: "dict[str, Any]", names: "list[str]") -> "dict[str, Any]":
-    """One LU's row: who sees it, who misses it, and whether it is PR-capable from each."""
+def _row(unit: "dict[str, Any]", names: "list[str]", cluster_id: "int | None") -> "dict[str, Any]":
+    """One LU's row: who sees it, whether PR-capable where seen, its holder, its verdicts."""
     paths = unit["paths"]
     missing = [name for name in names if name not in paths]
-    pr_by_node = {
-        name: combine([path["pr_capable"] for path in paths[name]])
-        for name in names
-        if name in paths
-    }
-    shared = not missing
+    pr_where_seen, verdicts, use = judge_lu(unit["lu_designator"], paths, names, cluster_id)
+    verdicts += shared_host_initiators(unit["lu_designator"], unit["host_disks"])
+    seen_by_all = not missing
     return {
         **unit,
         "seen_by": [name for name in names if name in paths],
         "missing_from": missing,
-        "pr_capable_by_node": pr_by_node,
-        "seen_by_all": shared,
-        "pr_capable_from_all": combine(list(pr_by_node.values())) if shared else NO,
+        "pr_capable_by_node": {
+            name: combine([path["pr_capable"] for path in paths[name]])
+            for name in names
+            if name in paths
+        },
+        "seen_by_all": seen_by_all,
+        "pr_capable_where_seen": pr_where_seen,
+        "pr_capable_from_all": pr_where_seen if seen_by_all else NO,
+        "holders": [holder.to_dict() for holder in holders(paths)],
+        "use": None if use is None else use.to_dict(),
+        "verdicts": [verdict.to_dict() for verdict in verdicts],
     }
 
 
-def compare_nodes(nodes: "list[NodeReport]") -> "dict[str, Any]":
-    """The comparison record (what ``guestprobe compare --json`` prints)."""
+def _candidate(row: "dict[str, Any]") -> str:
+    """YES: a coordinator candidate; UNKNOWN: it may be one; NO: it is not."""
+    if not row["seen_by_all"] or row["pr_capable_where_seen"] == NO:
+        return NO
+    if any(v["status"] == "not_usable" for v in row["verdicts"]):
+        return NO
+    use = (row["use"] or {}).get("code")
+    if row["pr_capable_where_seen"] == UNKNOWN or use == LU_VERITAS_KEYS_CLUSTER_UNKNOWN:
+        return UNKNOWN
+    return YES if use is None or use in FREE_USES else NO
+
+
+def compare_nodes(nodes: "list[NodeReport]", cluster_id: "int | None" = None) -> "dict[str, Any]":
+    """The comparison record (what ``guestprobe compare --json`` prints); ``cluster_id``: the
+    Veritas cluster id of these nodes (``--cluster-id``), which tells its own keys apart."""
     check_distinct_nodes(nodes)
     names = [node.name for node in nodes]
     units, no_designator = _units(nodes)
-    rows = [_row(unit, names) for unit in units.values()]
+    rows = [_row(unit, names, cluster_id) for unit in units.values()]
     rows.sort(key=lambda row: (not row["seen_by_all"], row["lu_designator"]))
-    candidates = [row["lu_designator"] for row in rows if row["pr_capable_from_all"] == YES]
-    unconfirmed = [row["lu_designator"] for row in rows if row["pr_capable_from_all"] == UNKNOWN]
+    candidates = [row["lu_designator"] for row in rows if _candidate(row) == YES]
+    unconfirmed = [row["lu_designator"] for row in rows if _candidate(row) == UNKNOWN]
     coordinator = judge_coordinator_disks(candidates, unconfirmed)
+    cluster_verdicts = [v for row in rows for v in row["verdicts"]]
+    cluster_verdicts.append(ClusterVerdict(
+        coordinator.code, "usable" if coordinator.enough else "not_usable", coordinator.text
+    ).to_dict())
     return {
         "nodes": [
             {
@@ -140,9 +186,11 @@ def compare_nodes(nodes: "list[NodeReport]") -> "dict[str, Any]":
                 "source": node.source,
                 "disk_count": len(node.document.get("disks") or []),
                 "notes": node.notes,
+                "host": node.host,
             }
             for node in nodes
         ],
+        "cluster_id": cluster_id,
         "logical_units": rows,
         "disks_without_designator": no_designator,
         "missing_by_node": {
@@ -150,6 +198,7 @@ def compare_nodes(nodes: "list[NodeReport]") -> "dict[str, Any]":
             for name in names
         },
         "coordinator_disks": {
+            "code": coordinator.code,
             "candidates": coordinator.candidates,
             "candidate_count": len(coordinator.candidates),
             "largest_odd_set": coordinator.largest_odd_set,
@@ -157,33 +206,63 @@ def compare_nodes(nodes: "list[NodeReport]") -> "dict[str, Any]":
             "unconfirmed": coordinator.unconfirmed,
             "reason": coordinator.text,
         },
+        "cluster_verdicts": cluster_verdicts,
     }
 
 
+def holder_cell(row: "dict[str, Any]", names: "list[str]") -> str:
+    """The LU's reservation holder(s) for a table cell: ``VF1A2B03: cluster 6699, node 3``,
+    with the nodes that saw it where not every node that read it did; ``none``; ``-``."""
+    read = [n for n in names if any(p.get("reservation") is not None
+                                    for p in (row["paths"].get(n) or []))]
+    if not row["holders"]:
+        return "none" if read else "-"
+    parts = []
+    for holder in row["holders"]:
+        seen = holder["seen_from"]
+        text = holder["holder_text"]
+        parts.append(text if sorted(seen) == sorted(read) else f"{text} (from {', '.join(seen)})")
+    return "; ".join(parts)
+
+
+WHERE_SEEN_WORDS = {YES: "yes", NO: "NO", UNKNOWN: "?"}
+
+
 def _cell(paths: "list[dict[str, Any]] | None") -> str:
+    """``sdb:PR``; ``sdf:noPR(not_supported)``; ``sdb:PR/held:VF1A2B03`` where that node reads
+    a reservation (the HOLDER column decodes the key)."""
+    from guestprobe.decode.persist import key_owner
+
     if not paths:
         return "-"
-    return ",".join(
-        f"{p['disk']}:{PR_MARKS[p['pr_capable']]}"
-        + ("" if p["read_keys_outcome"] in (None, "ok") else f"({p['read_keys_outcome']})")
-        for p in paths
-    )
+    cells = []
+    for p in paths:
+        cell = f"{p['disk']}:{PR_MARKS[p['pr_capable']]}"
+        if p["read_keys_outcome"] not in (None, "ok"):
+            cell += f"({p['read_keys_outcome']})"
+        held = (p.get("reservation") or {}).get("key_hex")
+        if held:
+            cell += f"/held:{key_owner(int(held, 16)).label}"
+        cells.append(cell)
+    return ",".join(cells)
 
 
 def render_comparison(result: "dict[str, Any]") -> str:
     """The readable form: one row per LU, one column per node, then the conclusions."""
     from guestprobe.report.escape import terminal_lines
+    from guestprobe.report.findings import STATUS_WORDS
     from guestprobe.report.table import grid
 
     names = [node["name"] for node in result["nodes"]]
-    header = ["LU DESIGNATOR", "IDENTITY", *names, "ALL NODES", "PR FROM ALL"]
+    header = ["LU DESIGNATOR", "IDENTITY", *names, "SEEN BY ALL", "PR WHERE SEEN", "HOLDER"]
     rows = [
         [
             row["lu_designator"],
             row["identity"] or "-",
             *[_cell(row["paths"].get(name)) for name in names],
             "yes" if row["seen_by_all"] else "NO",
-            {YES: "yes", NO: "NO", UNKNOWN: "?"}[row["pr_capable_from_all"]],
+            WHERE_SEEN_WORDS[row["pr_capable_where_seen"]],
+            holder_cell(row, names),
         ]
         for row in result["logical_units"]
     ]
@@ -193,7 +272,9 @@ def render_comparison(result: "dict[str, Any]") -> str:
             f"{n['name']} ({n['source']}, {n['disk_count']} disks)" for n in result["nodes"]
         ),
         grid(header, rows) + "\nPR = PR-capable, noPR = not, PR? = PR IN answers but the "
-        "fencing verdict is unknown (facts missing), - = not seen"
+        "fencing verdict is unknown (facts missing), held:KEY = that node reads a reservation "
+        "by KEY, - = not seen; PR WHERE SEEN: from every node that sees the LU; HOLDER: the "
+        "reservation's key and its owner"
         if rows
         else "No disk with an LU designator on any node.",
     ]
@@ -204,8 +285,15 @@ def render_comparison(result: "dict[str, Any]") -> str:
         parts.append(f"{name}: no LU designator (cannot be matched): {', '.join(disks)}")
     for node in result["nodes"]:
         parts.extend(f"{node['name']}: {note}" for note in node["notes"])
+    findings = [v for v in result.get("cluster_verdicts") or [] if v.get("lu_designator")]
+    if findings:
+        parts.append("\n".join(
+            f"{STATUS_WORDS.get(v['status'], v['status'])} {v['lu_designator']} {v['code']}: "
+            f"{v['text']}" for v in findings
+        ))
     coordinator = result["coordinator_disks"]
     verdict = "OK" if coordinator["enough"] else "NOT ENOUGH"
     parts.append(f"Coordinator disks: {verdict}: {coordinator['reason']}")
     # every name, path and note from a node's report is data: no control character gets through
     return terminal_lines("\n\n".join(parts)) + "\n"
+

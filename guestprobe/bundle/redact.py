@@ -57,7 +57,7 @@ IDENTIFYING_UDEV_KEY = re.compile(r"SERIAL|WWN|UUID|SCSI_IDENT|ID_PATH|DM_NAME")
 # VPD 0x83 designator types that identify an LU or port: vendor specific, T10, EUI-64, NAA,
 # MD5 LU identifier, SCSI name string, UUID (relative target port/port groups do not)
 IDENTIFYING_DESIGNATORS = {0x0, 0x1, 0x2, 0x3, 0x7, 0x8, 0xA}
-PR_KEY_PROBES = ("pr_read_keys", "pr_read_reservation")
+PR_KEY_PROBES = ("pr_read_keys", "pr_read_reservation", "pr_read_full_status")
 _UDEV_TAG = re.compile(r"[^A-Za-z0-9-]")  # what udev's path_id turns into "_" in ID_PATH_TAG
 _HEXDUMP_LINE = re.compile(r"^(\s*[0-9a-fA-F]+\s+)((?:[0-9a-fA-F]{2}(?: {1,2}|$))+)")
 _HEX_BYTE = re.compile(r"[0-9a-fA-F]{2}")
@@ -142,7 +142,29 @@ def pr_key_offsets(probe_name: "str | None", data: bytes) -> "list[int]":
         return [8] if additional >= 8 else []
     if probe_name == "pr_read_keys":
         return list(range(8, end - 7, 8))
+    if probe_name == "pr_read_full_status":
+        return [start for start, _ in full_status_descriptors(data)]
     return []
+
+
+FULL_STATUS_FIXED = 24  # a READ FULL STATUS descriptor before its TransportID
+
+
+def full_status_descriptors(data: bytes) -> "list[tuple[int, int]]":
+    """(start, end) of each whole READ FULL STATUS descriptor (SPC-4 6.16.5) in PR IN parameter
+    data, header included: key at start..start+7, TransportID at start+24..end."""
+    if len(data) < 8:
+        return []
+    end = min(len(data), 8 + int.from_bytes(data[4:8], "big"))
+    out = []
+    at = 8
+    while at + FULL_STATUS_FIXED <= end:
+        stop = at + FULL_STATUS_FIXED + int.from_bytes(data[at + 20 : at + 24], "big")
+        if stop > end:
+            break
+        out.append((at, stop))
+        at = stop
+    return out
 
 
 def pr_keys(data: bytes, probe_name: str = "pr_read_keys") -> "list[bytes]":
@@ -216,16 +238,17 @@ class Redactor:
     def _veritas_key_token(self, value: bytes) -> "bytes | None":
         """A Veritas registration key keeps its format, so that a redacted bundle is judged
         like the original (whose cluster holds the LU): a coordinator key ``VF`` + cluster id +
-        node id keeps ``VF`` and the node id, its cluster id becomes 4 other hex digits; a data
+        node id keeps ``VF`` and the node id, its cluster id becomes 4 other hex digits (the same
+        for every node of the cluster); a data
         disk key keeps its node byte and ``PGR``/``VCS``, its last 4 characters become 4 hex
         digits. Node ids (0-63) and the scheme identify nobody; the cluster id might."""
         found = decode_veritas_key(int.from_bytes(value, "big"))
         if found is None:
             return None
-        digits = self._stream("binary", value, 4).upper().encode()
-        if found.scheme == "vxfen_coordinator":
-            return value[:2] + digits + value[6:]
-        return value[:4] + digits
+        if found.scheme == "vxfen_coordinator":  # by the cluster id alone: one cluster's
+            # nodes keep one (redacted) cluster id, so compare still tells whose keys they are
+            return value[:2] + self._stream("cluster", value[2:6], 4).upper().encode() + value[6:]
+        return value[:4] + self._stream("binary", value, 4).upper().encode()
 
     def token(self, value: str) -> str:
         """The token of an identifier (registered on first use); ``value`` as given if blank."""
@@ -381,11 +404,34 @@ class Redactor:
         return bytes(out)
 
     def redact_pr_keys(self, probe_name: "str | None", data: bytes) -> bytes:
+        """The keys in PR IN parameter data, and in READ FULL STATUS each TransportID's
+        initiator (iSCSI name, FC N_Port_Name, SAS address), replaced at their offsets."""
         out = bytearray(data)
         for at in pr_key_offsets(probe_name, data):
             key = data[at : at + 8]
             _replace_at(out, at, key, self.add_binary(key))
+        if probe_name == "pr_read_full_status":
+            for start, end in full_status_descriptors(data):
+                self._redact_transport_id(out, data, start + FULL_STATUS_FIXED, end)
         return bytes(out)
+
+    def _redact_transport_id(self, out: "bytearray", data: bytes, at: int, end: int) -> None:
+        """One TransportID (SPC-4 7.6.4) at ``data[at:end]``: the iSCSI name (format 01: the
+        part before ``,i,0x``; the session id identifies nobody), FC bytes 8-15, SAS 4-11."""
+        if end - at < 4:
+            return
+        protocol, format_code = data[at] & 0x0F, data[at] >> 6
+        if protocol == 0x5 and format_code in (0, 1):
+            stop = min(end, at + 4 + int.from_bytes(data[at + 2 : at + 4], "big"))
+            name = data[at + 4 : stop].split(b"\0", 1)[0].split(b",i,0x", 1)[0]
+            if name and is_ascii(name.decode("latin-1")):
+                token = self.token(name.decode("ascii")).encode("ascii", "replace")
+                _replace_at(out, at + 4, name, token)
+        elif format_code == 0 and protocol in (0x0, 0x6):
+            first = at + (8 if protocol == 0x0 else 4)
+            if first + 8 <= end:
+                value = data[first : first + 8]
+                _replace_at(out, first, value, self.add_binary(value, 0x3))
 
     # -- replacing in texts ----------------------------------------------------------------------
     def _compiled_text(self) -> "typing.Pattern[str] | None":

@@ -98,36 +98,24 @@ def hypervisor(platform: "Mapping[str, Any]") -> "str | None":
         return None
 
 
-def _veritas_words(veritas: "Mapping[str, Any]") -> str:
-    if veritas.get("kind") == "coordinator":
-        return (
-            f"Veritas coordinator key: cluster {veritas.get('cluster_id')}, "
-            f"node {veritas.get('node_id')}"
-        )
-    scheme = {"cvm_parallel_dg": "CVM shared disk group", "vcs_failover_dg": "VCS failover"}
-    return (
-        f"Veritas data disk key ({scheme.get(veritas.get('scheme'), veritas.get('scheme'))}), "
-        f"node {veritas.get('node_id')}"
-    )
+def _key_words(key_hex: "Any") -> str:
+    from guestprobe.decode.persist import describe_key
 
-
-def _key_words(key_hex: str, veritas_by_hex: "Mapping[str, Mapping[str, Any]]") -> str:
-    veritas = veritas_by_hex.get(key_hex)
-    if veritas is None:
+    try:
+        return describe_key(int(key_hex, 16))
+    except (TypeError, ValueError):
         return f"0x{key_hex}"
-    return f"0x{key_hex} '{veritas.get('ascii')}' ({_veritas_words(veritas)})"
 
 
 def _pr_facts(pr: "Mapping[str, Any]") -> "dict[str, Any]":
     from guestprobe.decode.persist import decode_veritas_key
 
-    veritas_by_hex = {v.get("key_hex"): v for v in pr.get("veritas_keys") or []}
     keys = _get(pr, "keys", "keys_hex")
     out: "dict[str, Any]" = {
         "registrations_present": None if keys is None else bool(keys),
         "registered_keys_text": None
         if keys is None
-        else ", ".join(_key_words(k, veritas_by_hex) for k in keys) or "none",
+        else ", ".join(_key_words(k) for k in keys) or "none",
         "reservation_held": None,
         "reservation_by_veritas_key": None,
         "reservation_text": None,
@@ -138,12 +126,9 @@ def _pr_facts(pr: "Mapping[str, Any]") -> "dict[str, Any]":
         out["reservation_held"] = held is not None
         if isinstance(held, Mapping):
             veritas = decode_veritas_key(int(held.get("key_hex", "0"), 16))
-            if veritas is not None:
-                veritas_by_hex.setdefault(held.get("key_hex"), veritas.to_dict())
             out["reservation_by_veritas_key"] = veritas is not None
-            out["reservation_text"] = (
-                f"{held.get('type_name')} by key {_key_words(held.get('key_hex'), veritas_by_hex)}"
-            )
+            words = _key_words(held.get("key_hex"))
+            out["reservation_text"] = f"{held.get('type_name')} by key {words}"
     return out
 
 

@@ -106,12 +106,17 @@ def fail_on_status(document: "dict[str, Any]", fail_on: "str | None") -> bool:
         return False
     from guestprobe.check.verdict import verdicts_of
 
-    threshold = VERDICT_ORDER.index(fail_on)
     verdicts = [v for d in document["disks"] for v in verdicts_of(d.get("verdicts"))]
     verdicts += verdicts_of(document.get("guest_verdicts"))
-    return any(
-        VERDICT_ORDER.index(v.status) >= threshold for v in verdicts if v.status in VERDICT_ORDER
-    )
+    return statuses_fail([v.status for v in verdicts], fail_on)
+
+
+def statuses_fail(statuses: "list[str]", fail_on: "str | None") -> bool:
+    """Whether any status is ``fail_on`` or worse (``--fail-on``; also compare's)."""
+    if not fail_on:
+        return False
+    threshold = VERDICT_ORDER.index(fail_on)
+    return any(VERDICT_ORDER.index(s) >= threshold for s in statuses if s in VERDICT_ORDER)
 
 
 def progress_printer(shown: bool) -> "Callable[[int, int], None] | None":

@@ -16,6 +16,7 @@ from guestprobe.cli.common import (
     input_key,
     json_option,
     output_option,
+    statuses_fail,
     verify_key_option,
 )
 from guestprobe.errors import ExitStatus
@@ -53,15 +54,20 @@ def report(report, as_json, output, fail_on, redact_key, brief, html_output, hos
         sys.exit(ExitStatus.FAIL_ON)
 
 
-def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None) -> "Any":
+def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None,
+               host_files: "dict[int, str] | None" = None) -> "Any":
     from guestprobe.bundle.compare import NodeReport, report_fingerprint
     from guestprobe.host.join import HOST_REDACTED_NOTE
 
     notes = []
+    host = None
     original, document, manifest = pipeline.rejudge(path, key)
     redaction = (manifest or {}).get("redaction") or {}
     if hosts:  # compare --host: judged with the host's facts of its own domain
         joined = pipeline.join_node_host(document, hosts, redaction, key, path)
+        domain = (joined or {}).get("domain")
+        found = {(host_files or {}).get(id(d)) for d in hosts if d.get("name") == domain}
+        host = found.pop() if joined and len(found) == 1 else None
         notes.append(
             f"host {joined['domain']}: {len(joined['matches'])} disk(s) joined, "
             f"{len(joined['conflicts'])} conflict(s)"
@@ -77,7 +83,7 @@ def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None)
         )
     elif redaction:
         notes.append("redacted: matches only reports redacted with the same --redact-key")
-    return NodeReport(path, document, report_fingerprint(original), notes)
+    return NodeReport(path, document, report_fingerprint(original), notes, host)
 
 
 @click.command("compare")
@@ -98,19 +104,30 @@ def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None)
     help="Join each node with its KVM host's view (guestprobe host --json); may be given "
     "once per host.",
 )
+@click.option(
+    "--cluster-id",
+    type=click.IntRange(0, 65535),
+    metavar="N",
+    help="The nodes' Veritas cluster id (LLT): its own keys on an LU are then told apart from "
+    "another cluster's (for redacted bundles: the redacted id compare shows).",
+)
+@fail_on_option
 def compare(
     reports: "tuple[str, ...]",
     as_json: bool,
     html_output: "str | None",
     redact_key: "str | None",
     host_files: "tuple[str, ...]" = (),
+    cluster_id: "int | None" = None,
+    fail_on: "str | None" = None,
 ) -> None:
     """Compare the reports (JSON or bundles) of several cluster nodes, LU by LU.
 
     Shows which LUs (matched by LU designator) every node sees, whether each is PR-capable
-    from every node, which nodes miss which LU, and whether the LUs shared by all nodes can
-    hold an odd number (at least 3) of I/O-fencing coordinator disks. Each report is judged
-    again with this machine's rules.
+    from every node that sees it, who holds it (the reservation key decoded), which nodes miss
+    which LU, which nodes cannot fence each other (one initiator), and whether the LUs shared by
+    all nodes can hold an odd number (at least 3) of I/O-fencing coordinator disks. Each report
+    is judged again with this machine's rules. --fail-on reads the cluster verdicts.
     """
     from guestprobe.bundle.compare import compare_nodes, render_comparison
     from guestprobe.report.output import to_json, write_atomically
@@ -118,10 +135,20 @@ def compare(
     if len(reports) < 2:
         raise click.UsageError("compare needs the reports of at least two nodes")
     key = input_key(redact_key)
-    hosts = pipeline.host_domains(host_files) if host_files else None
-    result = compare_nodes([_load_node(path, key, hosts) for path in reports])
+    hosts: "list[Any] | None" = None
+    host_of: "dict[int, str]" = {}
+    if host_files:
+        hosts = []
+        for host_file in host_files:
+            domains = pipeline.host_domains([host_file])
+            host_of.update((id(domain), host_file) for domain in domains)
+            hosts.extend(domains)
+    nodes = [_load_node(path, key, hosts, host_of) for path in reports]
+    result = compare_nodes(nodes, cluster_id)
     if html_output:
         from guestprobe.report.html import render_comparison_html
 
         write_atomically(html_output, render_comparison_html(result).encode())
     click.echo(to_json(result) if as_json else render_comparison(result), nl=False)
+    if statuses_fail([v["status"] for v in result["cluster_verdicts"]], fail_on):
+        sys.exit(ExitStatus.FAIL_ON)

@@ -53,7 +53,12 @@ RSOC_ALLOC_LEN = 8192  # sg_opcodes MX_ALLOC_LEN
 SG_LIB_CAT_NO_SENSE = 20
 SG_LIB_CAT_RECOVERED = 21
 EDOM = 33
-PR_IN_SERVICE_ACTIONS = {"--read-keys": 0, "--read-reservation": 1, "--report-capabilities": 2}
+PR_IN_SERVICE_ACTIONS = {
+    "--read-keys": 0,
+    "--read-reservation": 1,
+    "--report-capabilities": 2,
+    "--read-full-status": 3,
+}
 
 # the releases whose tools' sources the sequences below were read from
 VERIFIED_RELEASES = ((1, 46), (1, 48))

@@ -19,6 +19,7 @@ from guestprobe.collect.sg3 import (
     DISK_UNREACHABLE,
     INQUIRY,
     MAX_BLOCK_SIZE,
+    PR_READ_FULL_STATUS,
     PR_READ_KEYS,
     PR_READ_RESERVATION,
     PR_REPORT_CAPABILITIES,
@@ -192,9 +193,11 @@ class DiskProber:
             reason = "PERSISTENT RESERVE IN is not supported (pr_read_keys)"
             self._skip(PR_READ_RESERVATION.name, reason, "pr_in_not_supported")
             self._skip(PR_REPORT_CAPABILITIES.name, reason, "pr_in_not_supported")
+            self._skip(PR_READ_FULL_STATUS.name, reason, "pr_in_not_supported")
         else:
             self._send(PR_READ_RESERVATION)
             self._send(PR_REPORT_CAPABILITIES)
+            self._send(PR_READ_FULL_STATUS)
         self._send(REPORT_OPCODES)
         self._probe_write_same(readcap)
         return self.results

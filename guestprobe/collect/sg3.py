@@ -255,6 +255,11 @@ PR_READ_RESERVATION = ProbeSpec(
 PR_REPORT_CAPABILITIES = ProbeSpec(
     "pr_report_capabilities", "sg_persist", (*_PR_IN_COMMON, "--report-capabilities"), "hex"
 )
+# Every registered I_T nexus with its key and TransportID (SPC-4 6.16.5): read only, like the
+# other three; sg_persist has --read-full-status since before 1.37 (tgt 1.0.85 refuses it: exit 5)
+PR_READ_FULL_STATUS = ProbeSpec(
+    "pr_read_full_status", "sg_persist", (*_PR_IN_COMMON, "--read-full-status"), "hex"
+)
 REPORT_OPCODES = ProbeSpec("opcodes", "sg_opcodes", ("--no-inquiry", "--raw"), "raw")
 
 

@@ -50,19 +50,30 @@ from dataclasses import dataclass
 
 from guestprobe.decode import DecodeError, FactRecord, be_int, require
 from guestprobe.decode.hexdump import parse_hexdump
+from guestprobe.decode.vpd import PROTOCOL_IDENTIFIERS
 
 __all__ = [
     "PR_TYPE_NAMES",
+    "FenceScsiKey",
+    "FullStatus",
+    "KeyOwner",
     "PrCapabilities",
     "ReadKeys",
     "ReadReservation",
+    "Registration",
     "Reservation",
+    "TransportId",
     "VeritasKey",
+    "decode_fence_scsi_key",
+    "decode_read_full_status",
     "decode_read_keys",
     "decode_read_reservation",
     "decode_report_capabilities",
+    "decode_transport_id",
     "decode_veritas_key",
+    "describe_key",
     "key_hex",
+    "key_owner",
     "pr_in_data_from_hexdump",
     "pr_in_header_from_text",
 ]
@@ -259,6 +270,139 @@ def decode_report_capabilities(data: bytes) -> "PrCapabilities":
     )
 
 
+# ------------------------------------------------------------------------ READ FULL STATUS
+
+_FULL_STATUS_DESCRIPTOR = 24  # the fixed part, before the TransportID (SPC-4 table 176)
+_ISID_SEPARATOR = re.compile(r",i,0x", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TransportId(FactRecord):
+    """One initiator port as a TransportID names it (SPC-4 7.6.4)."""
+
+    protocol_id: int
+    protocol: str  # "iscsi", "fibre_channel", "sas", ... (vpd.PROTOCOL_IDENTIFIERS)
+    format_code: int
+    initiator: "str | None"  # iSCSI name; FC N_Port_Name or SAS address as 0x + 16 hex digits
+    isid: "str | None"  # iSCSI format 01: the initiator session id (hex, as sent)
+    raw_hex: str  # the TransportID bytes as sent
+
+
+def decode_transport_id(data: bytes) -> "TransportId":
+    """A TransportID: iSCSI (format 00: name; 01: name ``,i,0x`` ISID), FC (N_PORT_NAME at
+    bytes 8-15), SAS (SAS ADDRESS at 4-11); other protocols keep their bytes only.
+
+    >>> tid = decode_transport_id(bytes.fromhex("05000010") + b"iqn.2026-01.x:a" + bytes(1))
+    >>> (tid.protocol, tid.initiator, tid.isid)
+    ('iscsi', 'iqn.2026-01.x:a', None)
+    """
+    require(data, 4, "TransportID")
+    protocol_id, format_code = data[0] & 0x0F, data[0] >> 6
+    initiator = isid = None
+    if protocol_id == 0x5 and format_code in (0, 1):
+        length = be_int(data, 2, 2)
+        text = bytes(data[4 : 4 + length]).split(b"\0", 1)[0].decode("ascii", "replace")
+        if format_code == 1:
+            parts = _ISID_SEPARATOR.split(text, 1)
+            text, isid = parts[0], (parts[1] if len(parts) > 1 else None)
+        initiator = text
+    elif protocol_id == 0x0 and format_code == 0 and len(data) >= 16:
+        initiator = "0x" + bytes(data[8:16]).hex()
+    elif protocol_id == 0x6 and format_code == 0 and len(data) >= 12:
+        initiator = "0x" + bytes(data[4:12]).hex()
+    return TransportId(
+        protocol_id=protocol_id,
+        protocol=PROTOCOL_IDENTIFIERS.get(protocol_id, f"reserved_0x{protocol_id:x}"),
+        format_code=format_code,
+        initiator=initiator,
+        isid=isid,
+        raw_hex=bytes(data).hex(),
+    )
+
+
+@dataclass(frozen=True)
+class Registration(FactRecord):
+    """One full status descriptor: a registered I_T nexus and its key (SPC-4 6.16.5)."""
+
+    key: int
+    key_hex: str
+    all_tg_pt: bool  # registered through every target port
+    reservation_holder: bool
+    scope: "int | None"  # only where reservation_holder
+    type_code: "int | None"
+    type_name: "str | None"
+    relative_target_port: "int | None"  # None where all_tg_pt
+    transport_id: "TransportId | None"  # None: no TransportID in the descriptor
+
+
+@dataclass(frozen=True)
+class FullStatus(FactRecord):
+    generation: int
+    registrations: "tuple[Registration, ...]"
+    truncated: bool
+
+
+def decode_read_full_status(data: bytes) -> "FullStatus":
+    """READ FULL STATUS parameter data: one descriptor per registered I_T nexus.
+
+    Descriptor: key (0-7), byte 12 ALL_TG_PT (bit 1) and R_HOLDER (bit 0), byte 13 scope and
+    type, relative target port identifier (18-19), additional descriptor length (20-23), then
+    the TransportID. Sample: one iSCSI registration, key ``VF1A2B03``, holding a type 5
+    reservation through target port 1::
+
+        00 00 00 07 00 00 00 30  56 46 31 41 32 42 30 33  00 00 00 00 01 05 00 00
+        00 00 00 01 00 00 00 18  05 00 00 14 69 71 6e 2e  32 30 32 36 2d 30 31 2e
+        78 3a 6e 6f 64 65 33 00
+
+    A descriptor that runs past the additional length raises :class:`DecodeError`; one cut off
+    by a truncated response is dropped (``truncated``).
+    """
+    generation, body, truncated = _pr_header(data, "PR IN READ FULL STATUS")
+    additional = be_int(data, 4, 4)
+    registrations = []
+    at = 0
+    while at < len(body):
+        if at + _FULL_STATUS_DESCRIPTOR > additional:
+            raise DecodeError(f"PR IN READ FULL STATUS: descriptor at {at} overruns the data")
+        if at + _FULL_STATUS_DESCRIPTOR > len(body):
+            truncated = True
+            break
+        length = be_int(body, at + 20, 4)
+        end = at + _FULL_STATUS_DESCRIPTOR + length
+        if end > additional:
+            raise DecodeError(
+                f"PR IN READ FULL STATUS: descriptor at {at} (additional descriptor length "
+                f"{length}) overruns the additional length {additional}"
+            )
+        if end > len(body):
+            truncated = True
+            break
+        registrations.append(_registration(body[at:end]))
+        at = end
+    return FullStatus(generation, tuple(registrations), truncated)
+
+
+def _registration(descriptor: bytes) -> "Registration":
+    key = be_int(descriptor, 0, _KEY)
+    flags, scope_type = descriptor[12], descriptor[13]
+    holder, all_tg_pt = bool(flags & 0x01), bool(flags & 0x02)
+    transport = descriptor[_FULL_STATUS_DESCRIPTOR:]
+    type_code = scope_type & 0x0F
+    return Registration(
+        key=key,
+        key_hex=key_hex(key),
+        all_tg_pt=all_tg_pt,
+        reservation_holder=holder,
+        scope=scope_type >> 4 if holder else None,
+        type_code=type_code if holder else None,
+        type_name=PR_TYPE_NAMES.get(type_code, f"obsolete_or_reserved_0x{type_code:x}")
+        if holder
+        else None,
+        relative_target_port=None if all_tg_pt else be_int(descriptor, 18, 2),
+        transport_id=decode_transport_id(transport) if len(transport) >= 4 else None,
+    )
+
+
 # ---------------------------------------------------------------------------- Veritas keys
 
 _COORDINATOR = re.compile(rb"VF([0-9A-F]{4})([0-9A-F]{2})")
@@ -276,6 +420,16 @@ class VeritasKey(FactRecord):
     cluster_id: "int | None"  # coordinator keys only
     node_id: int  # LLT node id
     dg_count: "str | None"  # PGR keys: the four DGcount characters as sent
+
+    def describe(self) -> str:
+        """``Veritas coordinator key: cluster 6699, node 3``; the one wording of a Veritas key."""
+        if self.kind == "coordinator":
+            return f"Veritas coordinator key: cluster {self.cluster_id}, node {self.node_id}"
+        scheme = _DATA_DISK_SCHEMES.get(self.scheme, self.scheme)
+        return f"Veritas data disk key ({scheme}), node {self.node_id}"
+
+
+_DATA_DISK_SCHEMES = {"cvm_parallel_dg": "CVM shared disk group", "vcs_failover_dg": "VCS failover"}
 
 
 def _key_ascii(raw: bytes) -> str:
@@ -316,3 +470,92 @@ def decode_veritas_key(key: int) -> "VeritasKey | None":
         node_id=raw[0] - ord("A"),
         dg_count=match.group(1).decode("ascii") if pgr else None,
     )
+
+
+# ---------------------------------------------------------------------------- fence_scsi keys
+# ClusterLabs fence-agents, agents/scsi/fence_scsi.py generate_key(): "%.4s%.4d" of the MD5 hex
+# digest of corosync's totem.cluster_name and the corosync node id (--key-value=id, the
+# default), or "%.4s%.4s" with the MD5 of the node name (--key-value=hash), given to sg_persist
+# as a hex key: 8 hex digits, so the upper 4 bytes of the 8-byte key are zero.
+
+
+@dataclass(frozen=True)
+class FenceScsiKey(FactRecord):
+    key: int
+    key_hex: str
+    cluster_hash: str  # the first 4 hex digits of the MD5 of the cluster name
+    node_id: "int | None"  # --key-value=id: the corosync node id (4 decimal digits)
+    node_hash: "str | None"  # otherwise (--key-value=hash): 4 hex digits of the node name's MD5
+
+    def describe(self) -> str:
+        """``fence_scsi key: cluster hash 7ab2, node 1``."""
+        node = f"node {self.node_id}" if self.node_id is not None else f"node hash {self.node_hash}"
+        return f"fence_scsi key: cluster hash {self.cluster_hash}, {node}"
+
+
+def decode_fence_scsi_key(key: int) -> "FenceScsiKey | None":
+    """A key in fence_scsi's format (above), else None.
+
+    >>> decode_fence_scsi_key(0x7AB20001).describe()
+    'fence_scsi key: cluster hash 7ab2, node 1'
+    """
+    if not 0 < key < 1 << 32:
+        return None
+    digits = f"{key:08x}"
+    node = digits[4:]
+    return FenceScsiKey(
+        key=key,
+        key_hex=key_hex(key),
+        cluster_hash=digits[:4],
+        node_id=int(node) if node.isdigit() else None,
+        node_hash=None if node.isdigit() else node,
+    )
+
+
+@dataclass(frozen=True)
+class KeyOwner(FactRecord):
+    """Who a registration key belongs to, as far as its format tells."""
+
+    key_hex: str
+    scheme: str  # a VeritasKey scheme, "fence_scsi" or "other"
+    cluster: "str | None"  # Veritas: the cluster id; fence_scsi: "hash 7ab2"
+    node: "str | None"  # the node id (fence_scsi --key-value=hash: "hash 9f3c")
+    label: str  # "VF1A2B03" for a Veritas key (its ASCII), else "0x" + the key in hex
+    text: str  # the key's format in words (VeritasKey/FenceScsiKey.describe), or "other"
+
+    @property
+    def holder_text(self) -> str:
+        """``VF1A2B03: cluster 6699, node 3`` (the short form a table shows)."""
+        if self.cluster is None and self.node is None:
+            return f"{self.label}: not a Veritas or fence_scsi key"
+        parts = [f"cluster {self.cluster}"] if self.cluster is not None else []
+        return f"{self.label}: " + ", ".join([*parts, f"node {self.node}"])
+
+
+def key_owner(key: int) -> "KeyOwner":
+    """A key's owner by its format: Veritas (coordinator or data disk), fence_scsi, other.
+
+    >>> key_owner(0x5646314132423033).holder_text
+    'VF1A2B03: cluster 6699, node 3'
+    """
+    veritas = decode_veritas_key(key)
+    if veritas is not None:
+        cluster = None if veritas.cluster_id is None else str(veritas.cluster_id)
+        return KeyOwner(veritas.key_hex, veritas.scheme, cluster, str(veritas.node_id),
+                        veritas.ascii, veritas.describe())
+    fence = decode_fence_scsi_key(key)
+    if fence is not None:
+        node = str(fence.node_id) if fence.node_id is not None else f"hash {fence.node_hash}"
+        return KeyOwner(fence.key_hex, "fence_scsi", f"hash {fence.cluster_hash}", node,
+                        f"0x{key:x}", fence.describe())
+    text = "not a Veritas or fence_scsi key format: another cluster or a manual sg_persist"
+    return KeyOwner(key_hex(key), "other", None, None, f"0x{key_hex(key)}", text)
+
+
+def describe_key(key: int) -> str:
+    """A registration key in words, the one wording every view uses:
+    ``0x5646314132423033 'VF1A2B03' (Veritas coordinator key: cluster 6699, node 3)``."""
+    owner = key_owner(key)
+    if owner.scheme in ("fence_scsi", "other"):
+        return f"0x{owner.key_hex} ({owner.text})"
+    return f"0x{owner.key_hex} '{owner.label}' ({owner.text})"

@@ -19,7 +19,7 @@ from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
 from guestprobe.compat import shell_join
 from guestprobe.decode import DecodeError
-from guestprobe.decode.persist import decode_veritas_key, key_hex
+from guestprobe.decode.persist import key_hex, key_owner
 from guestprobe.decode.vpd import decode_device_identification, lu_designators
 from guestprobe.fencing import prout
 from guestprobe.fencing.keys import RunKeys, leftover_run_id, sg_key
@@ -177,11 +177,9 @@ def _answered(disk: "dict[str, Any]") -> bool:
 
 def describe_key(key: int) -> str:
     """A registration key for a person: hex, and what its format says about its owner."""
-    veritas = decode_veritas_key(key)
-    if veritas is not None and veritas.kind == "coordinator":
-        what = f"Veritas coordinator key, cluster {veritas.cluster_id} node {veritas.node_id}"
-    elif veritas is not None:
-        what = f"Veritas data-disk key ({veritas.scheme}), node {veritas.node_id}"
+    owner = key_owner(key)
+    if owner.scheme != "other":
+        what = owner.text
     elif leftover_run_id(key) is not None:
         what = f"left by guestprobe fencing-test run {leftover_run_id(key)}"
     else:

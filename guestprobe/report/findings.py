@@ -237,32 +237,13 @@ def _probe(entry: "dict[str, Any]") -> "ProbeEvidence":
 
 
 def _key_words(key_hex: str, pr: "dict[str, Any]") -> str:
-    """A PR key in words: hex, and the Veritas cluster/node where it is in a Veritas format."""
-    from guestprobe.decode.persist import decode_veritas_key
+    """A PR key in words (:func:`guestprobe.decode.persist.describe_key`)."""
+    from guestprobe.decode.persist import describe_key
 
-    veritas = next(
-        (v for v in _list(pr.get("veritas_keys")) if _dict(v).get("key_hex") == key_hex), None
-    )
-    if veritas is None:
-        try:
-            decoded = decode_veritas_key(int(key_hex, 16))
-        except (TypeError, ValueError):
-            decoded = None
-        veritas = decoded.to_dict() if decoded is not None else None
-    if veritas is None:
-        return f"0x{key_hex} (not a Veritas key format: another cluster or a manual sg_persist)"
-    if veritas.get("kind") == "coordinator":
-        who = (
-            f"Veritas coordinator key of cluster {veritas.get('cluster_id')}, "
-            f"node {veritas.get('node_id')}"
-        )
-    else:
-        scheme = {"cvm_parallel_dg": "CVM shared disk group", "vcs_failover_dg": "VCS failover"}
-        who = (
-            f"Veritas data disk key ({scheme.get(veritas.get('scheme'), veritas.get('scheme'))}) "
-            f"of node {veritas.get('node_id')}"
-        )
-    return f"0x{key_hex} '{veritas.get('ascii')}' = {who}"
+    try:
+        return describe_key(int(key_hex, 16))
+    except (TypeError, ValueError):
+        return f"0x{key_hex}"
 
 
 def _pr_facts(pr: "dict[str, Any]") -> "list[tuple[str, str]]":

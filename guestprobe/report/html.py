@@ -352,8 +352,42 @@ def _comparison_cell(row: "dict[str, Any]", name: "Any") -> str:
            else f" (PR IN {p.get('read_keys_outcome')})")
         for p in paths
     )
+    held = {(p.get("reservation") or {}).get("key_hex") for p in paths} - {None}
+    if held:  # PR works, and somebody holds it: not the plain green "PR"
+        from guestprobe.decode.persist import key_owner
+
+        css = "degraded" if css == "usable" else css
+        detail += "; held by " + ", ".join(
+            key_owner(int(k, 16)).holder_text for k in sorted(held) if _is_hex(k))
     return (f'<td class="{css}"><span class="st">{html_text(word)}</span>'
             f"<div>{html_text(detail)}</div></td>")
+
+
+def _is_hex(text: "Any") -> bool:
+    try:
+        int(text, 16)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _comparison_row(row: "dict[str, Any]", nodes: "list[Any]") -> str:
+    """One LU: its designator, identity, each node's cell, seen by all, PR where seen, holder."""
+    from guestprobe.bundle.compare import holder_cell
+
+    cells = [_comparison_cell(row, name) for name in nodes]
+    css, word = _PR_WORDS.get(row.get("pr_capable_where_seen"), ("unknown", "?"))
+    seen_css = "usable" if row.get("seen_by_all") else "degraded"
+    holder = holder_cell(row, nodes)
+    holder_css = "usable" if holder in ("none", "-") else "degraded"
+    return (
+        f"<tr><td class=\"mono\">{html_text(row.get('lu_designator'))}</td>"
+        f"<td>{html_text(row.get('identity') or '-')}</td>{''.join(cells)}"
+        f'<td class="{seen_css}"><span class="st">'
+        f"{'yes' if row.get('seen_by_all') else 'NO'}</span></td>"
+        f'<td class="{css}"><span class="st">{html_text(word)}</span></td>'
+        f'<td class="{holder_css}">{html_text(holder)}</td></tr>'
+    )
 
 
 def render_comparison_html(result: "dict[str, Any]") -> str:
@@ -361,16 +395,8 @@ def render_comparison_html(result: "dict[str, Any]") -> str:
     paths, whether PR-capable, and the coordinator-disk count."""
     nodes = [node.get("name") for node in result.get("nodes") or []]
     head = "".join(f"<th>{html_text(name)}</th>" for name in nodes)
-    rows = []
-    for row in result.get("logical_units") or []:
-        cells = [_comparison_cell(row, name) for name in nodes]
-        css, word = _PR_WORDS.get(row.get("pr_capable_from_all"), ("unknown", "?"))
-        rows.append(
-            f"<tr><td class=\"mono\">{html_text(row.get('lu_designator'))}</td>"
-            f"<td>{html_text(row.get('identity') or '-')}</td>{''.join(cells)}"
-            f"<td>{'yes' if row.get('seen_by_all') else 'NO'}</td>"
-            f'<td class="{css}"><span class="st">{html_text(word)}</span></td></tr>'
-        )
+    rows = [_comparison_row(row, nodes) for row in result.get("logical_units") or []]
+    findings = [v for v in result.get("cluster_verdicts") or [] if v.get("lu_designator")]
     coordinator = result.get("coordinator_disks") or {}
     enough = bool(coordinator.get("enough"))
     body = [
@@ -387,18 +413,27 @@ def render_comparison_html(result: "dict[str, Any]") -> str:
         f'<div class="card k-{"usable" if enough else "not_usable"}"><h3>'
         f'<span class="badge st {"usable" if enough else "not_usable"}">'
         f'{"OK" if enough else "NOT ENOUGH"}</span> '
-        f"{html_text(coordinator.get('candidate_count'))} LU(s) seen and PR-capable from every "
-        f"node; largest odd set: {html_text(coordinator.get('largest_odd_set'))}</h3>"
+        f"{html_text(coordinator.get('candidate_count'))} LU(s) seen by every node, PR-capable "
+        "and free of other owners' keys; largest odd set: "
+        f"{html_text(coordinator.get('largest_odd_set'))}</h3>"
         f"<p>{html_text(coordinator.get('reason'))}</p></div></section>",
         "<section><h2>Logical units by node</h2>",
     ]
     if rows:
         body.append(f'<table class="matrix"><thead><tr><th>LU designator</th><th>identity</th>'
-                    f"{head}<th>all nodes</th><th>PR from all</th></tr></thead><tbody>"
-                    + "".join(rows) + "</tbody></table>")
+                    f"{head}<th>seen by all</th><th>PR where seen</th><th>holder</th></tr>"
+                    "</thead><tbody>" + "".join(rows) + "</tbody></table>")
         body.append('<p class="muted">PR = PR-capable (PERSISTENT RESERVE IN answers and no '
                     "fencing verdict against it), no PR = not, PR? = PR IN answers but the "
-                    "fencing verdict is unknown; not seen = the node has no path to the LU.</p>")
+                    "fencing verdict is unknown; not seen = the node has no path to the LU; "
+                    "PR where seen: from every node that sees it; holder: the reservation's "
+                    "key and its owner.</p>")
+        if findings:
+            body.append("<ul>" + "".join(
+                f'<li><span class="badge st {html_text(v.get("status"))}">'
+                f"{html_text(v.get('status'))}</span> <span class=\"mono\">"
+                f"{html_text(v.get('lu_designator'))}</span> <code>{html_text(v.get('code'))}"
+                f"</code>: {html_text(v.get('text'))}</li>" for v in findings) + "</ul>")
     else:
         body.append("<p>No disk with an LU designator on any node.</p>")
     for name, missing in (result.get("missing_by_node") or {}).items():

@@ -231,3 +231,18 @@ def test_collect_shows_progress_on_a_terminal(guest, tmp_path, capsys, monkeypat
     status, _, err = run_cli(capsys, "collect", "-o", str(tmp_path / "b.tar.gz"))
     assert status == 0
     assert "\rprobed 3/3 disks\n" in err
+
+
+def test_read_full_status_outcomes_on_the_captured_guest(guest, capsys):
+    """READ FULL STATUS on the kvm-mixed guest (captured, replayed): the tgt LUN refuses the
+    service action (exit 5); not sent to QEMU's scsi-hd, which has no PR IN at all (READ KEYS
+    exit 9), nor to virtio-blk, which has no SG_IO (INQUIRY exit 75); none a decode error."""
+    status, out, _ = run_cli(capsys, "scan", "--json")
+    assert status == 0
+    facts = {d["name"]: d["facts"] for d in json.loads(out)["disks"]}
+    got = {name: (f["pr_full_status"]["outcome"], f["pr_full_status"]["decoded"])
+           for name, f in facts.items()}
+    assert got == {"sda": ("not_supported", None), "sdb": ("skipped", None),
+                   "vda": ("skipped", None)}
+    assert not any(e["probe"].endswith("pr_read_full_status")
+                   for f in facts.values() for e in f["decode_errors"])

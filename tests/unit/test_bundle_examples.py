@@ -9,6 +9,7 @@ from test_bundle_cli import run_cli
 
 from guestprobe import pipeline
 from guestprobe.bundle.archive import read_bundle
+from guestprobe.errors import ExitStatus
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TGT_LU = "naa.60000000000000000e00000000010001"
@@ -45,13 +46,30 @@ def _judgement(document: dict) -> list:
     ]
 
 
+# Verdicts a rule changed on purpose after the examples were collected: (disk, feature, stored,
+# judged now). Two paths of one LU inside one guest are multipathing, not sharing: host_cache
+# no longer calls two-paths' LU "shared" (checks/host_cache.toml).
+RULE_CHANGES_SINCE_COLLECTION = {
+    "two-paths.tar.gz": [
+        (disk, "host_cache", ("host_cache", "degraded", ["shared_disk_host_cache"]),
+         ("host_cache", "usable", ["guest_sees_write_back"])) for disk in ("sda", "sdb")
+    ],
+}
+
+
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.tar.gz")), ids=lambda p: p.name)
 def test_an_example_judged_again_keeps_its_stored_verdicts(path):
     """The pipeline's re-judgement of a bundle (``report``) against the report stored in it at
     collection: the same statuses and reason codes, the same LUs, platform and scan."""
     original, document, manifest = pipeline.rejudge(str(path))
     assert manifest is not None
-    assert _judgement(document) == _judgement(original)
+    stored = _judgement(original)
+    for disk, feature, old, new in RULE_CHANGES_SINCE_COLLECTION.get(path.name, ()):
+        verdicts = dict(stored)[disk]
+        index = next(i for i, v in enumerate(verdicts) if v[0] == feature)
+        assert verdicts[index] == old  # the example still shows what the rule changed
+        verdicts[index] = new
+    assert _judgement(document) == stored
     assert len(_judgement(document)) > 1
     for key in ("logical_units", "platform", "scan", "schema_version"):
         assert document[key] == original[key], key
@@ -148,5 +166,43 @@ def test_compare_the_example_nodes(capsys):
     status, out, _ = run_cli(capsys, "compare", "--json", *foreign)
     (row,) = json.loads(out)["logical_units"]
     assert row["seen_by_all"] is True
-    # held by a Veritas node's key: degraded, not refused, so still a coordinator candidate
+    # held by a Veritas node's key: PR works (degraded, not refused), but whose cluster holds it
+    # is unknown without --cluster-id: a candidate that may be, not a sure one
     assert row["pr_capable_by_node"]["node4"] == "yes"
+    coordinator = json.loads(out)["coordinator_disks"]
+    assert (coordinator["candidates"], coordinator["unconfirmed"]) == ([], [TGT_LU])
+    status, out, _ = run_cli(capsys, "compare", "--json", "--cluster-id", "6699", *foreign)
+    assert json.loads(out)["coordinator_disks"]["candidates"] == [TGT_LU]
+    status, out, _ = run_cli(capsys, "compare", "--json", "--cluster-id", "7", *foreign)
+    assert [v["code"] for v in json.loads(out)["cluster_verdicts"]] == [
+        "lu_foreign_keys", "too_few_coordinator_disks"]
+
+
+def test_compare_names_the_holder_and_fails_on_too_few_coordinators(capsys, tmp_path):
+    """The examples' three nodes: node4 reads a reservation of Veritas cluster 6699, node 3
+    (VF1A2B03) on the LU all three see; the text, the JSON and the page name it, and --fail-on
+    turns "Coordinator disks: NOT ENOUGH" into exit 1."""
+    from reportpages import PageText
+
+    nodes = [str(EXAMPLES / n) for n in
+             ("two-paths.tar.gz", "mixed.tar.gz", "foreign-reservation.tar.gz")]
+    page = tmp_path / "compare.html"
+    status, text, _ = run_cli(capsys, "compare", *nodes, "--html", str(page))
+    assert status == 0 and "Coordinator disks: NOT ENOUGH" in text
+    row = next(line for line in text.splitlines() if line.startswith(TGT_LU))
+    assert "sdb:PR/held:VF1A2B03" in row and "VF1A2B03: cluster 6699, node 3 (from node4)" in row
+    shown = PageText(page.read_text()).text
+    assert "VF1A2B03: cluster 6699, node 3 (from node4)" in shown
+    assert "held by VF1A2B03: cluster 6699, node 3" in shown
+    status, out, _ = run_cli(capsys, "compare", "--json", *nodes)
+    (holder,) = json.loads(out)["logical_units"][0]["holders"]
+    assert (holder["label"], holder["cluster"], holder["node"], holder["seen_from"]) == (
+        "VF1A2B03", "6699", "3", ["node4"])
+    for fail_on in ("not_usable", "unknown", "degraded"):
+        status, out, _ = run_cli(capsys, "compare", *nodes, "--fail-on", fail_on)
+        assert status == ExitStatus.FAIL_ON and "NOT ENOUGH" in out
+    sata = [*nodes[:2], str(EXAMPLES / "sata-nvme.tar.gz")]
+    status, out, _ = run_cli(capsys, "compare", *sata, "--fail-on", "not_usable")
+    assert status == ExitStatus.FAIL_ON
+    row = next(line for line in out.splitlines() if line.startswith(TGT_LU))
+    assert row.split()[-3:] == ["NO", "yes", "none"]  # not seen by node3; PR where seen: yes

@@ -123,7 +123,8 @@ def test_dm_multipath_one_lu_through_two_paths():
         assert naming["status"] == "usable"
         assert "several_paths" in reasons(naming)
         assert "2 paths (sda, sdc)" in naming["reasons"][1]["text"]
-        assert disks[path]["host_cache"]["status"] == "degraded"  # looks shared
+        # two paths inside one guest are multipathing, not sharing: host_cache says nothing more
+        assert disks[path]["host_cache"]["reasons"][0]["code"] == "guest_sees_write_back"
         fencing = disks[path]["pr_fencing"]
         assert "guest_multipath" in reasons(fencing)
         assert any("mpathpersist" in r["text"] for r in fencing["remediation"])

@@ -126,7 +126,7 @@ def test_unknown_verdicts_are_not_counted_but_named():
     assert rows[LU_C]["pr_capable_from_all"] == "unknown"
     coordinator = result["coordinator_disks"]
     assert (coordinator["candidate_count"], coordinator["unconfirmed"]) == (2, [LU_C])
-    assert "1 more seen by all answer PR IN but their verdict is unknown" in coordinator["reason"]
+    assert "1 more seen by all may be: their PR verdict" in coordinator["reason"]
     assert "sd2:PR?" in render_comparison(result)
 
 

@@ -14,6 +14,7 @@ from test_decode_hexdump import sg3_hexdump
 from guestprobe.decode import DecodeError
 from guestprobe.decode.hexdump import parse_hexdump
 from guestprobe.decode.persist import (
+    decode_read_full_status,
     decode_read_keys,
     decode_read_reservation,
     decode_report_capabilities,
@@ -34,6 +35,7 @@ ALL_DECODERS: "list[Callable[[bytes], Any]]" = [
     decode_read_keys,
     decode_read_reservation,
     decode_report_capabilities,
+    decode_read_full_status,
 ]
 REAL = [(DECODERS[name][0], capture(disk, name)) for disk, name in good_responses()]
 SETTINGS = settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])

@@ -275,3 +275,17 @@ def test_unit_attention_is_sent_again_once_by_the_one_send():
     assert (sent.attempts, sent.exit_statuses, sent.outcome) == (2, [6, 0], "ok")
     assert "after a UNIT ATTENTION" in sent.exit_meaning
     assert len(library.sent) == 2
+
+
+def test_read_full_status_goes_through_the_library_as_sg_persist_sends_it():
+    """READ FULL STATUS is service action 3 with the other PR IN probes' allocation length,
+    printed as sg_persist --hex --hex prints the whole parameter data."""
+    from guestprobe.collect.sg3 import PR_READ_FULL_STATUS
+
+    tid = bytes([0x05, 0, 0, 8]) + b"iqn.x:a\0"
+    descriptor = bytes.fromhex("5646314132423033") + bytes(12) + struct.pack(">I", len(tid)) + tid
+    data = struct.pack(">II", 2, len(descriptor)) + descriptor
+    engine, library, _ = engine_for({0x5E: good(data)})
+    result = engine.run(PR_READ_FULL_STATUS.argv(DEVICE), 15)
+    assert library.sent[0][0] == bytes([0x5E, 3, 0, 0, 0, 0, 0, 0x20, 0, 0])
+    assert pr_in_data_from_hexdump(result.stdout) == data

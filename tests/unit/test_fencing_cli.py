@@ -126,7 +126,7 @@ def test_a_foreign_key_is_refused_before_any_pr_out(guest, fp, capsys):
     assert [r["code"] for r in document["refusals"]] == ["foreign_registrations"]
     assert document["keys_before"] == ["5646314132423033"] and document["steps"] == []
     assert "[foreign_registrations]" in err
-    assert "Veritas coordinator key, cluster 6699 node 3" in document["refusals"][0]["text"]
+    assert "Veritas coordinator key: cluster 6699, node 3" in document["refusals"][0]["text"]
     assert not any("--out" in call for call in fp.calls)
 
 

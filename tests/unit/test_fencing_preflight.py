@@ -48,7 +48,7 @@ def test_foreign_registrations_are_refused_unless_forced(tmp_path, fp):
     found = refusals(target, peer, KEYS, force=False)
     assert _codes(found) == [("foreign_registrations", TARGET)]
     assert "0x5646444545443030 (Veritas coordinator key" in found[0].text
-    assert "Veritas coordinator key, cluster 57069 node 0" in found[0].text
+    assert "Veritas coordinator key: cluster 57069, node 0" in found[0].text
     assert "0xf0e1d2c3b4a59687 (unknown owner)" in found[0].text
     assert refusals(target, peer, KEYS, force=True) == []
 

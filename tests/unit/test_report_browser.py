@@ -128,7 +128,7 @@ def test_foreign_reservation_names_the_holder_in_the_browser(chromium, tmp_path,
     page = _render(capsys, EXAMPLES / "foreign-reservation.tar.gz", tmp_path / "fr.html")
     text = PageText(dump_dom(chromium, page)).text
     assert ("reservation holder write_exclusive_registrants_only held by key 0x5646314132423033 "
-            "'VF1A2B03' = Veritas coordinator key of cluster 6699, node 3") in text
+            "'VF1A2B03' (Veritas coordinator key: cluster 6699, node 3)") in text
     assert "reserved_by_veritas_cluster" in text and "cluster 6699, node 3" in text
 
 
@@ -166,6 +166,9 @@ def test_the_comparison_in_the_browser(chromium, screenshots, tmp_path, capsys):
     for node in ("node1", "node2", "node4"):
         assert node in text
     assert "Coordinator disks" in text
-    # node4 holds the LU with a Veritas key (degraded, not refused): 1 LU, where fencing wants 3
-    assert "NOT ENOUGH 1 LU(s) seen and PR-capable from every node" in text
+    # node4 reads the LU held by a Veritas key of a cluster not known to be theirs: no sure
+    # candidate, one that may be, where fencing wants three; the holder decoded
+    assert ("NOT ENOUGH 0 LU(s) seen by every node, PR-capable and free of other owners' keys"
+            in text)
+    assert "VF1A2B03: cluster 6699, node 3 (from node4)" in text
     screenshot(chromium, page, screenshots / "compare.png", "1400,900")

@@ -83,7 +83,7 @@ def test_the_holder_of_a_foreign_reservation_is_named():
     (name,) = [disk["name"] for disk in document["disks"]]
     text = normalize(render_report(document))
     assert ("reservation holder: write_exclusive_registrants_only held by key 0x5646314132423033 "
-            "'VF1A2B03' = Veritas coordinator key of cluster 6699, node 3") in text
+            "'VF1A2B03' (Veritas coordinator key: cluster 6699, node 3)") in text
     assert "registered keys: 0x5646314132423033 (the holder's)" in text
     assert f"DEGRADED {name} pr_fencing" in text and "reserved_by_veritas_cluster" in text
 
@@ -117,10 +117,10 @@ def test_a_veritas_holder_is_decoded_to_cluster_and_node():
     (name,) = [disk["name"] for disk in document["disks"]]
     text = normalize(render_report(document))
     holder = ("reservation holder: write_exclusive_registrants_only held by key "
-              "0x5646444545443031 'VFDEED01' = Veritas coordinator key of cluster 57069, node 1")
+              "0x5646444545443031 'VFDEED01' (Veritas coordinator key: cluster 57069, node 1)")
     assert holder in text
-    assert ("0x4350475230303031 'CPGR0001' = Veritas data disk key (CVM shared disk group) of "
-            "node 2") in text
+    assert ("0x4350475230303031 'CPGR0001' (Veritas data disk key (CVM shared disk group), "
+            "node 2)") in text
     assert f"DEGRADED {name} pr_fencing" in text and "reserved_by_veritas_cluster" in text
     page = PageText(render_html(document)).text
     assert holder.replace("reservation holder: ", "reservation holder ") in page
@@ -134,7 +134,8 @@ def test_a_holder_in_no_veritas_format_is_said_to_be_one():
     (name,) = [disk["name"] for disk in document["disks"]]
     text = normalize(render_report(document))
     assert ("reservation holder: write_exclusive_registrants_only held by key 0xf0e1d2c3b4a59687 "
-            "(not a Veritas key format: another cluster or a manual sg_persist)") in text
+            "(not a Veritas or fence_scsi key format: another cluster or a manual sg_persist)"
+            ) in text
     assert f"NOT USABLE {name} pr_fencing" in text and "reserved_by_other" in text
 
 

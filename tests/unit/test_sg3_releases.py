@@ -17,6 +17,7 @@ from guestprobe.collect.probe import ProbeOptions
 from guestprobe.collect.scan import collect
 from guestprobe.collect.sg3 import (
     INQUIRY,
+    PR_READ_FULL_STATUS,
     PR_READ_KEYS,
     READ_CAPACITY_16,
     REPORT_OPCODES,
@@ -247,3 +248,14 @@ def test_table_names_the_release_and_its_differences(tmp_path, fp):
     newest = build_document(collection)
     newest["platform"]["sg3_utils"].update(release="1.46", differences=[])
     assert "differences handled" not in render_table(newest)
+
+
+def test_read_full_status_is_known_to_1_37_and_adapted_like_the_other_pr_in_probes():
+    """sg_persist 1.37 (RHEL 7.9) already has --read-full-status (its own usage, captured), and
+    prints its header as text like READ KEYS (src/sg_persist.c prin_work: every service action
+    but REPORT CAPABILITIES takes the same --hex path): no difference of its own."""
+    assert b"--read-full-status" in captured("sg_persist-readonly").stderr
+    old = adapt(PR_READ_FULL_STATUS, (1, 37))
+    assert "--readonly" not in old.args and old.args[-1] == "--read-full-status"
+    assert old.args == (*adapt(PR_READ_KEYS, (1, 37)).args[:-1], "--read-full-status")
+    assert adapt(PR_READ_FULL_STATUS, (1, 46)) == PR_READ_FULL_STATUS

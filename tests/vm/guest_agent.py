@@ -287,6 +287,7 @@ def probe_plan(capacity_blocks: int | None, block_size: int | None, timeout_s: i
         sg3.PR_READ_KEYS,
         sg3.PR_READ_RESERVATION,
         sg3.PR_REPORT_CAPABILITIES,
+        sg3.PR_READ_FULL_STATUS,
         sg3.REPORT_OPCODES,
     ]
     if capacity_blocks and block_size:

@@ -214,7 +214,7 @@ def test_a_disk_holding_a_foreign_key_is_refused_and_force_leaves_that_key_alone
     assert run["rc"] == 10, run["stderr"]
     document = run["document"]
     assert [r["code"] for r in document["refusals"]] == ["foreign_registrations"]
-    assert ("0x5646314132423033 (Veritas coordinator key, cluster 6699 node 3)"
+    assert ("0x5646314132423033 (Veritas coordinator key: cluster 6699, node 3)"
             in document["refusals"][0]["text"])  # another node's VxFEN key, never taken for ours
     assert document["keys_before"] == ["5646314132423033"]
     assert document["steps"] == []

@@ -234,7 +234,8 @@ def test_mixed_virtio_blk_refuses_every_scsi_command(mixed: RunResult) -> None:
 
 def test_mixed_scsi_hd_has_no_persistent_reservations(mixed: RunResult) -> None:
     label = "scsi-hd_SHDSER01"
-    for name in ("pr_read_keys", "pr_read_reservation", "pr_report_capabilities", "opcodes"):
+    for name in ("pr_read_keys", "pr_read_reservation", "pr_report_capabilities",
+                 "pr_read_full_status", "opcodes"):
         assert mixed.exit_status(label, name) == INVALID_OPCODE_EXIT, name
     assert mixed.probe(label, "inquiry").stdout[8:16] == b"QEMU    "
     for name in ("write_same16_oor", "write_same10_oor", "write_same16_unmap_oor"):
@@ -247,6 +248,8 @@ def test_mixed_tgt_lun_answers_for_itself(mixed: RunResult) -> None:
     for name in ("pr_read_keys", "pr_read_reservation", "pr_report_capabilities", "opcodes"):
         assert mixed.exit_status(label, name) == 0, name
     assert registered_keys(mixed.probe(label, "pr_read_keys").stdout.decode()) == []
+    # tgt 1.0.85 has no READ FULL STATUS: ILLEGAL REQUEST (invalid field: the service action)
+    assert mixed.exit_status(label, "pr_read_full_status") == ILLEGAL_REQUEST_EXIT
     assert lu_naa_designators(mixed.probe(label, "vpd_0x83").stdout)
     assert mixed.exit_status(label, "write_same16_oor") == LBA_OUT_OF_RANGE_EXIT
     assert mixed.exit_status(label, "write_same10_oor") == LBA_OUT_OF_RANGE_EXIT
