@@ -17,6 +17,7 @@ from guestprobe.cli.common import (
     json_option,
     output_option,
     verify_key_option,
+    write_out,
 )
 from guestprobe.errors import ExitStatus
 from guestprobe.report.escape import terminal_lines
@@ -46,7 +47,7 @@ def report(report, as_json, output, fail_on, redact_key, brief, html_output, hos
     if joined is not None and not as_json:
         from guestprobe.host.join import render_join
 
-        click.echo(terminal_lines(render_join(joined)), nl=False)
+        write_out(terminal_lines(render_join(joined)))
     if fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)
 
@@ -118,5 +119,5 @@ def compare(
     if html_output:
         from guestprobe.report.html import render_comparison_html
 
-        write_atomically(html_output, render_comparison_html(result).encode())
-    click.echo(to_json(result) if as_json else render_comparison(result), nl=False)
+        write_atomically(html_output, render_comparison_html(result))
+    write_out(to_json(result) if as_json else render_comparison(result))
