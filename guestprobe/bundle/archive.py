@@ -273,9 +273,10 @@ def _check_mac(manifest: "dict[str, Any]", key: bytes, source: str) -> None:
 def _check_manifest(manifest: "Any", files: "dict[str, bytes]", source: str) -> None:
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise BadInputError(f"{source}: not a guestprobe bundle (manifest is foreign)")
-    if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
+    version = manifest.get("format_version")
+    if type(version) is not int or version != BUNDLE_FORMAT_VERSION:  # not true, not 1.0
         raise BadInputError(
-            f"{source}: bundle format {str(manifest.get('format_version'))[:20]!r} is not "
+            f"{source}: bundle format {str(version)[:20]!r} is not "
             f"readable by this guestprobe (reads {BUNDLE_FORMAT_VERSION})"
         )
     if not isinstance(manifest.get("redaction"), (dict, type(None))):
