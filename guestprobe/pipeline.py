@@ -49,14 +49,16 @@ def rejudge(
     path: str, key: "bytes | None" = None
 ) -> "Tuple[Any, Document, Optional[Document]]":
     """(the report as saved, decoded and judged again here, the bundle's manifest or None)."""
-    from guestprobe.report.document import collection_from_document
+    from guestprobe.report.document import check_expansion, collection_from_document
 
     original, manifest = load_input(path, key)
     try:
         collection = collection_from_document(original)
+        document = report_of(collection)
+        check_expansion(document)
     except BadInputError as exc:
         raise BadInputError(f"{path}: {exc}") from None
-    return original, report_of(collection), manifest
+    return original, document, manifest
 
 
 @dataclass(frozen=True)

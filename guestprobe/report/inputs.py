@@ -6,7 +6,8 @@ hold. This module is the one reader for all of them:
 
 - :func:`read_input_file` opens with ``O_NONBLOCK`` (a FIFO cannot block the open), checks with
   ``fstat`` that the *opened* file is a regular file, and reads at most :data:`MAX_INPUT_BYTES`;
-- :func:`load_json` parses bytes no larger than that as strict JSON (``NaN``, ``Infinity`` and
+- :func:`load_json` parses bytes no larger than that, and of at most :data:`MAX_JSON_VALUES`
+  values (counted before parsing), as strict JSON (``NaN``, ``Infinity`` and
   numbers too large for a float, which Python's reader takes, are refused), refuses nesting
   deeper than :data:`MAX_JSON_DEPTH`, and never lets a ``RecursionError`` or ``MemoryError``
   escape.
@@ -28,6 +29,9 @@ from guestprobe.errors import BadInputError
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 # a report nests about 10 deep (disks / facts / persistent_reservations / keys / ...)
 MAX_JSON_DEPTH = 64
+# a report holds about 700 JSON values per disk (2.8 million for 4096 disks); what one input may
+# parse into is bounded by their number, not only by its bytes (``[[],[],...]`` is 20x in memory)
+MAX_JSON_VALUES = 6_000_000
 _CHUNK = 1024 * 1024
 
 
@@ -117,6 +121,13 @@ def load_json(data: bytes, what: str) -> "Any":
     """Parse ``data`` as JSON; ``what`` names it in the one-line error (``"x.json"``)."""
     if len(data) > MAX_INPUT_BYTES:
         raise BadInputError(f"{what}: larger than the {_mib(MAX_INPUT_BYTES)} a report may be")
+    # every value but the first follows a ',' or opens a container: an upper bound, in C
+    values = data.count(b",") + data.count(b"[") + data.count(b"{") + 1
+    if values > MAX_JSON_VALUES:
+        raise BadInputError(
+            f"{what}: up to {values:,} JSON values, more than the {MAX_JSON_VALUES:,} "
+            "a report may hold; refused"
+        )
     try:
         value = json.loads(data, parse_constant=_no_constant, parse_float=_finite)
     except _NotJson as exc:
