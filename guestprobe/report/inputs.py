@@ -29,9 +29,9 @@ from guestprobe.errors import BadInputError
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 # a report nests about 10 deep (disks / facts / persistent_reservations / keys / ...)
 MAX_JSON_DEPTH = 64
-# a report holds about 700 JSON values per disk (2.8 million for 4096 disks); what one input may
+# a report holds about 700 JSON values per disk (2.9 million for 4096 disks); what one input may
 # parse into is bounded by their number, not only by its bytes (``[[],[],...]`` is 20x in memory)
-MAX_JSON_VALUES = 6_000_000
+MAX_JSON_VALUES = 4_000_000
 _CHUNK = 1024 * 1024
 
 
