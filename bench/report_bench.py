@@ -11,8 +11,8 @@ there are N of them. For each N, one run of each, in this order and in fresh pro
 - ``report --json``: guestprobe reads, validates, decodes, classifies and judges it again;
 - ``--html`` (with ``--html``): the same plus the HTML page and the terminal view.
 
-Wall time and the child's peak RSS (``ru_maxrss``) are measured; nothing is asserted. The
-figures of a run are in docs/performance.md.
+CPU time (user + system), wall time and the child's peak RSS (``ru_maxrss``) are measured; the
+ratio is of CPU times. Nothing is asserted. The figures of a run are in docs/performance.md.
 """
 
 import argparse
@@ -63,9 +63,13 @@ def cloned_report(template: dict, disks: int) -> dict:
     return document
 
 
-def timed(argv: "list[str]") -> "tuple[float, float, int]":
-    """(wall seconds, the child's peak RSS in MiB, exit status) of one run, output discarded."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def timed(argv: "list[str]") -> "tuple[float, float, float, int]":
+    """(wall seconds, CPU seconds, the child's peak RSS in MiB, exit status) of one run.
+
+    CPU time (user + system of the child) is what the ratio is taken of: on a machine shared
+    with other jobs the wall time mostly measures the others.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
         argv,
@@ -75,11 +79,13 @@ def timed(argv: "list[str]") -> "tuple[float, float, int]":
         check=False,
     )
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode:
         sys.stderr.write(done.stderr.decode(errors="replace"))
     # ru_maxrss of the children is the largest so far: only a new maximum is this run's own
-    return wall, max(peak, before) / 1024 if peak > before else float("nan"), done.returncode
+    peak = after.ru_maxrss / 1024 if after.ru_maxrss > before.ru_maxrss else float("nan")
+    return wall, cpu, peak, done.returncode
 
 
 def main() -> None:
@@ -91,26 +97,27 @@ def main() -> None:
     guestprobe = [sys.executable, "-m", "guestprobe", "report"]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.2f}")
-    print(f"{'disks':>6} {'MB':>7} {'baseline s':>11} {'report --json s':>16} {'ratio':>6} "
-          f"{'RSS MiB':>8}" + (f" {'--html s':>9} {'RSS MiB':>8}" if args.html else ""))
+    print(f"{'disks':>6} {'MB':>6} {'baseline s':>14} {'report --json s':>15} {'ratio':>6} "
+          f"{'RSS MiB':>7}" + (f" {'--html s':>14} {'RSS MiB':>7}" if args.html else ""))
+    print(f"{'':>6} {'':>6} {'cpu / wall':>14} {'cpu / wall':>15} {'(cpu)':>6}")
     with tempfile.TemporaryDirectory() as folder:
         for disks in sorted(args.disks):  # RSS of the children only grows: smallest first
             path = Path(folder) / f"report-{disks}.json"
             path.write_text(json.dumps(cloned_report(template, disks), indent=2))
             size = path.stat().st_size / 1e6
-            base, _, _ = timed([sys.executable, "-c", BASELINE, str(path)])
-            judged, rss, status = timed([*guestprobe, str(path), "--json"])
-            line = (f"{disks:>6} {size:>7.1f} {base:>11.2f} {judged:>16.2f} "
-                    f"{judged / base:>6.2f} {rss:>8.0f}")
-            if status:
-                line += f" (exit {status})"
+            base_wall, base_cpu, _, _ = timed([sys.executable, "-c", BASELINE, str(path)])
+            wall, cpu, rss, status = timed([*guestprobe, str(path), "--json"])
+            line = (f"{disks:>6} {size:>6.1f} {base_cpu:>6.2f} / {base_wall:>5.2f} "
+                    f"{cpu:>7.2f} / {wall:>5.2f} {cpu / base_cpu:>6.2f} {rss:>7.0f}")
+            line += f" (exit {status})" if status else ""
             if args.html:
-                html_s, html_rss, status = timed(
+                wall, cpu, rss, status = timed(
                     [*guestprobe, str(path), "--html", str(Path(folder) / "page.html")]
                 )
-                line += f" {html_s:>9.2f} {html_rss:>8.0f}"
+                line += f" {cpu:>6.2f} / {wall:>5.2f} {rss:>7.0f}"
                 line += f" (exit {status})" if status else ""
             print(line, flush=True)
+    print(f"load {os.getloadavg()[0]:.2f} at the end")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ A report read back (``guestprobe report``, ``compare``) is rebuilt into the coll
 annotation of the dataclass field it fills (``"int | None"``, ``"list[dict[str, str]]"``,
 ``"BlockDisk"``, ...), so a value of the wrong JSON type is refused with one line naming it
 (``disks[2].inventory.size_bytes: a string, expected int | None``) instead of failing deep in a
-decoder. Hex fields (raw responses, sysfs pages) must be hex.
+decoder. Hex fields (raw responses, sysfs pages) must be hex, and no longer than what a scan
+keeps of one answer. The annotations are read once per record class: each field's checker is
+made on first use and kept (:func:`_plan`), so the work is one call per value.
 
 >>> from guestprobe.collect.platform import VirtioDevice
 >>> check_record(VirtioDevice, {"name": "virtio0", "device_id": "2", "kind": "blk"}, "x")
@@ -70,15 +72,21 @@ def _normalise(annotation: str) -> str:
 
 
 class _Type:
-    """A checker of one annotation, made once per dataclass field (see :func:`_plan`).
+    """The checker of one annotation, made once per dataclass field (see :func:`_plan`).
 
-    ``kind`` is the shallow JSON-type test (is this value a list, an int, ...); ``check``
-    checks the value all the way down and raises :class:`BadInputError` naming ``where``.
+    ``types`` are the exact Python types of the JSON values it takes (``None``: any value; JSON
+    parses to exact types, never subclasses, so ``True`` is not an ``int``); a checker with
+    ``inner`` set must also look inside the value, and ``check`` does it all.
     """
 
-    def __init__(self, annotation: str, kind: "Callable[[Any], bool]") -> None:
+    inner = False
+
+    def __init__(self, annotation: str, types: "frozenset[type] | None") -> None:
         self.annotation = annotation
-        self.kind = kind
+        self.types = types
+
+    def kind(self, value: "Any") -> bool:
+        return self.types is None or type(value) in self.types
 
     def wrong(self, value: "Any", where: str) -> "BadInputError":
         return BadInputError(f"{where}: {_json_name(value)}, expected {self.annotation}")
@@ -88,7 +96,21 @@ class _Type:
             raise self.wrong(value, where)
 
 
+def _check_each(checker: "_Type", items: "Any", where: "Callable[[Any], str]") -> None:
+    """``checker`` applied to each of ``items``; ``where(item_key)`` names one (made on error)."""
+    if checker.inner:
+        for key, item in items:
+            checker.check(item, where(key))
+    elif checker.types is not None:
+        types = checker.types
+        for key, item in items:
+            if type(item) not in types:
+                raise checker.wrong(item, where(key))
+
+
 class _Hex(_Type):
+    inner = True
+
     def check(self, value: "Any", where: str) -> None:
         super().check(value, where)
         if len(value) > MAX_HEX_CHARS:
@@ -101,34 +123,36 @@ class _Hex(_Type):
 
 
 class _List(_Type):
+    inner = True
+
     def __init__(self, annotation: str, item: "_Type") -> None:
-        super().__init__(annotation, lambda v: isinstance(v, list))
+        super().__init__(annotation, frozenset({list}))
         self.item = item
 
     def check(self, value: "Any", where: str) -> None:
         super().check(value, where)
-        check = self.item.check
-        for index, item in enumerate(value):
-            check(item, f"{where}[{index}]")
+        _check_each(self.item, enumerate(value), lambda index: f"{where}[{index}]")
 
 
 class _Dict(_Type):
+    inner = True
+
     def __init__(self, annotation: str, key: "_Type", item: "_Type") -> None:
-        super().__init__(annotation, lambda v: isinstance(v, dict))
+        super().__init__(annotation, frozenset({dict}))
         self.key, self.item = key, item
 
     def check(self, value: "Any", where: str) -> None:
         super().check(value, where)
-        for key, item in value.items():
-            inner = f"{where}.{key}"
-            self.key.check(key, inner)
-            self.item.check(item, inner)
+        _check_each(self.key, ((key, key) for key in value), lambda key: f"{where}.{key}")
+        _check_each(self.item, value.items(), lambda key: f"{where}.{key}")
 
 
 class _Union(_Type):
     def __init__(self, annotation: str, choices: "list[_Type]") -> None:
-        super().__init__(annotation, lambda v: any(c.kind(v) for c in choices))
+        kinds = [choice.types for choice in choices]
+        super().__init__(annotation, None if None in kinds else frozenset().union(*kinds))
         self.choices = choices
+        self.inner = any(choice.inner for choice in choices)
 
     def check(self, value: "Any", where: str) -> None:
         problems = []
@@ -147,21 +171,23 @@ class _Union(_Type):
 
 
 class _Record(_Type):
+    inner = True
+
     def __init__(self, annotation: str, cls: "type") -> None:
-        super().__init__(annotation, lambda v: isinstance(v, dict))
+        super().__init__(annotation, frozenset({dict}))
         self.cls = cls
 
     def check(self, value: "Any", where: str) -> None:
         _check_fields(self.cls, value, where)
 
 
-_SCALARS: "dict[str, Callable[[Any], bool]]" = {
-    "Any": lambda v: True,
-    "None": lambda v: v is None,
-    "bool": lambda v: isinstance(v, bool),
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "str": lambda v: isinstance(v, str),
+_SCALARS: "dict[str, frozenset[type] | None]" = {
+    "Any": None,
+    "None": frozenset({type(None)}),
+    "bool": frozenset({bool}),
+    "int": frozenset({int}),
+    "float": frozenset({int, float}),
+    "str": frozenset({str}),
 }
 
 
@@ -212,10 +238,13 @@ def _check_fields(cls: "type", data: "Any", where: str) -> None:
     if not isinstance(data, dict):
         raise BadInputError(f"{where}: {_json_name(data)}, expected an object")
     for key, required, checker in _plan(cls):
-        if key in data:
+        if key not in data:
+            if required:
+                raise BadInputError(f"{where}.{key}: missing")
+        elif checker.inner:
             checker.check(data[key], f"{where}.{key}")
-        elif required:
-            raise BadInputError(f"{where}.{key}: missing")
+        elif checker.types is not None and type(data[key]) not in checker.types:
+            raise checker.wrong(data[key], f"{where}.{key}")
 
 
 def _dataclasses_in(cls: "type") -> "dict[str, type]":
