@@ -134,6 +134,7 @@ def bundle(
     from guestprobe.bundle.archive import build_bundle, default_bundle_name, describe_versions
     from guestprobe.bundle.redact import new_key, redact_collection
     from guestprobe.collect.scan import Collection
+    from guestprobe.report.escape import output_bytes
     from guestprobe.report.html import render_html
 
     redaction = None
@@ -143,7 +144,7 @@ def bundle(
         redaction = {"method": "hmac-sha256", "key": "given" if redact_key else "random"}
     document = report_of(collection)
     mac_key = redact_key.encode() if redact_key else None
-    page = render_html(document, redacted=redaction is not None).encode()
+    page = output_bytes(render_html(document, redacted=redaction is not None))
     data = build_bundle(
         document, describe_versions(document), redaction, key=mac_key, report_html=page
     )

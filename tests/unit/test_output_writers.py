@@ -72,6 +72,36 @@ def test_report_views_write_a_lone_surrogate(surrogate_report, tmp_path, capsys,
         assert json.loads(out)["platform"]["hostname"] == SURROGATE
 
 
+def _tainted(value, skip=("stdout_hex", "sysfs_pages", "status")):
+    """Every string of ``value`` with a lone surrogate at its end (but the hex fields)."""
+    if isinstance(value, dict):
+        return {k: v if k in skip else _tainted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tainted(v) for v in value]
+    return value + "\udc80" if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("args", [(), ("--json",), ("--html", "{tmp}/page.html")])
+def test_every_inventory_string_may_carry_a_surrogate(mixed, tmp_path, capsys, args):
+    document = json.loads(json.dumps(mixed))
+    document["platform"] = _tainted(document["platform"])
+    for disk in document["disks"]:
+        disk["inventory"] = _tainted(disk["inventory"])
+        disk["name"] = disk["inventory"]["name"]
+        for probe in disk["probes"]:
+            probe["stderr"] += "\ud800"
+    path = tmp_path / "tainted.json"
+    path.write_text(json.dumps(document))
+    args = [a.format(tmp=tmp_path) for a in args]
+    for command in (["report", str(path)], ["compare", str(path), str(path).replace("tainted",
+                                                                                   "other")]):
+        if command[0] == "compare":
+            (tmp_path / "other.json").write_text(json.dumps(mixed))
+        status, out, err = run_cli(capsys, *command, *args)
+        assert (status, err) == (0, "")
+        assert "sda\\udc80" in out or "--html" in args
+
+
 @pytest.mark.parametrize("args", [(), ("--json",), ("--html", "{tmp}/cmp.html")])
 def test_compare_writes_a_lone_surrogate(surrogate_report, tmp_path, capsys, args):
     other = tmp_path / "other.json"
