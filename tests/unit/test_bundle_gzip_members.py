@@ -56,7 +56,7 @@ def test_many_empty_members_unpack_at_once():
 
 def test_empty_members_are_linear_work(counted):
     bundle = (EXAMPLES / "mixed.tar.gz").read_bytes()
-    data = EMPTY_MEMBER * 30_000 + bundle  # the old unpacking handed zlib 9 GB of input here
+    data = EMPTY_MEMBER * 30_000 + bundle  # the old unpacking handed zlib ~10 GB of input here
     assert len(archive.read_bundle(data, "many.tar.gz").report["disks"]) == 3
     assert counted.fed <= 4 * len(data)
 
