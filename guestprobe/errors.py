@@ -18,7 +18,7 @@ class ExitStatus(IntEnum):
     SG3_UTILS_MISSING = 4
     NOT_A_BLOCK_DEVICE = 5
     PARTIAL = 6  # report written, but some disk timed out or vanished mid-scan
-    OUTPUT_ERROR = 7  # the report could not be written
+    OUTPUT_ERROR = 7  # the output (a file, stdout) could not be written, or not all of it
     BAD_INPUT = 8  # a report or bundle given to report/compare is unreadable or foreign
     TEST_FAILED = 9  # fencing-test: a step failed or cleanup left something behind
     REFUSED = 10  # fencing-test: refused to touch the disk
@@ -34,7 +34,7 @@ EXIT_STATUS_MEANINGS: "dict[ExitStatus, str]" = {
     ExitStatus.SG3_UTILS_MISSING: "sg3_utils is not installed",
     ExitStatus.NOT_A_BLOCK_DEVICE: "a named path is not a block device",
     ExitStatus.PARTIAL: "report written, but a disk timed out or vanished during the scan",
-    ExitStatus.OUTPUT_ERROR: "the output file could not be written",
+    ExitStatus.OUTPUT_ERROR: "the output could not be written (a file, or standard output)",
     ExitStatus.BAD_INPUT: "an input report or bundle is unreadable, foreign or of another schema",
     ExitStatus.TEST_FAILED: "fencing-test: a step failed or cleanup left keys behind",
     ExitStatus.REFUSED: "fencing-test: refused to run on the disk",

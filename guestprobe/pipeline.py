@@ -49,14 +49,16 @@ def rejudge(
     path: str, key: "bytes | None" = None
 ) -> "Tuple[Any, Document, Optional[Document]]":
     """(the report as saved, decoded and judged again here, the bundle's manifest or None)."""
-    from guestprobe.report.document import collection_from_document
+    from guestprobe.report.document import check_expansion, collection_from_document
 
     original, manifest = load_input(path, key)
     try:
         collection = collection_from_document(original)
+        document = report_of(collection)
+        check_expansion(document)
     except BadInputError as exc:
         raise BadInputError(f"{path}: {exc}") from None
-    return original, report_of(collection), manifest
+    return original, document, manifest
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ def bundle(
     from guestprobe.bundle.archive import build_bundle, default_bundle_name, describe_versions
     from guestprobe.bundle.redact import new_key, redact_collection
     from guestprobe.collect.scan import Collection
+    from guestprobe.report.escape import output_bytes
     from guestprobe.report.html import render_html
 
     redaction = None
@@ -141,7 +144,7 @@ def bundle(
         redaction = {"method": "hmac-sha256", "key": "given" if redact_key else "random"}
     document = report_of(collection)
     mac_key = redact_key.encode() if redact_key else None
-    page = render_html(document, redacted=redaction is not None).encode()
+    page = output_bytes(render_html(document, redacted=redaction is not None))
     data = build_bundle(
         document, describe_versions(document), redaction, key=mac_key, report_html=page
     )

@@ -50,6 +50,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 MAC_METHOD = "hmac-sha256"
 MAC_CONTEXT = b"guestprobe-bundle-manifest\0"  # the redaction tokens use the key for other input
 _CHUNK = 1024 * 1024
+_FIRST_PIECE = 64  # the first input piece of a gzip member (an empty member is 20 bytes)
 
 
 @dataclass
@@ -181,28 +182,36 @@ def build_bundle(
 
 
 def _gunzip(data: bytes, source: str) -> bytes:
-    """Decompress the whole stream, bounded; a cut-off stream is an error, never a short read."""
+    """Decompress the whole stream, bounded; a cut-off stream is an error, never a short read.
+
+    Linear in the input whatever its number of gzip members: each member is fed from a view of
+    ``data`` in pieces that start small (:data:`_FIRST_PIECE`) and double, so what zlib copies
+    after a member's end (``unused_data``) is at most one piece, never the rest of the input.
+    """
     limit = unpacked_limit()
     out = bytearray()
-    rest = data
-    while rest:  # gzip allows several members one after the other
+    view = memoryview(data)
+    position = 0
+    while position < len(view):  # gzip allows several members one after the other
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        piece_size = _FIRST_PIECE
         try:
-            while not inflater.eof:
-                chunk = inflater.decompress(rest, _CHUNK)
-                rest = inflater.unconsumed_tail
-                out += chunk
-                if len(out) > limit:
-                    raise BadInputError(
-                        f"{source}: bundle unpacks to more than {limit >> 20} MiB; refused"
-                    )
-                if not chunk and not rest:
-                    break
+            while not inflater.eof and position < len(view):
+                pending = view[position : position + piece_size]
+                position += len(pending)
+                piece_size = min(piece_size * 2, _CHUNK)
+                while pending and not inflater.eof:
+                    out += inflater.decompress(pending, _CHUNK)
+                    pending = inflater.unconsumed_tail
+                    if len(out) > limit:
+                        raise BadInputError(
+                            f"{source}: bundle unpacks to more than {limit >> 20} MiB; refused"
+                        )
         except zlib.error as exc:
             raise BadInputError(f"{source}: not a guestprobe bundle (bad gzip: {exc})") from None
         if not inflater.eof:
             raise BadInputError(f"{source}: bundle is truncated (the gzip stream ends early)")
-        rest = inflater.unused_data
+        position -= len(inflater.unused_data)  # the next member starts in this piece
     return bytes(out)
 
 
@@ -273,9 +282,10 @@ def _check_mac(manifest: "dict[str, Any]", key: bytes, source: str) -> None:
 def _check_manifest(manifest: "Any", files: "dict[str, bytes]", source: str) -> None:
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise BadInputError(f"{source}: not a guestprobe bundle (manifest is foreign)")
-    if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
+    version = manifest.get("format_version")
+    if type(version) is not int or version != BUNDLE_FORMAT_VERSION:  # not true, not 1.0
         raise BadInputError(
-            f"{source}: bundle format {str(manifest.get('format_version'))[:20]!r} is not "
+            f"{source}: bundle format {str(version)[:20]!r} is not "
             f"readable by this guestprobe (reads {BUNDLE_FORMAT_VERSION})"
         )
     if not isinstance(manifest.get("redaction"), (dict, type(None))):

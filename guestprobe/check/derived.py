@@ -152,10 +152,29 @@ def _multipath_maps(document: "Mapping[str, Any]") -> "dict[str, str]":
     return maps
 
 
+def _lu_paths(document: "Mapping[str, Any]") -> "dict[str, list[str]]":
+    """LU designator -> the disks that are its paths (maps and md arrays left out)."""
+    stacked = {
+        d.get("name")
+        for d in document.get("disks") or []
+        if _get(d, "transport", "kind") in STACKED_KINDS
+    }
+    paths = {}
+    for group in document.get("logical_units") or []:
+        members = [n for n in group.get("disks") or [] if n not in stacked]
+        if group.get("lu_designator") and members:
+            paths[group.get("lu_designator")] = members
+    return paths
+
+
 def disk_derived(
-    disk: "Mapping[str, Any]", document: "Mapping[str, Any]", maps: "Mapping[str, str]"
+    disk: "Mapping[str, Any]",
+    document: "Mapping[str, Any]",
+    maps: "Mapping[str, str]",
+    lu_paths: "Mapping[str, list[str]] | None" = None,
 ) -> "dict[str, Any]":
-    """The ``derived`` facts of one disk (see the module docstring)."""
+    """The ``derived`` facts of one disk (see the module docstring); ``lu_paths`` is
+    :func:`_lu_paths` of ``document``, made once for all its disks."""
     identity = _get(disk, "facts", "identity") or {}
     inventory = disk.get("inventory") or {}
     kind = _get(disk, "transport", "kind")
@@ -167,15 +186,9 @@ def disk_derived(
     designators = identity.get("designators") or []
     lu_count = sum(1 for d in designators if d.get("association") == LU_ASSOCIATION)
     lu_designator = identity.get("lu_designator")
-    stacked = {
-        d.get("name")
-        for d in document.get("disks") or []
-        if _get(d, "transport", "kind") in STACKED_KINDS
-    }
-    paths = [disk.get("name")]
-    for group in document.get("logical_units") or []:
-        if lu_designator and group.get("lu_designator") == lu_designator:
-            paths = [n for n in group.get("disks") or [] if n not in stacked] or paths
+    if lu_paths is None:
+        lu_paths = _lu_paths(document)
+    paths = list((lu_designator and lu_paths.get(lu_designator)) or [disk.get("name")])
     fs_types = _fs_types(disk)
     derived: "dict[str, Any]" = {
         "serial": serial,
@@ -268,6 +281,7 @@ def contexts(document: "Mapping[str, Any]") -> "tuple[dict[str, Any], list[dict[
     platform["hypervisor"] = hypervisor(platform)
     guest = guest_derived(document)
     maps = _multipath_maps(document)
+    lu_paths = _lu_paths(document)
     guest_context = {"platform": platform, "guest": guest}
     if host_context(document, None) is not None:
         guest_context["host"] = host_context(document, None)
@@ -283,7 +297,7 @@ def contexts(document: "Mapping[str, Any]") -> "tuple[dict[str, Any], list[dict[
                 "inventory": disk.get("inventory"),
                 "platform": platform,
                 "guest": guest,
-                "derived": disk_derived(disk, document, maps),
+                "derived": disk_derived(disk, document, maps, lu_paths),
             }
         )
     return guest_context, disk_contexts

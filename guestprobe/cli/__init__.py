@@ -19,7 +19,6 @@ from guestprobe import __version__
 from guestprobe.cli.report import report
 from guestprobe.cli.scan import scan
 from guestprobe.errors import EXIT_STATUS_MEANINGS, ExitStatus, GuestprobeError, one_line
-from guestprobe.report.escape import terminal_text
 
 
 class LazyGroup(click.Group):
@@ -48,8 +47,9 @@ cli.add_command(report)
 @cli.command("exit-statuses")
 def exit_statuses() -> None:
     """List guestprobe's exit statuses and what they mean."""
-    for status, meaning in EXIT_STATUS_MEANINGS.items():
-        click.echo(f"{int(status):3d}  {meaning}")
+    from guestprobe.cli.common import write_out
+
+    write_out("".join(f"{int(s):3d}  {meaning}\n" for s, meaning in EXIT_STATUS_MEANINGS.items()))
 
 
 # -- commands in their own modules, loaded on first use --------------------------------------------
@@ -116,9 +116,8 @@ def main(argv: "list[str] | None" = None) -> None:
         if os.environ.get("GUESTPROBE_DEBUG"):
             raise
         click.echo(
-            terminal_text(
-                f"guestprobe: internal error: {exc!r} (set GUESTPROBE_DEBUG=1 for details)"
-            ),
+            f"guestprobe: internal error: {one_line(repr(exc))} "
+            "(set GUESTPROBE_DEBUG=1 for details)",
             err=True,
         )
         sys.exit(ExitStatus.INTERNAL)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from guestprobe import pipeline
-from guestprobe.cli.common import progress_printer, warn_unprobed
+from guestprobe.cli.common import progress_printer, warn_unprobed, write_out
 from guestprobe.cli.scan import scan, scan_request
 from guestprobe.errors import ExitStatus
 from guestprobe.report.escape import terminal_text
@@ -29,11 +29,12 @@ def _collect(params: "dict[str, Any]") -> None:
     bundle = pipeline.bundle(collection, params["redact"], params["redact_key"])
     output = params["output"] or bundle.default_name
     write_atomically(output, bundle.data, mode=0o600)
-    click.echo(
+    write_out(
         terminal_text(
             f"{output}: {len(bundle.document['disks'])} disks, {len(bundle.data) / 1024:.1f} KiB"
             + (", redacted" if bundle.redacted else "")
         )
+        + "\n"
     )
     warn_unprobed(bundle.document)
     if not bundle.document["scan"]["complete"]:

@@ -1,5 +1,5 @@
-"""What every command shares: the preconditions, the shared options, and the one way a report
-reaches the terminal or a file (``emit``)."""
+"""What every command shares: the preconditions, the shared options, the one way a report
+reaches the terminal or a file (``emit``) and the one writer of standard output (``write_out``)."""
 
 
 import os
@@ -10,8 +10,13 @@ from typing import Any
 
 import click
 
-from guestprobe.errors import NotABlockDeviceError, NotRootError, Sg3UtilsMissingError
-from guestprobe.report.escape import terminal_lines, terminal_text
+from guestprobe.errors import (
+    NotABlockDeviceError,
+    NotRootError,
+    OutputError,
+    Sg3UtilsMissingError,
+)
+from guestprobe.report.escape import output_bytes, terminal_lines, terminal_text
 
 VERDICT_ORDER = ("usable", "unknown", "degraded", "not_usable")
 
@@ -55,7 +60,48 @@ def resolve_targets(paths: "tuple[str, ...]") -> "list[str] | None":
 
 def use_color() -> bool:
     """Colour on a terminal only, and never where NO_COLOR is set (no-color.org)."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    stream = sys.stdout
+    return stream is not None and stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _raw_writer(stream: "Any") -> "Callable[[memoryview], Any]":
+    """The call that writes bytes to ``stream``: its file descriptor (so that a short write is
+    seen), else its binary buffer (a test's captured stream)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return stream.buffer.write
+    return lambda data: os.write(fd, data)
+
+
+def write_out(text: str) -> None:
+    """Write ``text`` to standard output, all of it, or raise :class:`OutputError` (exit 7).
+
+    Every command's standard output goes through here: a closed stdout (``>&-``), a full disk
+    (``> /dev/full``) or a write that stops short is one line and exit 7, never exit 0 with part
+    of the output. Text is encoded by :func:`~guestprobe.report.escape.output_bytes` (a lone
+    surrogate written as its escape). A closed pipe (``| head``) stays ``BrokenPipeError``.
+    """
+    stream = sys.stdout
+    if stream is None:
+        raise OutputError("cannot write the output: standard output is closed")
+    data = memoryview(output_bytes(text, getattr(stream, "encoding", None)))
+    total = len(data)
+    try:
+        stream.flush()
+        write = _raw_writer(stream)
+        while data:
+            written = write(data)
+            if not written:
+                raise OutputError(
+                    f"cannot write the output: {total - len(data)} of {total} bytes written"
+                )
+            data = data[written:]
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
 
 
 def terminal_width() -> int:
@@ -80,25 +126,20 @@ def emit(
 
     text = to_json(document)
     if output:
-        write_atomically(output, text.encode(), mode=0o600)
+        write_atomically(output, text, mode=0o600)
     if html_output:
         from guestprobe.report.html import render_html
 
-        write_atomically(html_output, render_html(document, redacted=redacted).encode())
+        write_atomically(html_output, render_html(document, redacted=redacted))
     if as_json:
         if not output:
-            click.echo(text, nl=False)
+            write_out(text)
     elif render is not None:
-        click.echo(terminal_lines(render(document)), nl=False)
+        write_out(terminal_lines(render(document)))
     else:
         from guestprobe.report.terminal import render_report
 
-        color = use_color()
-        click.echo(
-            render_report(document, brief=brief, color=color, width=terminal_width()),
-            nl=False,
-            color=color,
-        )
+        write_out(render_report(document, brief=brief, color=use_color(), width=terminal_width()))
 
 
 def fail_on_status(document: "dict[str, Any]", fail_on: "str | None") -> bool:

@@ -6,6 +6,7 @@ import click
 from guestprobe.check.explain import explain_rule
 from guestprobe.check.rules import load_rules
 from guestprobe.check.rules import rules_dir as chosen_rules_dir
+from guestprobe.cli.common import write_out
 
 
 @click.command()
@@ -19,13 +20,13 @@ def explain(feature: "str | None", rules_dir: "str | None") -> None:
     """Print the rule for FEATURE in words; without FEATURE, list the features."""
     rules = load_rules(rules_dir)
     if feature is None:
-        click.echo(f"Rules from {chosen_rules_dir(rules_dir)}:")
-        for rule in rules:
-            click.echo(f"  {rule.feature:<18} {rule.scope:<5} {rule.title}")
+        lines = [f"Rules from {chosen_rules_dir(rules_dir)}:"]
+        lines += [f"  {rule.feature:<18} {rule.scope:<5} {rule.title}" for rule in rules]
+        write_out("".join(line + "\n" for line in lines))
         return
     for rule in rules:
         if rule.feature == feature:
-            click.echo(explain_rule(rule), nl=False)
+            write_out(explain_rule(rule))
             return
     known = ", ".join(r.feature for r in rules)
     raise click.UsageError(f"no feature {feature!r}; known: {known}")

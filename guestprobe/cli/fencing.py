@@ -72,11 +72,11 @@ def _plan(paths: "dict[str, Any]", as_json: bool) -> "dict[str, Any]":
 
     steps = planned_steps(paths[TARGET], paths.get(PEER))
     cleanup = cleanup_commands(paths[TARGET], paths.get(PEER))
-    click.echo(
-        terminal_lines(render_plan(paths[TARGET], paths.get(PEER), steps, cleanup)),
-        nl=False,
-        err=as_json,
-    )
+    plan = terminal_lines(render_plan(paths[TARGET], paths.get(PEER), steps, cleanup))
+    if as_json:
+        click.echo(plan, nl=False, err=True)
+    else:
+        common.write_out(plan)
     return {
         "test": [
             {

@@ -35,7 +35,7 @@ def host_command(domains, uri, xml_files, vmi_files, as_json, output, brief, fai
 
     Its JSON joins a guest's report: guestprobe report GUEST.json --host HOST.json.
     """
-    from guestprobe.cli.common import VERDICT_ORDER
+    from guestprobe.cli.common import VERDICT_ORDER, write_out
     from guestprobe.host import collect
     from guestprobe.host.judge import host_document
     from guestprobe.host.table import render_host
@@ -61,12 +61,12 @@ def host_command(domains, uri, xml_files, vmi_files, as_json, output, brief, fai
                             f"than the {MAX_HOST_OUTPUT_BYTES // (1024 * 1024)} MiB guestprobe "
                             "host writes; name fewer domains or files")
     if output:
-        write_atomically(output, text.encode(), mode=0o600)
+        write_atomically(output, text, mode=0o600)
     if as_json:
         if not output:
-            click.echo(text, nl=False)
+            write_out(text)
     else:
-        click.echo(render_host(document, brief=brief), nl=False)
+        write_out(render_host(document, brief=brief))
     if fail_on:
         threshold = VERDICT_ORDER.index(fail_on)
         verdicts = [v for d in document["domains"] for disk in d["disks"] for v in disk["verdicts"]]

@@ -18,6 +18,7 @@ from guestprobe.cli.common import (
     output_option,
     statuses_fail,
     verify_key_option,
+    write_out,
 )
 from guestprobe.errors import ExitStatus
 from guestprobe.report.escape import terminal_lines
@@ -49,7 +50,7 @@ def report(report, as_json, output, fail_on, redact_key, brief, html_output, hos
     if joined is not None and not as_json:
         from guestprobe.host.join import render_join
 
-        click.echo(terminal_lines(render_join(joined)), nl=False)
+        write_out(terminal_lines(render_join(joined)))
     if fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)
 
@@ -148,7 +149,7 @@ def compare(
     if html_output:
         from guestprobe.report.html import render_comparison_html
 
-        write_atomically(html_output, render_comparison_html(result).encode())
-    click.echo(to_json(result) if as_json else render_comparison(result), nl=False)
+        write_atomically(html_output, render_comparison_html(result))
+    write_out(to_json(result) if as_json else render_comparison(result))
     if statuses_fail([v["status"] for v in result["cluster_verdicts"]], fail_on):
         sys.exit(ExitStatus.FAIL_ON)

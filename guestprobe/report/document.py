@@ -15,6 +15,10 @@ from guestprobe.errors import BadInputError
 from guestprobe.facts import disk_facts
 from guestprobe.report.validate import check_record
 
+# What one report read back may hold and expand into (a guest of more disks is not a KVM guest
+# guestprobe is made for; 14 rules give at most 16 verdicts a disk): BadInputError past them.
+MAX_DISKS = 4096
+MAX_VERDICTS = 64 * MAX_DISKS
 SCHEMA_VERSION = "1.1"
 SCHEMA_MAJOR = SCHEMA_VERSION.split(".", 1)[0]
 
@@ -83,6 +87,17 @@ def build_document(collection: "Collection", checker: "Checker | None" = None) -
     return document
 
 
+def check_expansion(document: "dict[str, Any]") -> None:
+    """BadInputError when a report judged again holds more verdicts than :data:`MAX_VERDICTS`."""
+    count = len(document.get("guest_verdicts") or []) + sum(
+        len(disk.get("verdicts") or []) for disk in document.get("disks") or []
+    )
+    if count > MAX_VERDICTS:
+        raise BadInputError(
+            f"report judged again gives {count:,} verdicts, more than {MAX_VERDICTS:,}; refused"
+        )
+
+
 def check_schema_version(document: "Any") -> None:
     """BadInputError unless ``document`` is a report of a schema major this guestprobe reads."""
     if not isinstance(document, dict) or "schema_version" not in document:
@@ -117,5 +132,10 @@ def collection_from_document(document: "Any") -> "Collection":
         if name not in document:
             raise BadInputError(f"report is damaged or incomplete: no {name}")
         raw[name] = document[name]
+    if isinstance(raw["disks"], list) and len(raw["disks"]) > MAX_DISKS:
+        raise BadInputError(
+            f"report has {len(raw['disks']):,} disks, more than the {MAX_DISKS:,} guestprobe "
+            "judges; refused"
+        )
     check_record(Collection, raw, "report")
     return Collection.from_dict(raw)

@@ -226,7 +226,8 @@ def _matrix(view: "ReportView") -> "list[str]":
 
 
 def _anchor(subject: str, feature: str) -> str:
-    digest = hashlib.sha256(f"{subject}\0{feature}".encode()).hexdigest()[:12]
+    text = f"{subject}\0{feature}".encode("utf-8", "surrogatepass")  # (a name may hold one)
+    digest = hashlib.sha256(text).hexdigest()[:12]
     return f"v-{digest}"
 
 

@@ -6,8 +6,11 @@ hold. This module is the one reader for all of them:
 
 - :func:`read_input_file` opens with ``O_NONBLOCK`` (a FIFO cannot block the open), checks with
   ``fstat`` that the *opened* file is a regular file, and reads at most :data:`MAX_INPUT_BYTES`;
-- :func:`load_json` parses bytes no larger than that, refuses nesting deeper than
-  :data:`MAX_JSON_DEPTH`, and never lets a ``RecursionError`` or ``MemoryError`` escape.
+- :func:`load_json` parses bytes no larger than that, and of at most :data:`MAX_JSON_VALUES`
+  values (counted before parsing), as strict JSON (``NaN``, ``Infinity`` and
+  numbers too large for a float, which Python's reader takes, are refused), refuses nesting
+  deeper than :data:`MAX_JSON_DEPTH`, and never lets a ``RecursionError`` or ``MemoryError``
+  escape.
 
 Both raise :class:`~guestprobe.errors.BadInputError` (exit status 8) with one line. The limits are
 module constants, so tests can lower them with ``monkeypatch``.
@@ -15,6 +18,7 @@ module constants, so tests can lower them with ``monkeypatch``.
 
 
 import json
+import math
 import os
 import stat
 from typing import Any
@@ -25,6 +29,9 @@ from guestprobe.errors import BadInputError
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 # a report nests about 10 deep (disks / facts / persistent_reservations / keys / ...)
 MAX_JSON_DEPTH = 64
+# a report holds about 700 JSON values per disk (2.9 million for 4096 disks); what one input may
+# parse into is bounded by their number, not only by its bytes (``[[],[],...]`` is 20x in memory)
+MAX_JSON_VALUES = 4_000_000
 _CHUNK = 1024 * 1024
 
 
@@ -95,12 +102,36 @@ def json_depth_exceeds(value: "Any", limit: int) -> bool:
     return False
 
 
+class _NotJson(ValueError):
+    """A number JSON does not have (``NaN``, ``Infinity``, ``1e999``)."""
+
+
+def _no_constant(name: str) -> float:
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise _NotJson(f"{text[:20]} is too large a number")
+    return number
+
+
 def load_json(data: bytes, what: str) -> "Any":
     """Parse ``data`` as JSON; ``what`` names it in the one-line error (``"x.json"``)."""
     if len(data) > MAX_INPUT_BYTES:
         raise BadInputError(f"{what}: larger than the {_mib(MAX_INPUT_BYTES)} a report may be")
+    # every value but the first follows a ',' or opens a container: an upper bound, in C
+    values = data.count(b",") + data.count(b"[") + data.count(b"{") + 1
+    if values > MAX_JSON_VALUES:
+        raise BadInputError(
+            f"{what}: up to {values:,} JSON values, more than the {MAX_JSON_VALUES:,} "
+            "a report may hold; refused"
+        )
     try:
-        value = json.loads(data)
+        value = json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+    except _NotJson as exc:
+        raise BadInputError(f"{what}: not valid JSON ({exc})") from None
     except (UnicodeDecodeError, ValueError):
         raise BadInputError(f"{what}: not valid JSON") from None
     except RecursionError:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from guestprobe.errors import OutputError
+from guestprobe.report.escape import output_bytes
 
 
 def to_json(document: "dict[str, Any]") -> str:
@@ -34,12 +35,19 @@ def _refuse_unless_replaceable(target: "Path") -> None:
         raise OutputError(f"cannot write {target}: it is {kind}, not a regular file; refused")
 
 
-def write_atomically(path: "str | os.PathLike[str]", data: bytes, mode: int = 0o600) -> None:
+def write_atomically(
+    path: "str | os.PathLike[str]", data: "str | bytes", mode: int = 0o600
+) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    Text is encoded by :func:`~guestprobe.report.escape.output_bytes` (UTF-8; a lone surrogate
+    written as its escape, never an encoding error).
 
     The file is created with ``mode`` (0600 by default: reports carry the disks' identifiers);
     a path that exists must be a regular file (see :func:`_refuse_unless_replaceable`).
     """
+    if isinstance(data, str):
+        data = output_bytes(data)
     target = Path(path)
     _refuse_unless_replaceable(target)
     directory = target.parent if str(target.parent) else Path()
