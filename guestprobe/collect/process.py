@@ -51,6 +51,9 @@ class CommandResult:
     timed_out: bool = False
     start_error: "str | None" = None  # e.g. "No such file or directory" when the tool is missing
     output_too_large: bool = False  # wrote more than OUTPUT_LIMIT to a stream: killed, abandoned
+    # the lib engine: the device answered fewer bytes than its own length field says (why)
+    short_response: "str | None" = None
+    no_answer: "str | None" = None  # why no answer came back (its probe worker process died)
     extra: "dict[str, object]" = field(default_factory=dict)
 
     @property

@@ -55,6 +55,7 @@ class Outcome(str, Enum):
     MEDIUM_ERROR = "medium_error"
     DATA_PROTECT = "data_protect"
     MALFORMED = "malformed_response"
+    SHORT_RESPONSE = "short_response"  # fewer bytes than the device's own length field says
     USAGE_ERROR = "usage_error"  # our argv was refused by the tool (or a preliminary step failed)
     NO_RESPONSE = "no_response"  # exit 0, but no response bytes where some were due
     SKIPPED = "skipped"  # not sent, with a reason
@@ -173,6 +174,10 @@ def interpret_command(
         return Outcome.TIMED_OUT, f"no answer within {timeout_s:g} s; abandoned"
     if command.start_error is not None:
         return Outcome.TOOL_MISSING, f"could not start: {command.start_error}"
+    if command.no_answer is not None:
+        return Outcome.OTHER_ERROR, command.no_answer
+    if command.short_response is not None:
+        return Outcome.SHORT_RESPONSE, command.short_response
     if command.output_too_large:
         return Outcome.OUTPUT_TOO_LARGE, (
             f"wrote more than {OUTPUT_LIMIT // (1024 * 1024)} MiB to a stream; killed"
@@ -235,6 +240,23 @@ class ProbeSpec:
 
 
 INQUIRY = ProbeSpec("inquiry", "sg_inq", ("--raw", "--only"), "raw")
+
+
+def vpd_shortfall(page: int, data: bytes) -> "str | None":
+    """What is wrong with the framing of VPD page ``page`` as received; None when its header
+    (page code, PAGE LENGTH) matches the bytes.
+
+    >>> vpd_shortfall(0x00, bytes([0, 0, 1, 40, 0, 0x80]))
+    'VPD page 0x00 announces 300 bytes, 6 came'
+    """
+    if len(data) < 4:
+        return f"VPD page 0x{page:02x}: {len(data)} bytes came, fewer than its 4-byte header"
+    if data[1] != page:
+        return f"VPD page 0x{page:02x} came back as page 0x{data[1]:02x}"
+    announced = int.from_bytes(data[2:4], "big") + 4
+    if announced > len(data):
+        return f"VPD page 0x{page:02x} announces {announced} bytes, {len(data)} came"
+    return None
 
 
 def vpd_probe(page: int) -> "ProbeSpec":

@@ -42,6 +42,8 @@ def _result_to_dict(command: "CommandResult") -> "dict[str, typing.Any]":
         "timed_out": command.timed_out,
         "start_error": command.start_error,
         "output_too_large": command.output_too_large,
+        "short_response": command.short_response,
+        "no_answer": command.no_answer,
     }
 
 
@@ -55,6 +57,8 @@ def _result_from_dict(data: "dict[str, typing.Any]") -> "CommandResult":
         timed_out=data["timed_out"],
         start_error=data["start_error"],
         output_too_large=data["output_too_large"],
+        short_response=data["short_response"],
+        no_answer=data["no_answer"],
     )
 
 
@@ -65,33 +69,51 @@ def _worker(
     options: "ProbeOptions",
     run: "Runner",
     kernel_capacity: "typing.Callable[[BlockDisk], KernelCapacity]",
+    known: "dict[int, _DiskRun]",
 ) -> None:
-    """The child: each disk's plan in turn, every input streamed to the parent as it is known."""
+    """The child: each disk's plan in turn, every input streamed to the parent as it is known.
+
+    A disk in ``known`` was begun by a worker that died: its inputs up to the command that
+    worker died sending are taken from there, not sent again."""
     out = os.fdopen(write_fd, "w", buffering=1)
 
     def emit(**message: "typing.Any") -> None:
         out.write(json.dumps(message) + "\n")
 
-    def streamed_run(argv: "typing.Sequence[str]", timeout_s: float) -> "CommandResult":
-        emit(sending=list(argv))
-        command = run(argv, timeout_s)
-        emit(command=_result_to_dict(command))
-        return command
-
     for index in group:
         disk = disks[index]
         capacity = kernel_capacity(disk)
+        earlier = known.get(index, _DiskRun(index))
+        commands, capacities = list(earlier.commands), list(earlier.capacities)
+
+        def streamed_run(
+            argv: "typing.Sequence[str]",
+            timeout_s: float,
+            commands: "list[CommandResult]" = commands,
+        ) -> "CommandResult":
+            if commands:
+                command = commands.pop(0)
+            else:
+                emit(sending=list(argv))
+                command = run(argv, timeout_s)
+            emit(command=_result_to_dict(command))
+            return command
 
         def streamed_capacity(
             capacity: "KernelCapacity" = capacity,
+            capacities: "list[tuple[int | None, int | None]]" = capacities,
         ) -> "tuple[int | None, int | None]":
-            size = capacity()
+            size = capacities.pop(0) if capacities else capacity()
             emit(kernel_capacity=list(size))
             return size
 
         started, abandoned = process.processes_started(), process.abandoned_processes()
         emit(begin=index)
-        probe_disk(disk, options, streamed_run, streamed_capacity)
+        try:
+            probe_disk(disk, options, streamed_run, streamed_capacity)
+        except Exception as exc:  # a bug: the worker dies, and the parent is told why
+            emit(failed=f"{type(exc).__name__}: {exc}"[:200])
+            raise
         emit(
             done=True,
             processes=process.processes_started() - started,
@@ -108,6 +130,7 @@ class _DiskRun:
     commands: "list[CommandResult]" = field(default_factory=list)
     capacities: "list[tuple[int | None, int | None]]" = field(default_factory=list)
     in_flight: "tuple[list[str], float] | None" = None  # argv, when it was sent
+    failed: "str | None" = None  # the exception its worker died of, when it said
     done: bool = False
     processes: int = 0
     abandoned: int = 0
@@ -130,15 +153,14 @@ class _Replay:
         self.commands = list(worker.commands)
         self.capacities = list(worker.capacities)
         self.in_flight = worker.in_flight
+        self.failed = worker.failed
         self.killed = killed
 
     def run(self, argv: "typing.Sequence[str]", timeout_s: float) -> "CommandResult":
         if self.commands:
             return self.commands.pop(0)
-        if not self.killed:  # the worker died (a bug, or killed by someone else)
-            return CommandResult(
-                argv=tuple(argv), exit_status=None, start_error="the probe worker process died"
-            )
+        if not self.killed:  # the worker died between two commands (a bug, or a signal)
+            return CommandResult(argv=tuple(argv), exit_status=None, no_answer=_died(self.failed))
         sent_at = self.in_flight[1] if self.in_flight else time.monotonic()
         self.in_flight = None
         return CommandResult(
@@ -203,6 +225,7 @@ class _Pool:
         self.running: "dict[int, _Worker]" = {}
         self.selector = selectors.DefaultSelector()
         self.finished = 0
+        self.known: "dict[int, _DiskRun]" = {}  # disks to go on with, after their worker died
 
     def record(self, disk_run: "_DiskRun", killed: bool, first: bool) -> None:
         probes = _records(self.disks[disk_run.index], self.options, disk_run, killed)
@@ -219,6 +242,20 @@ class _Pool:
     def ended(self, worker: "_Worker", killed: bool) -> None:
         _end(worker, self.running, self.selector,
              kill=killed or not all(r.done for r in worker.runs))
+        current = worker.runs[-1] if worker.runs else None
+        if not killed and current is not None and not current.done and current.in_flight:
+            # it died sending a command: that command is lost, the disk goes on in a new worker
+            argv, sent_at = current.in_flight
+            current.commands.append(
+                CommandResult(
+                    argv=tuple(argv),
+                    exit_status=None,
+                    duration_s=time.monotonic() - sent_at,
+                    no_answer=_died(current.failed),
+                )
+            )
+            current.in_flight, current.failed = None, None
+            self.known[current.index] = worker.runs.pop()
         for position, disk_run in enumerate(worker.runs):
             if self.results[disk_run.index] is None:
                 self.record(disk_run, killed, position == 0)
@@ -227,9 +264,16 @@ class _Pool:
             self.waiting.insert(0, left)
 
     def start(self, group: "list[int]") -> None:
+        known = {index: self.known.pop(index) for index in group if index in self.known}
         pid, fd = process.fork_worker(
             lambda write_fd: _worker(
-                write_fd, self.disks, group, self.options, self.probe_run, self.kernel_capacity
+                write_fd,
+                self.disks,
+                group,
+                self.options,
+                self.probe_run,
+                self.kernel_capacity,
+                known,
             )
         )
         self.running[fd] = _Worker(group, pid, fd, time.monotonic() + self.patience)
@@ -274,6 +318,8 @@ def _take(worker: "_Worker", data: bytes, patience: float) -> "list[_DiskRun]":
         elif "command" in message:
             current.commands.append(_result_from_dict(message["command"]))
             current.in_flight = None
+        elif "failed" in message:
+            current.failed = message["failed"]
         elif "kernel_capacity" in message:
             current.capacities.append(tuple(message["kernel_capacity"]))  # type: ignore[arg-type]
         elif "done" in message:
@@ -283,6 +329,11 @@ def _take(worker: "_Worker", data: bytes, patience: float) -> "list[_DiskRun]":
             finished.append(current)
     worker.deadline = time.monotonic() + patience  # the worker is alive and answering
     return finished
+
+
+def _died(failure: "str | None") -> str:
+    because = f" ({failure})" if failure else ""
+    return f"the probe worker process died{because} while sending it; the disk went on in a new one"
 
 
 def _end(
