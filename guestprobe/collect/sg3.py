@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from guestprobe.collect.process import OUTPUT_LIMIT, CommandResult
+from guestprobe.collect.process import OUTPUT_LIMIT, TOTAL_OUTPUT_LIMIT, CommandResult
 
 # sg3_utils exit statuses (sg_lib.h SG_LIB_*). 50 + errno for OS errors.
 SG_LIB_SYNTAX_ERROR = 1
@@ -59,7 +59,7 @@ class Outcome(str, Enum):
     USAGE_ERROR = "usage_error"  # our argv was refused by the tool (or a preliminary step failed)
     NO_RESPONSE = "no_response"  # exit 0, but no response bytes where some were due
     SKIPPED = "skipped"  # not sent, with a reason
-    OUTPUT_TOO_LARGE = "output_too_large"  # more than process.OUTPUT_LIMIT bytes: killed
+    OUTPUT_TOO_LARGE = "output_too_large"  # past process.OUTPUT_LIMIT or TOTAL_OUTPUT_LIMIT: killed
     OTHER_ERROR = "other_error"
 
 
@@ -180,7 +180,10 @@ def interpret_command(
         return Outcome.SHORT_RESPONSE, command.short_response
     if command.output_too_large:
         return Outcome.OUTPUT_TOO_LARGE, (
-            f"wrote more than {OUTPUT_LIMIT // (1024 * 1024)} MiB to a stream; killed"
+            f"the scan's output limit ({TOTAL_OUTPUT_LIMIT // (1024 * 1024)} MiB from all its"
+            " commands together) was reached; killed"
+            if command.over_total_output
+            else f"wrote more than {OUTPUT_LIMIT // (1024 * 1024)} MiB to a stream; killed"
         )
     assert command.exit_status is not None
     if command.exit_status < 0:

@@ -42,6 +42,7 @@ def _result_to_dict(command: "CommandResult") -> "dict[str, typing.Any]":
         "timed_out": command.timed_out,
         "start_error": command.start_error,
         "output_too_large": command.output_too_large,
+        "over_total_output": command.over_total_output,
         "short_response": command.short_response,
         "no_answer": command.no_answer,
     }
@@ -57,6 +58,7 @@ def _result_from_dict(data: "dict[str, typing.Any]") -> "CommandResult":
         timed_out=data["timed_out"],
         start_error=data["start_error"],
         output_too_large=data["output_too_large"],
+        over_total_output=data["over_total_output"],
         short_response=data["short_response"],
         no_answer=data["no_answer"],
     )
@@ -70,12 +72,15 @@ def _worker(
     run: "Runner",
     kernel_capacity: "typing.Callable[[BlockDisk], KernelCapacity]",
     known: "dict[int, _DiskRun]",
+    output_share: int,
 ) -> None:
     """The child: each disk's plan in turn, every input streamed to the parent as it is known.
 
     A disk in ``known`` was begun by a worker that died: its inputs up to the command that
-    worker died sending are taken from there, not sent again."""
+    worker died sending are taken from there, not sent again. Its tools may keep
+    ``output_share`` bytes of output, its share of the scan's total."""
     out = os.fdopen(write_fd, "w", buffering=1)
+    process.limit_output(output_share)
 
     def emit(**message: "typing.Any") -> None:
         out.write(json.dumps(message) + "\n")
@@ -108,6 +113,7 @@ def _worker(
             return size
 
         started, abandoned = process.processes_started(), process.abandoned_processes()
+        output_left = process.output_left()
         emit(begin=index)
         try:
             probe_disk(disk, options, streamed_run, streamed_capacity)
@@ -118,6 +124,7 @@ def _worker(
             done=True,
             processes=process.processes_started() - started,
             abandoned=process.abandoned_processes() - abandoned,
+            output=output_left - process.output_left(),
         )
     out.close()
 
@@ -134,6 +141,7 @@ class _DiskRun:
     done: bool = False
     processes: int = 0
     abandoned: int = 0
+    output: int = 0  # bytes of its tools' output kept
 
 
 @dataclass
@@ -142,7 +150,8 @@ class _Worker:
     pid: int
     fd: int
     deadline: float
-    buffer: bytes = b""
+    output_share: int = 0
+    buffer: bytearray = field(default_factory=bytearray)
     runs: "list[_DiskRun]" = field(default_factory=list)  # begun, in order; the last is current
 
 
@@ -240,8 +249,10 @@ class _Pool:
             self.progress(self.finished, len(self.disks))
 
     def ended(self, worker: "_Worker", killed: bool) -> None:
-        _end(worker, self.running, self.selector,
-             kill=killed or not all(r.done for r in worker.runs))
+        finished = all(r.done for r in worker.runs)
+        _end(worker, self.running, self.selector, kill=killed or not finished)
+        if finished:  # else what it used is not known: its share stays spent
+            process.give_back_output(worker.output_share - sum(r.output for r in worker.runs))
         current = worker.runs[-1] if worker.runs else None
         if not killed and current is not None and not current.done and current.in_flight:
             # it died sending a command: that command is lost, the disk goes on in a new worker
@@ -265,6 +276,8 @@ class _Pool:
 
     def start(self, group: "list[int]") -> None:
         known = {index: self.known.pop(index) for index in group if index in self.known}
+        # its share of what is left of the scan's output budget, taken now, given back unused
+        share = process.take_output(process.output_left() // (self.workers - len(self.running)))
         pid, fd = process.fork_worker(
             lambda write_fd: _worker(
                 write_fd,
@@ -274,9 +287,10 @@ class _Pool:
                 self.probe_run,
                 self.kernel_capacity,
                 known,
+                share,
             )
         )
-        self.running[fd] = _Worker(group, pid, fd, time.monotonic() + self.patience)
+        self.running[fd] = _Worker(group, pid, fd, time.monotonic() + self.patience, share)
         self.selector.register(fd, selectors.EVENT_READ)
 
     def run(self) -> None:
@@ -304,8 +318,12 @@ class _Pool:
 
 def _take(worker: "_Worker", data: bytes, patience: float) -> "list[_DiskRun]":
     """Take the worker's messages; the disks it finished with them."""
+    worker.deadline = time.monotonic() + patience  # the worker is alive and answering
     worker.buffer += data
-    *lines, worker.buffer = worker.buffer.split(b"\n")
+    if b"\n" not in data:  # a long message, still coming: not searched again and again
+        return []
+    *lines, rest = worker.buffer.split(b"\n")
+    worker.buffer = bytearray(rest)
     finished = []
     for line in lines:
         message = json.loads(line.decode())
@@ -326,8 +344,8 @@ def _take(worker: "_Worker", data: bytes, patience: float) -> "list[_DiskRun]":
             current.done = True
             current.processes = message["processes"]
             current.abandoned = message["abandoned"]
+            current.output = message["output"]
             finished.append(current)
-    worker.deadline = time.monotonic() + patience  # the worker is alive and answering
     return finished
 
 
