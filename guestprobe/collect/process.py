@@ -48,7 +48,7 @@ _started = 0
 _stopping = False  # stop_children(): no new child until allow_children()
 
 OUTPUT_LIMIT = 16 * 1024 * 1024  # bytes kept per stream (stdout, stderr) of one child
-TOTAL_OUTPUT_LIMIT = 64 * 1024 * 1024  # bytes kept from all children of a scan together
+TOTAL_OUTPUT_LIMIT = 32 * 1024 * 1024  # bytes kept from all children of a scan together
 _output_left = TOTAL_OUTPUT_LIMIT
 _CHUNK = 65536
 
@@ -86,7 +86,8 @@ def abandoned_processes() -> int:
     with _lock:
         _abandoned[:] = [proc for proc in _abandoned if proc.poll() is None]
         _abandoned_workers[:] = [pid for pid in _abandoned_workers if not _reaped(pid)]
-        _survivors.intersection_update(_live(_processes()))
+        if _survivors:  # /proc is read only when something survived a kill
+            _survivors.intersection_update(_live(_processes()))
         return len(_survivors)
 
 
@@ -401,26 +402,28 @@ def _read_bounded(
                     return (*_output(kept, streams), _TOO_LARGE)
     finally:
         selector.close()
-    if not _exited(proc, deadline):
+    exited = _exited(proc, deadline)
+    if exited is None:
         return (*_output(kept, streams), _TIMED_OUT)
-    # whatever it left behind in its group goes with it (the zombie still holds the group's id)
-    with contextlib.suppress(OSError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    if exited:  # a zombie now, still holding its group's id: what it left there goes with it
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     return (*_output(kept, streams), None)
 
 
-def _exited(proc: "subprocess.Popen[bytes]", deadline: float) -> bool:
-    """Wait until ``proc`` has exited or the deadline passed, without reaping it."""
+def _exited(proc: "subprocess.Popen[bytes]", deadline: float) -> "bool | None":
+    """Wait, without reaping it, until ``proc`` has exited (True; False when something else
+    reaped it already) or the deadline passed (None)."""
     pause = 0.0005
     while True:
         try:
             if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
                 return True
         except ChildProcessError:
-            return True  # reaped already (by someone else's wait)
-        if time.monotonic() >= deadline:
             return False
+        if time.monotonic() >= deadline:
+            return None
         time.sleep(pause)
         pause = min(pause * 2, 0.02)
 

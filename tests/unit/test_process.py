@@ -182,7 +182,7 @@ def test_the_output_of_all_children_together_is_bounded():
         assert flood.output_too_large and flood.over_total_output
         assert len(flood.stdout) == 1024 * 1024
         outcome, meaning = interpret_command(flood, 60)
-        assert outcome.value == "output_too_large" and "64 MiB" in meaning
+        assert outcome.value == "output_too_large" and "32 MiB" in meaning
         after = process.run(["echo", "one line"], timeout_s=20)
         assert after.output_too_large and after.stdout == b""
         quiet = process.run(["true"], timeout_s=20)
