@@ -120,10 +120,11 @@ class _Ended(BaseException):
 
 
 @contextlib.contextmanager
-def signals_end_the_scan() -> "Iterator[None]":
+def signals_end_the_scan(unwritten: str = "report") -> "Iterator[None]":
     """A signal of :data:`ENDING_SIGNALS` ends the scan: every process it started is ended at
-    once (its whole process group), one line says so, no report is written, and the exit
-    status is 128 + the signal's number (130, 143, 129). Later signals are ignored meanwhile."""
+    once (its whole process group), one line says so, no report (``unwritten``) is written,
+    and the exit status is 128 + the signal's number (130, 143, 129). Later signals are
+    ignored meanwhile."""
     if threading.current_thread() is not threading.main_thread():
         yield  # Python takes signals in the main thread only
         return
@@ -143,7 +144,7 @@ def signals_end_the_scan() -> "Iterator[None]":
         name = signal.Signals(ended.signum).name
         click.echo(
             f"guestprobe: interrupted by {name}: the scan stopped, every process it started was"
-            " ended, no report written",
+            f" ended, no {unwritten} written",
             err=True,
         )
         sys.exit(128 + ended.signum)

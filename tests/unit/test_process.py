@@ -189,3 +189,25 @@ def test_the_output_of_all_children_together_is_bounded():
         assert quiet.exit_status == 0 and not quiet.output_too_large
     finally:
         process.limit_output(process.TOTAL_OUTPUT_LIMIT)
+
+
+def test_stop_children_ends_running_workers_and_their_tools_and_starts_no_more(tmp_path):
+    """What a signal that ends a scan does, whichever engine runs: nothing of it is left."""
+    marker = "983.125"
+    hanging = tool(tmp_path, "sg_readcap", f"sleep {marker}")
+    pid, read_fd = process.fork_worker(lambda write_fd: process.run([hanging], timeout_s=60))
+    try:
+        deadline = time.monotonic() + 20
+        while not alive_with(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert alive_with(marker)
+        process.stop_children()
+        assert gone(marker), alive_with(marker)
+        assert process.end_worker(pid, kill=False)  # already ended: reaped at once
+        refused = process.run(["true"], timeout_s=20)
+        assert refused.exit_status is None and "scan is ending" in refused.start_error
+    finally:
+        process.allow_children()
+        os.close(read_fd)
+        kill_all(marker)
+    assert process.run(["true"], timeout_s=20).exit_status == 0

@@ -41,12 +41,20 @@ def collect(options, **kwargs):
     return original(options, **kwargs)
 
 scan_module.collect = collect
-cli.main(["scan", "--json", "--engine", "cli", "--timeout", "60"] + sys.argv[1:])
+cli.main(sys.argv[1:] + ["--engine", "cli", "--timeout", "60"])
 """
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_a_signal_ends_the_scan_and_every_process_it_started(tmp_path, signum):
+@pytest.mark.parametrize(
+    "signum, command",
+    [
+        (signal.SIGINT, "scan"),
+        (signal.SIGTERM, "scan"),
+        (signal.SIGHUP, "scan"),
+        (signal.SIGTERM, "collect"),
+    ],
+)
+def test_a_signal_ends_the_scan_and_every_process_it_started(tmp_path, signum, command):
     marker = f"97{int(signum)}.125"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -61,8 +69,10 @@ def test_a_signal_ends_the_scan_and_every_process_it_started(tmp_path, signum):
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER.format(unit=str(UNIT), root=str(tmp_path / "root")))
     env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", PYTHONPATH=str(REPO))
+    written = tmp_path / "written"
+    argv = [command, "-o", str(written)] + (["--json"] if command == "scan" else [])
     scan = subprocess.Popen(
-        [sys.executable, str(driver)],
+        [sys.executable, str(driver), *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=str(REPO),
@@ -86,5 +96,5 @@ def test_a_signal_ends_the_scan_and_every_process_it_started(tmp_path, signum):
     lines = stderr.decode().strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in stderr.decode(), stderr
     assert f"interrupted by {signal.Signals(signum).name}" in lines[0]
-    assert stdout == b""  # no report: none was asked for that is not the whole scan's
+    assert stdout == b"" and not written.exists()  # no report, no bundle: the scan is not whole
     assert clean
