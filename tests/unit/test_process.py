@@ -157,15 +157,21 @@ def test_a_probe_worker_leads_a_session_and_group_of_its_own():
     assert answer == f"{pid} {pid}"
 
 
+def worker_running(hanging: str, marker: str) -> "tuple[int, int]":
+    """A probe worker running the tool ``hanging``, once its ``sleep`` runs: (pid, pipe)."""
+    pid, read_fd = process.fork_worker(lambda write_fd: process.run([hanging], timeout_s=60))
+    deadline = time.monotonic() + 20
+    while not alive_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert alive_with(marker)
+    return pid, read_fd
+
+
 def test_a_killed_worker_takes_the_tools_it_started_with_it(tmp_path):
     marker = "984.125"
     hanging = tool(tmp_path, "sg_persist", f"sleep {marker}")
-    pid, read_fd = process.fork_worker(lambda write_fd: process.run([hanging], timeout_s=60))
+    pid, read_fd = worker_running(hanging, marker)
     try:
-        deadline = time.monotonic() + 20
-        while not alive_with(marker) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert alive_with(marker)
         assert process.end_worker(pid, kill=True)
         assert gone(marker), alive_with(marker)
     finally:
@@ -195,12 +201,8 @@ def test_stop_children_ends_running_workers_and_their_tools_and_starts_no_more(t
     """What a signal that ends a scan does, whichever engine runs: nothing of it is left."""
     marker = "983.125"
     hanging = tool(tmp_path, "sg_readcap", f"sleep {marker}")
-    pid, read_fd = process.fork_worker(lambda write_fd: process.run([hanging], timeout_s=60))
+    pid, read_fd = worker_running(hanging, marker)
     try:
-        deadline = time.monotonic() + 20
-        while not alive_with(marker) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert alive_with(marker)
         process.stop_children()
         assert gone(marker), alive_with(marker)
         assert process.end_worker(pid, kill=False)  # already ended: reaped at once
