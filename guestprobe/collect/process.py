@@ -13,11 +13,10 @@ Every child — a tool, or a probe worker forked by :func:`fork_worker` — star
 (and process group) of its own**: a Ctrl-C at the terminal goes to guestprobe's foreground
 process group only, so a second Ctrl-C during a fencing-test cleanup cannot kill the
 ``sg_persist`` that removes a key; guestprobe decides what a signal means. A child is ended as a
-**tree of process groups**: its own group (whatever it forked) and the groups of the children
-it started (a worker's tools), stopped first so that nothing new starts, then SIGKILLed. What
-survives that (state D) is counted by :func:`abandoned_processes` by pid and start time, so a
-reused pid is never taken for it. :func:`stop_children` ends every running child at once and
-starts no new one (a signal that ends a scan).
+**tree of process groups** (:mod:`guestprobe.collect.process_tree`): its own group (whatever it
+forked) and the groups of the children it started (a worker's tools). What survives that
+(state D) is counted by :func:`abandoned_processes`. :func:`stop_children` ends every running
+child at once and starts no new one (a signal that ends a scan).
 
 Output is **bounded**: at most :data:`OUTPUT_LIMIT` bytes per stream are kept, and at most
 :data:`TOTAL_OUTPUT_LIMIT` from all the children of a scan together (:func:`limit_output`); a
@@ -36,6 +35,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+from guestprobe.collect.process_tree import end_tree, live, processes
 
 # Processes killed after a timeout but not reaped; kept referenced so that nothing waits for them.
 _abandoned: "list[subprocess.Popen[bytes]]" = []
@@ -87,7 +88,7 @@ def abandoned_processes() -> int:
         _abandoned[:] = [proc for proc in _abandoned if proc.poll() is None]
         _abandoned_workers[:] = [pid for pid in _abandoned_workers if not _reaped(pid)]
         if _survivors:  # /proc is read only when something survived a kill
-            _survivors.intersection_update(_live(_processes()))
+            _survivors.intersection_update(live(processes()))
         return len(_survivors)
 
 
@@ -126,84 +127,13 @@ def stop_children() -> None:
         _stopping = True
         pids = [proc.pid for proc in _running] + list(_running_workers)
     for pid in pids:
-        _end_tree(pid)
+        end_tree(pid)
 
 
 def allow_children() -> None:
     """Children may start again (a new scan in the same interpreter)."""
     global _stopping
     _stopping = False
-
-
-# -- process trees: /proc ----------------------------------------------------------------------
-class _Process:
-    __slots__ = ("pgrp", "pid", "ppid", "start", "zombie")
-
-    def __init__(self, pid: int, fields: "list[str]") -> None:
-        # fields of /proc/PID/stat after the command's ")": state, ppid, pgrp, ... starttime
-        self.pid, self.zombie = pid, fields[0] in ("Z", "X")
-        self.ppid, self.pgrp, self.start = int(fields[1]), int(fields[2]), int(fields[19])
-
-
-def _processes() -> "list[_Process]":
-    found = []
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return found
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].decode("ascii", "replace").split()
-            found.append(_Process(int(name), fields))
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
-    return found
-
-
-def _live(processes: "list[_Process]") -> "set[tuple[int, int]]":
-    return {(p.pid, p.start) for p in processes if not p.zombie}
-
-
-def _tree_groups(leader: int) -> "set[int]":
-    """The process group ``leader`` leads and, transitively, the groups of the processes its
-    members started (each stopped with SIGSTOP as it is found, so none starts another)."""
-    groups: "set[int]" = set()
-    found = {leader}
-    while found - groups:
-        for group in found - groups:
-            with contextlib.suppress(OSError):
-                os.killpg(group, signal.SIGSTOP)
-        groups |= found
-        processes = _processes()
-        members = {p.pid for p in processes if p.pgrp in groups}
-        found = groups | {p.pgrp for p in processes if p.ppid in members}
-    return groups
-
-
-def _end_tree(leader: int, grace_s: float = 0.05) -> "set[tuple[int, int]]":
-    """SIGKILL the tree of process groups of ``leader`` (which must not be reaped yet, so that
-    its pid is still its own); what is still alive after ``grace_s``, by (pid, start time)."""
-    with contextlib.suppress(OSError):  # a worker not yet in its own group: itself, at least
-        os.kill(leader, signal.SIGSTOP)
-    groups = _tree_groups(leader)
-    for group in groups:
-        with contextlib.suppress(OSError):
-            os.killpg(group, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        os.kill(leader, signal.SIGKILL)
-    deadline = time.monotonic() + grace_s
-    while True:
-        alive = {
-            (p.pid, p.start)
-            for p in _processes()
-            if (p.pgrp in groups or p.pid == leader) and not p.zombie
-        }
-        if not alive or time.monotonic() >= deadline:
-            return alive
-        time.sleep(0.002)
 
 
 # -- probe workers: this interpreter, forked ---------------------------------------------------
@@ -258,7 +188,7 @@ def end_worker(pid: int, kill: bool) -> bool:
     """Reap a worker (when ``kill``, after ending its tree: it and every tool it started);
     False when it must be abandoned (a worker stuck in uninterruptible sleep in SG_IO dies only
     when the kernel lets it go)."""
-    survivors = _end_tree(pid) if kill else set()
+    survivors = end_tree(pid) if kill else set()
     deadline = time.monotonic() + (0.05 if kill else 5.0)
     with _lock:
         _running_workers.discard(pid)
@@ -463,7 +393,7 @@ def _abandon(proc: "subprocess.Popen[bytes]", real: bool) -> None:
     """SIGKILL the process's tree of groups and walk away without waiting for it to die."""
     survivors: "set[tuple[int, int]]" = set()
     if real:
-        survivors = _end_tree(proc.pid)
+        survivors = end_tree(proc.pid)
     else:  # a test's fake Popen
         with contextlib.suppress(OSError):
             proc.kill()
