@@ -164,12 +164,15 @@ class _Replay:
         self.in_flight = worker.in_flight
         self.failed = worker.failed
         self.killed = killed
+        self.died_reading_capacity = False
 
     def run(self, argv: "typing.Sequence[str]", timeout_s: float) -> "CommandResult":
         if self.commands:
             return self.commands.pop(0)
         if not self.killed:  # the worker died between two commands (a bug, or a signal)
-            return CommandResult(argv=tuple(argv), exit_status=None, no_answer=_died(self.failed))
+            return CommandResult(
+                argv=tuple(argv), exit_status=None, no_answer=_died(self.failed, went_on=False)
+            )
         sent_at = self.in_flight[1] if self.in_flight else time.monotonic()
         self.in_flight = None
         return CommandResult(
@@ -182,7 +185,8 @@ class _Replay:
     def kernel_capacity(self) -> "tuple[int | None, int | None]":
         if self.capacities:
             return self.capacities.pop(0)
-        return (None, None)  # never reached: a worker reads it before it sends
+        self.died_reading_capacity = not self.killed  # else a killed worker had not read it
+        return (None, None)
 
 
 def probe_in_workers(
@@ -235,6 +239,7 @@ class _Pool:
         self.selector = selectors.DefaultSelector()
         self.finished = 0
         self.known: "dict[int, _DiskRun]" = {}  # disks to go on with, after their worker died
+        self.went_on: "dict[int, int]" = {}  # disk -> inputs known when a new worker went on
 
     def record(self, disk_run: "_DiskRun", killed: bool, first: bool) -> None:
         probes = _records(self.disks[disk_run.index], self.options, disk_run, killed)
@@ -254,25 +259,36 @@ class _Pool:
         if finished:  # else what it used is not known: its share stays spent
             process.give_back_output(worker.output_share - sum(r.output for r in worker.runs))
         current = worker.runs[-1] if worker.runs else None
-        if not killed and current is not None and not current.done and current.in_flight:
-            # it died sending a command: that command is lost, the disk goes on in a new worker
-            argv, sent_at = current.in_flight
-            current.commands.append(
-                CommandResult(
-                    argv=tuple(argv),
-                    exit_status=None,
-                    duration_s=time.monotonic() - sent_at,
-                    no_answer=_died(current.failed),
-                )
-            )
-            current.in_flight, current.failed = None, None
-            self.known[current.index] = worker.runs.pop()
+        if not killed and current is not None and not current.done:
+            self.go_on(worker)
         for position, disk_run in enumerate(worker.runs):
             if self.results[disk_run.index] is None:
                 self.record(disk_run, killed, position == 0)
         left = worker.group[len(worker.runs) :]
         if left:
             self.waiting.insert(0, left)
+
+    def go_on(self, worker: "_Worker") -> None:
+        """Its worker died with the disk begun: a new worker goes on with it, after the inputs
+        known. Died sending a command: that command is lost. Died between two commands (the
+        kernel's size): once more, unless it died there before, knowing no more."""
+        current = worker.runs[-1]
+        known = len(current.commands) + len(current.capacities)
+        if current.in_flight is not None:
+            argv, sent_at = current.in_flight
+            current.commands.append(
+                CommandResult(
+                    argv=tuple(argv),
+                    exit_status=None,
+                    duration_s=time.monotonic() - sent_at,
+                    no_answer=_died(current.failed, went_on=True),
+                )
+            )
+        elif known <= self.went_on.get(current.index, -1):
+            return  # recorded as it is: what is missing says the worker died
+        current.in_flight, current.failed = None, None
+        self.went_on[current.index] = len(current.commands) + len(current.capacities)
+        self.known[current.index] = worker.runs.pop()
 
     def start(self, group: "list[int]") -> None:
         known = {index: self.known.pop(index) for index in group if index in self.known}
@@ -349,9 +365,11 @@ def _take(worker: "_Worker", data: bytes, patience: float) -> "list[_DiskRun]":
     return finished
 
 
-def _died(failure: "str | None") -> str:
+def _died(failure: "str | None", went_on: bool) -> str:
     because = f" ({failure})" if failure else ""
-    return f"the probe worker process died{because} while sending it; the disk went on in a new one"
+    if went_on:
+        return f"the probe worker process died{because} sending it; a new one went on with the disk"
+    return f"the probe worker process died{because} before this was done"
 
 
 def _end(
@@ -369,6 +387,10 @@ def _records(
 ) -> "list[ProbeResult]":
     replay = _Replay(disk_run, killed)
     probes = probe_disk(disk, options, replay.run, replay.kernel_capacity)
+    if replay.died_reading_capacity:
+        for probe in probes:
+            if probe.skip_code == "kernel_size_unknown" and probe.skip_reason:
+                probe.skip_reason += f"; {_died(disk_run.failed, went_on=False)}"
     if killed:
         for probe in probes:
             if probe.outcome == "timed_out" and probe.exit_meaning:

@@ -170,3 +170,32 @@ def test_the_engine_choice_says_why_not_lib():
     chosen = choose_engine("lib", (1, 46), Current)
     assert isinstance(chosen, EngineChoice) and chosen.name == "lib"
     assert chosen.to_dict()["library_version"] == "2.79 20210304"
+
+
+def test_a_worker_that_dies_between_commands_is_taken_up_again_once(tmp_path):
+    """Dead while reading the kernel's size (no command in flight): a new worker goes on with
+    the disk; dead there again, knowing no more, the record says the worker died."""
+    once = tmp_path / "died-once"
+
+    def dying_once(d):
+        def read():
+            if not once.exists():
+                once.write_text("")
+                os._exit(3)
+            return (d.size_bytes, 512)
+
+        return read
+
+    got = probe_in_workers([disk("sdb")], ProbeOptions(timeout_s=5), fake_run, dying_once, 1)
+    probes = {p.name: p for p in got[0][0]}
+    assert probes["write_same16_oor"].outcome == "lba_out_of_range"  # sent by the new worker
+
+    def dying(d):
+        return lambda: os._exit(3)
+
+    got = probe_in_workers([disk("sdb")], ProbeOptions(timeout_s=5), fake_run, dying, 1)
+    probes = {p.name: p for p in got[0][0]}
+    assert probes["readcap16_recheck"].outcome == "ok"  # sent before it died
+    skipped = probes["write_same16_oor"]
+    assert skipped.skip_code == "kernel_size_unknown"
+    assert "worker process died" in skipped.skip_reason
