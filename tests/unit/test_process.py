@@ -209,7 +209,7 @@ def test_stop_children_ends_running_workers_and_their_tools_and_starts_no_more(t
         refused = process.run(["true"], timeout_s=20)
         assert refused.exit_status is None and "scan is ending" in refused.start_error
     finally:
-        process.allow_children()
-        os.close(read_fd)
         kill_all(marker)
+        os.close(read_fd)
+        process.allow_children()
     assert process.run(["true"], timeout_s=20).exit_status == 0
