@@ -12,7 +12,7 @@ import click
 
 from guestprobe import pipeline
 from guestprobe.cli.common import progress_printer, warn_unprobed, write_out
-from guestprobe.cli.scan import scan, scan_request
+from guestprobe.cli.scan import scan, scan_request, signals_end_the_scan
 from guestprobe.errors import ExitStatus
 from guestprobe.report.escape import terminal_text
 
@@ -25,10 +25,11 @@ def _collect(params: "dict[str, Any]") -> None:
     from guestprobe.report.output import write_atomically
 
     request = scan_request(*(params[name] for name in SCAN_PARAMS_REUSED))
-    collection = pipeline.collect(request, progress_printer(sys.stderr.isatty()))
-    bundle = pipeline.bundle(collection, params["redact"], params["redact_key"])
-    output = params["output"] or bundle.default_name
-    write_atomically(output, bundle.data, mode=0o600)
+    with signals_end_the_scan("bundle"):
+        collection = pipeline.collect(request, progress_printer(sys.stderr.isatty()))
+        bundle = pipeline.bundle(collection, params["redact"], params["redact_key"])
+        output = params["output"] or bundle.default_name
+        write_atomically(output, bundle.data, mode=0o600)
     write_out(
         terminal_text(
             f"{output}: {len(bundle.document['disks'])} disks, {len(bundle.data) / 1024:.1f} KiB"

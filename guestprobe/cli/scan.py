@@ -1,7 +1,13 @@
 """``guestprobe scan``: find the disks, probe them, judge them, print the report."""
 
 
+import contextlib
+import signal
 import sys
+import threading
+import typing
+from collections.abc import Iterator
+from types import FrameType
 
 import click
 
@@ -69,8 +75,9 @@ def scan(
     request = scan_request(
         devices, include_all, no_write_probes, timeout_s, workers, live_vpd, engine
     )
-    document = pipeline.scan(request, progress_printer(sys.stderr.isatty() and not as_json))
-    emit(document, as_json, output, brief=brief, html_output=html_output)
+    with signals_end_the_scan():
+        document = pipeline.scan(request, progress_printer(sys.stderr.isatty() and not as_json))
+        emit(document, as_json, output, brief=brief, html_output=html_output)
     warn_unprobed(document)
     if fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)
@@ -100,3 +107,53 @@ def scan_request(
         workers=workers,
         engine=engine,
     )
+
+
+# SIGINT (Ctrl-C), SIGTERM (kill, systemd, a timeout) and SIGHUP (the terminal closed) alike
+ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class _Ended(BaseException):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def signals_end_the_scan(unwritten: str = "report") -> "Iterator[None]":
+    """A signal of :data:`ENDING_SIGNALS` ends the scan: every process it started is ended at
+    once (its whole process group), one line says so, no report (``unwritten``) is written,
+    and the exit status is 128 + the signal's number (130, 143, 129). Later signals are
+    ignored meanwhile."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Python takes signals in the main thread only
+        return
+
+    def end(signum: int, frame: "FrameType | None") -> None:
+        from guestprobe.collect import process
+
+        for ending in ENDING_SIGNALS:
+            signal.signal(ending, signal.SIG_IGN)
+        process.stop_children()
+        raise _Ended(signum)
+
+    previous = {signum: signal.signal(signum, end) for signum in ENDING_SIGNALS}
+    try:
+        yield
+    except _Ended as ended:  # the signals stay ignored: guestprobe is on its way out
+        name = signal.Signals(ended.signum).name
+        click.echo(
+            f"guestprobe: interrupted by {name}: the scan stopped, every process it started was"
+            f" ended, no {unwritten} written",
+            err=True,
+        )
+        sys.exit(128 + ended.signum)
+    except BaseException:
+        _restore(previous)
+        raise
+    _restore(previous)
+
+
+def _restore(handlers: "dict[int, typing.Any]") -> None:
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)

@@ -31,6 +31,7 @@ from guestprobe.collect.sg3 import (
     SG_LIB_CAT_OTHER,
     SG_LIB_CAT_RES_CONFLICT,
     SG_LIB_OS_BASE_ERR,
+    vpd_shortfall,
 )
 from guestprobe.collect.sgpt import (
     SAM_STAT_RESERVATION_CONFLICT,
@@ -69,10 +70,18 @@ class _Delegate(Exception):
 
 
 class _Answer:
-    __slots__ = ("exit_status", "stderr", "stdout")
+    __slots__ = ("exit_status", "short", "stderr", "stdout")
 
-    def __init__(self, exit_status: int, stdout: bytes = b"", stderr: str = "") -> None:
+    def __init__(
+        self, exit_status: int, stdout: bytes = b"", stderr: str = "", short: "str | None" = None
+    ) -> None:
         self.exit_status, self.stdout, self.stderr = exit_status, stdout, stderr
+        self.short = short  # the device sent fewer bytes than its own length says: why
+
+
+def _short(what: str, due: int, came: bytes) -> "_Answer":
+    """A response shorter than the device itself said: the bytes that came, as evidence."""
+    return _Answer(SG_LIB_CAT_MALFORMED, came, short=f"{what}: {due} bytes due, {len(came)} came")
 
 
 def render_hex(data: bytes) -> bytes:
@@ -133,6 +142,7 @@ class LibEngine:
             stdout=answer.stdout,
             stderr=answer.stderr.encode("utf-8", "replace"),
             duration_s=time.monotonic() - start,
+            short_response=answer.short,
             extra={"engine": "lib"},
         )
 
@@ -209,8 +219,9 @@ class LibEngine:
                 return _Answer(status, b"", err)
             if len(data) < 5:
                 return _Answer(SG_LIB_CAT_MALFORMED, b"", "inquiry: got too few bytes\n")
-            wanted = data[4] + 5
+            wanted, asked = data[4] + 5, STD_INQ_LEN
             if STD_INQ_LEN < wanted < 256:
+                asked = wanted
                 status, data, err = self._command(
                     fd, _inquiry_cdb(False, 0, wanted), wanted, leadin="inquiry"
                 )
@@ -218,30 +229,33 @@ class LibEngine:
                     return _Answer(
                         SG_LIB_CAT_OTHER, b"", f"second INQUIRY ({wanted} byte) failed\n"
                     )
-            return _Answer(0, data[: min(wanted, len(data))])
+            if len(data) < min(wanted, asked):
+                return _short("standard INQUIRY", min(wanted, asked), data)
+            return _Answer(0, data[:wanted])
 
         return self._closing(device, True, work)
 
-    def _vpd_fetch(self, fd: int, page: int) -> "tuple[int, bytes, str]":
-        """vpd_fetch_page() of src/sg_vpd_common.c, without --maxlen."""
+    def _vpd_fetch(self, fd: int, page: int) -> "_Answer":
+        """vpd_fetch_page() of src/sg_vpd_common.c, without --maxlen; a re-fetch whose header
+        or length does not hold up is a short response, not a page (the tool trusts it)."""
         status, data, err = self._command(
             fd, _inquiry_cdb(True, page, VPD_ALLOC_LEN), VPD_ALLOC_LEN, leadin="inquiry"
         )
         if status:
-            return status, b"", err
+            return _Answer(status, b"", err)
         if len(data) < 4:
-            return SG_LIB_CAT_MALFORMED, b"", f"VPD response too short (len={len(data)})\n"
+            return _Answer(SG_LIB_CAT_MALFORMED, b"", f"VPD response too short (len={len(data)})\n")
         if data[1] != page or (page == 0x80 and data[2] == 2 and data[3] == 2):
-            return (
+            return _Answer(
                 SG_LIB_CAT_MALFORMED,
                 b"",
                 "invalid VPD response; probably a STANDARD INQUIRY response\n",
             )
         length = struct.unpack(">H", data[2:4])[0] + 4
         if length <= len(data):
-            return 0, data[:length], ""
+            return _Answer(0, data[:length])
         if length > VPD_MAX_ALLOC_LEN:
-            return (
+            return _Answer(
                 SG_LIB_CAT_MALFORMED,
                 b"",
                 f"response length too long: {length} > {VPD_MAX_ALLOC_LEN}\n",
@@ -249,7 +263,13 @@ class LibEngine:
         status, data, err = self._command(
             fd, _inquiry_cdb(True, page, length), length, leadin="inquiry"
         )
-        return (status, b"", err) if status else (0, data, "")
+        if status:
+            return _Answer(status, b"", err)
+        problem = vpd_shortfall(page, data)
+        if problem is not None:
+            short = f"{problem} (asked again for {length})"
+            return _Answer(SG_LIB_CAT_MALFORMED, data, short=short)
+        return _Answer(0, data[: struct.unpack(">H", data[2:4])[0] + 4])
 
     def _vpd(self, device: str, options: "list[str]") -> "_Answer":
         """sg_vpd --page=0xNN --raw: the supported pages first (unless 0x00), then the page."""
@@ -260,14 +280,15 @@ class LibEngine:
 
         def work(fd: int) -> "_Answer":
             if page != 0x00:
-                status, supported, err = self._vpd_fetch(fd, 0x00)
-                if status:
-                    return _Answer(status, b"", err)
-                count = min(supported[3], len(supported) - 4)
-                if page not in supported[4 : 4 + count]:
+                supported = self._vpd_fetch(fd, 0x00)
+                if supported.short is not None:
+                    return _Answer(supported.exit_status, b"", short=supported.short)
+                if supported.exit_status:
+                    return supported
+                listed = supported.stdout  # at least its 4-byte header: _vpd_fetch checked
+                if page not in listed[4 : 4 + min(listed[3], len(listed) - 4)]:
                     return _Answer(SG_LIB_OS_BASE_ERR + EDOM, b"", "")
-            status, data, err = self._vpd_fetch(fd, page)
-            return _Answer(status, b"" if status else data, err)
+            return self._vpd_fetch(fd, page)
 
         return self._closing(device, True, work)
 
@@ -283,6 +304,8 @@ class LibEngine:
             )
             if status:
                 return _Answer(status, b"", err)
+            if len(data) < 12:  # RETURNED LOGICAL BLOCK ADDRESS and BLOCK LENGTH, at least
+                return _short("READ CAPACITY(16)", 12, data)
             return _Answer(0, data.ljust(RCAP16_REPLY_LEN, b"\0"))  # dStrRaw(resp_buff, 32)
 
         return self._closing(device, "--readonly" in options, work)
@@ -303,6 +326,8 @@ class LibEngine:
             )
             if status:
                 return _Answer(status, b"", err)
+            if len(data) < 8:  # the header; REPORT CAPABILITIES: the whole of it
+                return _short("PERSISTENT RESERVE IN", 8, data)
             buffer = data.ljust(PR_IN_ALLOC_LEN, b"\0")
             if action == 2:
                 if buffer[1] != 8:
@@ -312,8 +337,10 @@ class LibEngine:
                         "Unexpected response for PRIN Report Capabilities\n",
                     )
                 return _Answer(0, render_hex(buffer[:8]))
-            additional = struct.unpack(">I", buffer[4:8])[0]
-            return _Answer(0, render_hex(buffer[: min(additional + 8, PR_IN_ALLOC_LEN)]))
+            due = min(struct.unpack(">I", buffer[4:8])[0] + 8, PR_IN_ALLOC_LEN)
+            if len(data) < due:  # sg_persist would print zeros for the missing keys
+                return _short("PERSISTENT RESERVE IN (ADDITIONAL LENGTH)", due, data)
+            return _Answer(0, render_hex(buffer[:due]))
 
         return self._closing(device, "--readonly" in options, work)
 
@@ -343,8 +370,10 @@ class LibEngine:
                 return _Answer(
                     SG_LIB_CAT_OTHER, b"", f"Actual length of response [{len(data)}] is too small\n"
                 )
-            length = min(struct.unpack(">I", data[:4])[0] + 4, len(data))
-            return _Answer(0, data[:length])
+            due = min(struct.unpack(">I", data[:4])[0] + 4, RSOC_ALLOC_LEN)
+            if len(data) < due:
+                return _short("REPORT SUPPORTED OPERATION CODES (COMMAND DATA LENGTH)", due, data)
+            return _Answer(0, data[:due])
 
         return self._closing(device, False, work)
 

@@ -184,7 +184,29 @@ def collect(
     max_workers: int = 8,
     progress: "Any" = None,
 ) -> "Collection":
-    """Discover the disks (or only ``names``) and probe them all; never raises for a disk."""
+    """Discover the disks (or only ``names``) and probe them all; never raises for a disk.
+
+    The scan's children keep at most process.TOTAL_OUTPUT_LIMIT bytes of output together;
+    whatever ends the scan early (a signal, a bug) ends every child it started."""
+    process.allow_children()
+    process.limit_output(process.TOTAL_OUTPUT_LIMIT)
+    try:
+        return _collect(options, names, include_all, sys, udev, run, max_workers, progress)
+    except BaseException:
+        process.stop_children()
+        raise
+
+
+def _collect(
+    options: "ProbeOptions",
+    names: "Sequence[str] | None",
+    include_all: bool,
+    sys: "SysRoot | None",
+    udev: "UdevView | None",
+    run: "Runner",
+    max_workers: int,
+    progress: "Any",
+) -> "Collection":
     sys = sys or SysRoot()
     udev = udev or UdevView(run_dir=sys.path("/run/udev"))
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from guestprobe.collect.process import OUTPUT_LIMIT, CommandResult
+from guestprobe.collect.process import OUTPUT_LIMIT, TOTAL_OUTPUT_LIMIT, CommandResult
 
 # sg3_utils exit statuses (sg_lib.h SG_LIB_*). 50 + errno for OS errors.
 SG_LIB_SYNTAX_ERROR = 1
@@ -55,10 +55,11 @@ class Outcome(str, Enum):
     MEDIUM_ERROR = "medium_error"
     DATA_PROTECT = "data_protect"
     MALFORMED = "malformed_response"
+    SHORT_RESPONSE = "short_response"  # fewer bytes than the device's own length field says
     USAGE_ERROR = "usage_error"  # our argv was refused by the tool (or a preliminary step failed)
     NO_RESPONSE = "no_response"  # exit 0, but no response bytes where some were due
     SKIPPED = "skipped"  # not sent, with a reason
-    OUTPUT_TOO_LARGE = "output_too_large"  # more than process.OUTPUT_LIMIT bytes: killed
+    OUTPUT_TOO_LARGE = "output_too_large"  # past process.OUTPUT_LIMIT or TOTAL_OUTPUT_LIMIT: killed
     OTHER_ERROR = "other_error"
 
 
@@ -173,9 +174,16 @@ def interpret_command(
         return Outcome.TIMED_OUT, f"no answer within {timeout_s:g} s; abandoned"
     if command.start_error is not None:
         return Outcome.TOOL_MISSING, f"could not start: {command.start_error}"
+    if command.no_answer is not None:
+        return Outcome.OTHER_ERROR, command.no_answer
+    if command.short_response is not None:
+        return Outcome.SHORT_RESPONSE, command.short_response
     if command.output_too_large:
         return Outcome.OUTPUT_TOO_LARGE, (
-            f"wrote more than {OUTPUT_LIMIT // (1024 * 1024)} MiB to a stream; killed"
+            f"the scan's output limit ({TOTAL_OUTPUT_LIMIT // (1024 * 1024)} MiB from all its"
+            " commands together) was reached; killed"
+            if command.over_total_output
+            else f"wrote more than {OUTPUT_LIMIT // (1024 * 1024)} MiB to a stream; killed"
         )
     assert command.exit_status is not None
     if command.exit_status < 0:
@@ -235,6 +243,23 @@ class ProbeSpec:
 
 
 INQUIRY = ProbeSpec("inquiry", "sg_inq", ("--raw", "--only"), "raw")
+
+
+def vpd_shortfall(page: int, data: bytes) -> "str | None":
+    """What is wrong with the framing of VPD page ``page`` as received; None when its header
+    (page code, PAGE LENGTH) matches the bytes.
+
+    >>> vpd_shortfall(0x00, bytes([0, 0, 1, 40, 0, 0x80]))
+    'VPD page 0x00 announces 300 bytes, 6 came'
+    """
+    if len(data) < 4:
+        return f"VPD page 0x{page:02x}: {len(data)} bytes came, fewer than its 4-byte header"
+    if data[1] != page:
+        return f"VPD page 0x{page:02x} came back as page 0x{data[1]:02x}"
+    announced = int.from_bytes(data[2:4], "big") + 4
+    if announced > len(data):
+        return f"VPD page 0x{page:02x} announces {announced} bytes, {len(data)} came"
+    return None
 
 
 def vpd_probe(page: int) -> "ProbeSpec":

@@ -18,6 +18,7 @@ import ctypes
 import errno
 import os
 import re
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -33,12 +34,11 @@ SCSI_PT_RESULT_OS_ERR = 4
 SENSE_BUFF_LEN = 64  # sg_cmds_basic.c: the tools' sense buffer
 SAM_STAT_RESERVATION_CONFLICT = 0x18
 
-# Where a distribution puts the library when find_library cannot say (no ldconfig, no gcc)
+# Where the distributions put the library (RHEL and SUSE: lib64; Debian and Ubuntu: the triplet)
 _KNOWN_GLOBS = (
     "/usr/lib64/libsgutils2*.so.2",
-    "/usr/lib/x86_64-linux-gnu/libsgutils2*.so.2",
-    "/lib/x86_64-linux-gnu/libsgutils2*.so.2",
-    "/usr/lib/aarch64-linux-gnu/libsgutils2*.so.2",
+    "/usr/lib/*-linux-gnu/libsgutils2*.so.2",
+    "/lib/*-linux-gnu/libsgutils2*.so.2",
     "/usr/lib/libsgutils2*.so.2",
     "/lib64/libsgutils2*.so.2",
 )
@@ -86,10 +86,10 @@ def candidates() -> "list[str]":
     """Where libsgutils2 may be, in the order tried, whatever its soname.
 
     No ``ctypes.util.find_library``: it runs ``ldconfig -p`` (or gcc), a process start per scan
-    and outside process.py. Instead: ``GUESTPROBE_LIBSGUTILS2`` (an explicit path: the rig's
-    matrix builds), the directories of ``LD_LIBRARY_PATH``, the loader's own search for the
-    unversioned soname (RHEL, SUSE), then the distributions' library directories (Debian and
-    Ubuntu name it after the release: ``libsgutils2-1.46.so.2``).
+    and outside process.py. No bare soname either: the loader's own search could not be checked
+    (:func:`untrusted_reason`). Instead: ``GUESTPROBE_LIBSGUTILS2`` (an explicit path: the rig's
+    matrix builds), the directories of ``LD_LIBRARY_PATH``, then the distributions' library
+    directories (Debian and Ubuntu name it after the release: ``libsgutils2-1.46.so.2``).
     """
     explicit = os.environ.get("GUESTPROBE_LIBSGUTILS2")
     if explicit:
@@ -97,11 +97,47 @@ def candidates() -> "list[str]":
     found: "list[str]" = []
     for directory in filter(None, os.environ.get("LD_LIBRARY_PATH", "").split(":")):
         found += sorted(str(path) for path in Path(directory).glob("libsgutils2*.so.2"))
-    found.append("libsgutils2.so.2")
     for pattern in _KNOWN_GLOBS:
-        directory, name = pattern.rsplit("/", 1)
-        found += sorted(str(path) for path in Path(directory).glob(name))
+        found += sorted(str(path) for path in Path("/").glob(pattern.lstrip("/")))
     return found
+
+
+def untrusted_reason(path: str) -> "str | None":
+    """Why a scan running as root must not load ``path`` (its constructors would run as root);
+    None when it may: the file, after symlinks, and every directory above it and above the
+    path as given are owned by root and writable by nobody else. Not root: None.
+
+    >>> untrusted_reason("/tmp/libsgutils2.so.2")  # doctest: +SKIP
+    "/tmp/libsgutils2.so.2: /tmp is writable by others"
+    """
+    if os.geteuid() != 0:
+        return None
+    given = str(Path(path).absolute())
+    real = os.path.realpath(given)
+    checked = [real, *_parents(real), *_parents(given)]
+    for name in dict.fromkeys(checked):  # in order, each once
+        try:
+            info = os.stat(name)
+        except OSError as exc:
+            return f"{path}: {name}: {exc.strerror}"
+        if info.st_uid != 0:
+            return f"{path}: {name} is not owned by root"
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return f"{path}: {name} is writable by group or others"
+    return None
+
+
+def _parents(path: str) -> "list[str]":
+    return [str(parent) for parent in Path(path).parents]
+
+
+def _load_trusted(path: str) -> "Any":
+    """ctypes.CDLL of the file ``path`` names (resolved, so that the file checked is the file
+    loaded), only when :func:`untrusted_reason` has nothing against it."""
+    reason = untrusted_reason(path)
+    if reason is not None:
+        raise OSError(f"not loaded: {reason}")
+    return ctypes.CDLL(os.path.realpath(path))
 
 
 def release_of_version(version: str) -> "tuple[int, int] | None":
@@ -133,7 +169,7 @@ class PtAnswer:
 class PassThrough:
     """libsgutils2, loaded, with every function used declared."""
 
-    def __init__(self, path: "str | None" = None, loader: "Any" = ctypes.CDLL) -> None:
+    def __init__(self, path: "str | None" = None, loader: "Any" = _load_trusted) -> None:
         errors = []
         for candidate in [path] if path else candidates():
             try:
@@ -150,7 +186,7 @@ class PassThrough:
             try:
                 function = getattr(self.lib, name)
             except AttributeError:
-                raise LibraryUnusable(f"{path} has no {name}()") from None
+                raise LibraryUnusable(f"{self.path} has no {name}()") from None
             function.restype = restype
             function.argtypes = argtypes
         self.version = (self.lib.sg_lib_version() or b"").decode("ascii", "replace")

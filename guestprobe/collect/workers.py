@@ -42,6 +42,9 @@ def _result_to_dict(command: "CommandResult") -> "dict[str, typing.Any]":
         "timed_out": command.timed_out,
         "start_error": command.start_error,
         "output_too_large": command.output_too_large,
+        "over_total_output": command.over_total_output,
+        "short_response": command.short_response,
+        "no_answer": command.no_answer,
     }
 
 
@@ -55,6 +58,9 @@ def _result_from_dict(data: "dict[str, typing.Any]") -> "CommandResult":
         timed_out=data["timed_out"],
         start_error=data["start_error"],
         output_too_large=data["output_too_large"],
+        over_total_output=data["over_total_output"],
+        short_response=data["short_response"],
+        no_answer=data["no_answer"],
     )
 
 
@@ -65,37 +71,60 @@ def _worker(
     options: "ProbeOptions",
     run: "Runner",
     kernel_capacity: "typing.Callable[[BlockDisk], KernelCapacity]",
+    known: "dict[int, _DiskRun]",
+    output_share: int,
 ) -> None:
-    """The child: each disk's plan in turn, every input streamed to the parent as it is known."""
+    """The child: each disk's plan in turn, every input streamed to the parent as it is known.
+
+    A disk in ``known`` was begun by a worker that died: its inputs up to the command that
+    worker died sending are taken from there, not sent again. Its tools may keep
+    ``output_share`` bytes of output, its share of the scan's total."""
     out = os.fdopen(write_fd, "w", buffering=1)
+    process.limit_output(output_share)
 
     def emit(**message: "typing.Any") -> None:
         out.write(json.dumps(message) + "\n")
 
-    def streamed_run(argv: "typing.Sequence[str]", timeout_s: float) -> "CommandResult":
-        emit(sending=list(argv))
-        command = run(argv, timeout_s)
-        emit(command=_result_to_dict(command))
-        return command
-
     for index in group:
         disk = disks[index]
         capacity = kernel_capacity(disk)
+        earlier = known.get(index, _DiskRun(index))
+        commands, capacities = list(earlier.commands), list(earlier.capacities)
+
+        def streamed_run(
+            argv: "typing.Sequence[str]",
+            timeout_s: float,
+            commands: "list[CommandResult]" = commands,
+        ) -> "CommandResult":
+            if commands:
+                command = commands.pop(0)
+            else:
+                emit(sending=list(argv))
+                command = run(argv, timeout_s)
+            emit(command=_result_to_dict(command))
+            return command
 
         def streamed_capacity(
             capacity: "KernelCapacity" = capacity,
+            capacities: "list[tuple[int | None, int | None]]" = capacities,
         ) -> "tuple[int | None, int | None]":
-            size = capacity()
+            size = capacities.pop(0) if capacities else capacity()
             emit(kernel_capacity=list(size))
             return size
 
         started, abandoned = process.processes_started(), process.abandoned_processes()
+        output_left = process.output_left()
         emit(begin=index)
-        probe_disk(disk, options, streamed_run, streamed_capacity)
+        try:
+            probe_disk(disk, options, streamed_run, streamed_capacity)
+        except Exception as exc:  # a bug: the worker dies, and the parent is told why
+            emit(failed=f"{type(exc).__name__}: {exc}"[:200])
+            raise
         emit(
             done=True,
             processes=process.processes_started() - started,
             abandoned=process.abandoned_processes() - abandoned,
+            output=output_left - process.output_left(),
         )
     out.close()
 
@@ -108,9 +137,11 @@ class _DiskRun:
     commands: "list[CommandResult]" = field(default_factory=list)
     capacities: "list[tuple[int | None, int | None]]" = field(default_factory=list)
     in_flight: "tuple[list[str], float] | None" = None  # argv, when it was sent
+    failed: "str | None" = None  # the exception its worker died of, when it said
     done: bool = False
     processes: int = 0
     abandoned: int = 0
+    output: int = 0  # bytes of its tools' output kept
 
 
 @dataclass
@@ -119,7 +150,8 @@ class _Worker:
     pid: int
     fd: int
     deadline: float
-    buffer: bytes = b""
+    output_share: int = 0
+    buffer: bytearray = field(default_factory=bytearray)
     runs: "list[_DiskRun]" = field(default_factory=list)  # begun, in order; the last is current
 
 
@@ -130,14 +162,16 @@ class _Replay:
         self.commands = list(worker.commands)
         self.capacities = list(worker.capacities)
         self.in_flight = worker.in_flight
+        self.failed = worker.failed
         self.killed = killed
+        self.died_reading_capacity = False
 
     def run(self, argv: "typing.Sequence[str]", timeout_s: float) -> "CommandResult":
         if self.commands:
             return self.commands.pop(0)
-        if not self.killed:  # the worker died (a bug, or killed by someone else)
+        if not self.killed:  # the worker died between two commands (a bug, or a signal)
             return CommandResult(
-                argv=tuple(argv), exit_status=None, start_error="the probe worker process died"
+                argv=tuple(argv), exit_status=None, no_answer=_died(self.failed, went_on=False)
             )
         sent_at = self.in_flight[1] if self.in_flight else time.monotonic()
         self.in_flight = None
@@ -151,7 +185,8 @@ class _Replay:
     def kernel_capacity(self) -> "tuple[int | None, int | None]":
         if self.capacities:
             return self.capacities.pop(0)
-        return (None, None)  # never reached: a worker reads it before it sends
+        self.died_reading_capacity = not self.killed  # else a killed worker had not read it
+        return (None, None)
 
 
 def probe_in_workers(
@@ -203,6 +238,8 @@ class _Pool:
         self.running: "dict[int, _Worker]" = {}
         self.selector = selectors.DefaultSelector()
         self.finished = 0
+        self.known: "dict[int, _DiskRun]" = {}  # disks to go on with, after their worker died
+        self.went_on: "dict[int, int]" = {}  # disk -> inputs known when a new worker went on
 
     def record(self, disk_run: "_DiskRun", killed: bool, first: bool) -> None:
         probes = _records(self.disks[disk_run.index], self.options, disk_run, killed)
@@ -217,8 +254,13 @@ class _Pool:
             self.progress(self.finished, len(self.disks))
 
     def ended(self, worker: "_Worker", killed: bool) -> None:
-        _end(worker, self.running, self.selector,
-             kill=killed or not all(r.done for r in worker.runs))
+        finished = all(r.done for r in worker.runs)
+        _end(worker, self.running, self.selector, kill=killed or not finished)
+        if finished:  # else what it used is not known: its share stays spent
+            process.give_back_output(worker.output_share - sum(r.output for r in worker.runs))
+        current = worker.runs[-1] if worker.runs else None
+        if not killed and current is not None and not current.done:
+            self.go_on(worker)
         for position, disk_run in enumerate(worker.runs):
             if self.results[disk_run.index] is None:
                 self.record(disk_run, killed, position == 0)
@@ -226,13 +268,45 @@ class _Pool:
         if left:
             self.waiting.insert(0, left)
 
+    def go_on(self, worker: "_Worker") -> None:
+        """Its worker died with the disk begun: a new worker goes on with it, after the inputs
+        known. Died sending a command: that command is lost. Died between two commands (the
+        kernel's size): once more, unless it died there before, knowing no more."""
+        current = worker.runs[-1]
+        known = len(current.commands) + len(current.capacities)
+        if current.in_flight is not None:
+            argv, sent_at = current.in_flight
+            current.commands.append(
+                CommandResult(
+                    argv=tuple(argv),
+                    exit_status=None,
+                    duration_s=time.monotonic() - sent_at,
+                    no_answer=_died(current.failed, went_on=True),
+                )
+            )
+        elif known <= self.went_on.get(current.index, -1):
+            return  # recorded as it is: what is missing says the worker died
+        current.in_flight, current.failed = None, None
+        self.went_on[current.index] = len(current.commands) + len(current.capacities)
+        self.known[current.index] = worker.runs.pop()
+
     def start(self, group: "list[int]") -> None:
+        known = {index: self.known.pop(index) for index in group if index in self.known}
+        # its share of what is left of the scan's output budget, taken now, given back unused
+        share = process.take_output(process.output_left() // (self.workers - len(self.running)))
         pid, fd = process.fork_worker(
             lambda write_fd: _worker(
-                write_fd, self.disks, group, self.options, self.probe_run, self.kernel_capacity
+                write_fd,
+                self.disks,
+                group,
+                self.options,
+                self.probe_run,
+                self.kernel_capacity,
+                known,
+                share,
             )
         )
-        self.running[fd] = _Worker(group, pid, fd, time.monotonic() + self.patience)
+        self.running[fd] = _Worker(group, pid, fd, time.monotonic() + self.patience, share)
         self.selector.register(fd, selectors.EVENT_READ)
 
     def run(self) -> None:
@@ -260,8 +334,12 @@ class _Pool:
 
 def _take(worker: "_Worker", data: bytes, patience: float) -> "list[_DiskRun]":
     """Take the worker's messages; the disks it finished with them."""
+    worker.deadline = time.monotonic() + patience  # the worker is alive and answering
     worker.buffer += data
-    *lines, worker.buffer = worker.buffer.split(b"\n")
+    if b"\n" not in data:  # a long message, still coming: not searched again and again
+        return []
+    *lines, rest = worker.buffer.split(b"\n")
+    worker.buffer = bytearray(rest)
     finished = []
     for line in lines:
         message = json.loads(line.decode())
@@ -274,15 +352,24 @@ def _take(worker: "_Worker", data: bytes, patience: float) -> "list[_DiskRun]":
         elif "command" in message:
             current.commands.append(_result_from_dict(message["command"]))
             current.in_flight = None
+        elif "failed" in message:
+            current.failed = message["failed"]
         elif "kernel_capacity" in message:
             current.capacities.append(tuple(message["kernel_capacity"]))  # type: ignore[arg-type]
         elif "done" in message:
             current.done = True
             current.processes = message["processes"]
             current.abandoned = message["abandoned"]
+            current.output = message["output"]
             finished.append(current)
-    worker.deadline = time.monotonic() + patience  # the worker is alive and answering
     return finished
+
+
+def _died(failure: "str | None", went_on: bool) -> str:
+    because = f" ({failure})" if failure else ""
+    if went_on:
+        return f"the probe worker process died{because} sending it; a new one went on with the disk"
+    return f"the probe worker process died{because} before this was done"
 
 
 def _end(
@@ -300,6 +387,10 @@ def _records(
 ) -> "list[ProbeResult]":
     replay = _Replay(disk_run, killed)
     probes = probe_disk(disk, options, replay.run, replay.kernel_capacity)
+    if replay.died_reading_capacity:
+        for probe in probes:
+            if probe.skip_code == "kernel_size_unknown" and probe.skip_reason:
+                probe.skip_reason += f"; {_died(disk_run.failed, went_on=False)}"
     if killed:
         for probe in probes:
             if probe.outcome == "timed_out" and probe.exit_meaning:

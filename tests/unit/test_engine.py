@@ -8,12 +8,15 @@ sg3_utils matrix, tests/vm/.cache/sg3), every declared function is checked to ex
 
 
 import ctypes
+import os
 import struct
 
 import pytest
 
 from guestprobe.collect import sgpt
+from guestprobe.collect.discover import BlockDisk
 from guestprobe.collect.engine import LibEngine, render_hex
+from guestprobe.collect.probe import ProbeOptions
 from guestprobe.collect.process import CommandResult
 from guestprobe.collect.sending import send
 from guestprobe.collect.sg3 import (
@@ -23,9 +26,11 @@ from guestprobe.collect.sg3 import (
     READ_CAPACITY_16,
     REPORT_OPCODES,
     WRITE_SAME16_LBA,
+    interpret_command,
     vpd_probe,
     write_same_probe,
 )
+from guestprobe.collect.workers import probe_in_workers
 from guestprobe.decode.persist import pr_in_data_from_hexdump
 
 DEVICE = "/dev/sdb"
@@ -289,3 +294,139 @@ def test_read_full_status_goes_through_the_library_as_sg_persist_sends_it():
     result = engine.run(PR_READ_FULL_STATUS.argv(DEVICE), 15)
     assert library.sent[0][0] == bytes([0x5E, 3, 0, 0, 0, 0, 0, 0x20, 0, 0])
     assert pr_in_data_from_hexdump(result.stdout) == data
+
+
+def announcing(first, again):
+    """A device whose answer to a command changes once it is asked again (two fetches)."""
+    answers = [first, again]
+
+    def device(cdb):
+        return good(answers.pop(0) if len(answers) > 1 else answers[0])(cdb)
+
+    return device
+
+
+def outcome_of(result):
+    return interpret_command(result, 15, response_due=True)[0].value
+
+
+def test_a_vpd_page_shorter_on_the_second_fetch_is_a_short_response_not_a_page():
+    """Page 0x00 announced as 300 bytes, 2 bytes on the re-fetch: neither an ok 2-byte page nor,
+    for a page checked against it, an exception."""
+    announced = bytes([0, 0, 0x01, 0x28]) + bytes(248)  # PAGE LENGTH 296: 300 bytes
+    engine, library, _ = engine_for({0x12: announcing(announced, b"\0\0")})
+    result = engine.run(vpd_probe(0x00).argv(DEVICE), 15)
+    assert [sent[0][3:5] for sent in library.sent] == [b"\0\xfc", b"\x01\x2c"]  # 252, then 300
+    assert outcome_of(result) == "short_response"
+    assert "2 bytes came" in result.short_response
+    assert "asked again for 300" in result.short_response
+    engine, _, _ = engine_for({0x12: announcing(announced, b"\0\0")})
+    serial = engine.run(vpd_probe(0x80).argv(DEVICE), 15)
+    assert outcome_of(serial) == "short_response" and serial.stdout == b""
+
+
+@pytest.mark.parametrize(
+    "again",
+    [
+        bytes([0, 0, 0x01, 0x28]) + bytes(100),  # the length again, not the bytes
+        bytes([0, 0x83, 0x01, 0x28]) + bytes(296),  # another page
+        bytes([0, 0, 0x02, 0x00]) + bytes(296),  # a longer length than the first answer's
+    ],
+    ids=["short", "another_page", "longer"],
+)
+def test_every_length_of_a_vpd_re_fetch_is_checked(again):
+    engine, _, _ = engine_for({0x12: announcing(bytes([0, 0, 0x01, 0x28]) + bytes(248), again)})
+    assert outcome_of(engine.run(vpd_probe(0x00).argv(DEVICE), 15)) == "short_response"
+
+
+@pytest.mark.parametrize(
+    "spec, opcode, answer",
+    [
+        (INQUIRY, 0x12, STD_INQ[:50]),  # announces 96
+        (READ_CAPACITY_16, 0x9E, bytes(8)),
+        (PR_READ_KEYS, 0x5E, struct.pack(">II", 7, 16) + bytes(8)),  # announces two keys, one
+        (PR_REPORT_CAPABILITIES, 0x5E, bytes([0, 8, 0])),
+        (REPORT_OPCODES, 0xA3, struct.pack(">I", 16) + bytes(8)),
+    ],
+    ids=["inquiry", "readcap16", "pr_read_keys", "pr_report_capabilities", "opcodes"],
+)
+def test_every_command_checks_the_length_its_device_gave(spec, opcode, answer):
+    answers = {opcode: good(answer)}
+    if opcode == 0xA3:
+        answers[0x12] = good(STD_INQ[:36])
+    engine, _, calls = engine_for(answers)
+    result = engine.run(spec.argv(DEVICE), 15)
+    assert outcome_of(result) == "short_response", result
+    assert result.stdout == answer[: len(result.stdout)] and calls == []
+
+
+def test_a_library_that_others_could_write_is_not_loaded_and_is_named(tmp_path, monkeypatch):
+    """GUESTPROBE_LIBSGUTILS2 (or a library found) must be root's alone before a scan running
+    as root loads it: its constructors would run as root."""
+    monkeypatch.setattr(sgpt.os, "geteuid", lambda: 0)
+    directory = tmp_path / "lib"
+    directory.mkdir()
+    library = directory / "libsgutils2.so.2"
+    library.write_bytes(b"\x7fELF, or its constructor")
+    library.chmod(0o666)
+    monkeypatch.setenv("GUESTPROBE_LIBSGUTILS2", str(library))
+    with pytest.raises(sgpt.LibraryUnusable) as refused:
+        sgpt.PassThrough()
+    assert f"not loaded: {library}" in str(refused.value)
+    assert "writable by group or others" in str(refused.value) or "not owned by root" in str(
+        refused.value
+    )
+    library.chmod(0o644)
+    directory.chmod(0o777)  # a directory someone else could swap the file in
+    reason = sgpt.untrusted_reason(str(library))
+    assert reason is not None and (f"{directory} is" in reason or "not owned by root" in reason)
+    assert sgpt.untrusted_reason(os.path.realpath("/bin/sh")) is None  # root's, 0755 up to /
+
+
+def test_a_library_without_a_function_names_the_candidate(monkeypatch):
+    monkeypatch.setenv("GUESTPROBE_LIBSGUTILS2", "/opt/sg3/libsgutils2.so.2")
+    library = FakeLibrary({})
+    del library.do_scsi_pt
+    named = r"^/opt/sg3/libsgutils2\.so\.2 has no do_scsi_pt"
+    with pytest.raises(sgpt.LibraryUnusable, match=named):
+        sgpt.PassThrough(loader=lambda path: library)
+
+
+def test_a_short_page_in_a_worker_costs_that_probe_only():
+    """The scan's way: the lib engine in a forked worker, a whole disk's plan."""
+    announced = bytes([0, 0, 0x01, 0x28]) + bytes(248)
+    invalid_op = bytes([0x70, 0, 5, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0])
+
+    def inquiry(cdb):
+        if cdb[1] == 0:
+            return good(STD_INQ)(cdb)
+        return good(announced if cdb[3:5] == b"\0\xfc" else b"\0\0")(cdb)
+
+    engine, _, calls = engine_for(
+        {
+            0x12: inquiry,
+            0x9E: good(struct.pack(">QI", 64 * 2048 - 1, 512) + bytes(20)),
+            0x5E: sense(invalid_op),
+            0xA3: sense(invalid_op),
+            0x93: sense(LBA_OOR_SENSE),
+            0x41: sense(LBA_OOR_SENSE),
+        }
+    )
+    disk = BlockDisk(
+        name="sdb",
+        dev_path=DEVICE,
+        sysfs_path="/sys/devices/x/block/sdb",
+        size_bytes=64 * 1024 * 1024,
+        queue={"logical_block_size": 512},
+    )
+    options = ProbeOptions(timeout_s=5, use_sysfs_pages=False)
+    got = probe_in_workers([disk], options, engine.run, lambda d: lambda: (d.size_bytes, 512), 1)
+    probes = {p.name: p for p in got[0][0]}
+    assert probes["vpd_0x00"].outcome == "short_response"
+    assert "2 bytes came" in probes["vpd_0x00"].exit_meaning
+    assert probes["vpd_0x80"].outcome == "short_response"  # checked against 0x00: short again
+    assert probes["readcap16"].outcome == "ok"
+    assert probes["write_same16_oor"].outcome == "lba_out_of_range"
+    assert not [p.name for p in probes.values() if p.skip_code == "disk_unreachable"]
+    assert not [p.name for p in probes.values() if p.outcome == "other_error"]
+    assert calls == []

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from proctree import alive_with, gone, kill_all
+
 from guestprobe.collect import process
 from guestprobe.collect.sg3 import interpret_command
 
@@ -93,3 +95,121 @@ def test_children_run_in_a_session_of_their_own():
     sid, pgid = (int(x) for x in result.stdout.split())
     assert sid != os.getsid(0) and pgid != os.getpgid(0)
     assert sid == pgid  # the child leads its own session and group
+
+
+# -- the process tree: a child's group, and what it started, end with it ----------------------
+def tool(tmp_path: Path, name: str, body: str) -> str:
+    path = tmp_path / name
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_timed_out_tool_leaves_nothing_behind(tmp_path):
+    """A tool that runs `sleep` as a child: a 1 s timeout ends both (its process group)."""
+    marker = "987.125"
+    hanging = tool(tmp_path, "sg_inq", f"sleep {marker}")
+    before = process.abandoned_processes()
+    result = process.run([hanging, "--raw", "--only", "/dev/sg9"], timeout_s=1)
+    assert result.timed_out
+    clean = gone(marker)
+    kill_all(marker)
+    assert clean
+    assert process.abandoned_processes() == before
+
+
+def test_what_a_tool_leaves_after_it_exits_is_ended_too(tmp_path):
+    marker = "986.125"
+    leaving = tool(tmp_path, "sg_vpd", f"sleep {marker} >/dev/null 2>&1 &\nexit 0")
+    result = process.run([leaving], timeout_s=20)
+    assert result.exit_status == 0
+    clean = gone(marker)
+    kill_all(marker)
+    assert clean
+
+
+def test_what_survives_the_kill_is_counted_as_abandoned(tmp_path, monkeypatch):
+    """As a process in uninterruptible sleep would: here the group kill is taken away, so the
+    tool's child survives it, and abandoned_processes counts it while it lives."""
+    marker = "985.125"
+    hanging = tool(tmp_path, "sg_inq", f"sleep {marker}")
+    before = process.abandoned_processes()
+    monkeypatch.setattr(process.os, "killpg", lambda group, signum: None)
+    try:
+        result = process.run([hanging], timeout_s=1)
+        assert result.timed_out
+        assert len(alive_with(marker)) == 1
+        assert process.abandoned_processes() == before + 1
+    finally:
+        kill_all(marker)
+    assert gone(marker)
+    assert process.abandoned_processes() == before
+
+
+def test_a_probe_worker_leads_a_session_and_group_of_its_own():
+    def work(write_fd):
+        os.write(write_fd, f"{os.getsid(0)} {os.getpgid(0)}".encode())
+
+    pid, read_fd = process.fork_worker(work)
+    answer = os.read(read_fd, 100).decode()
+    os.close(read_fd)
+    assert process.end_worker(pid, kill=False)
+    assert answer == f"{pid} {pid}"
+
+
+def worker_running(hanging: str, marker: str) -> "tuple[int, int]":
+    """A probe worker running the tool ``hanging``, once its ``sleep`` runs: (pid, pipe)."""
+    pid, read_fd = process.fork_worker(lambda write_fd: process.run([hanging], timeout_s=60))
+    deadline = time.monotonic() + 20
+    while not alive_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert alive_with(marker)
+    return pid, read_fd
+
+
+def test_a_killed_worker_takes_the_tools_it_started_with_it(tmp_path):
+    marker = "984.125"
+    hanging = tool(tmp_path, "sg_persist", f"sleep {marker}")
+    pid, read_fd = worker_running(hanging, marker)
+    try:
+        assert process.end_worker(pid, kill=True)
+        assert gone(marker), alive_with(marker)
+    finally:
+        os.close(read_fd)
+        kill_all(marker)
+
+
+def test_the_output_of_all_children_together_is_bounded():
+    """Past the scan's total, a child is killed and its probe is output_too_large; one that
+    writes nothing still runs."""
+    process.limit_output(1024 * 1024)
+    try:
+        flood = process.run(["yes"], timeout_s=60)
+        assert flood.output_too_large and flood.over_total_output
+        assert len(flood.stdout) == 1024 * 1024
+        outcome, meaning = interpret_command(flood, 60)
+        assert outcome.value == "output_too_large" and "32 MiB" in meaning
+        after = process.run(["echo", "one line"], timeout_s=20)
+        assert after.output_too_large and after.stdout == b""
+        quiet = process.run(["true"], timeout_s=20)
+        assert quiet.exit_status == 0 and not quiet.output_too_large
+    finally:
+        process.limit_output(process.TOTAL_OUTPUT_LIMIT)
+
+
+def test_stop_children_ends_running_workers_and_their_tools_and_starts_no_more(tmp_path):
+    """What a signal that ends a scan does, whichever engine runs: nothing of it is left."""
+    marker = "983.125"
+    hanging = tool(tmp_path, "sg_readcap", f"sleep {marker}")
+    pid, read_fd = worker_running(hanging, marker)
+    try:
+        process.stop_children()
+        assert gone(marker), alive_with(marker)
+        assert process.end_worker(pid, kill=False)  # already ended: reaped at once
+        refused = process.run(["true"], timeout_s=20)
+        assert refused.exit_status is None and "scan is ending" in refused.start_error
+    finally:
+        kill_all(marker)
+        os.close(read_fd)
+        process.allow_children()
+    assert process.run(["true"], timeout_s=20).exit_status == 0

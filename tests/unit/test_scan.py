@@ -14,6 +14,7 @@ from guestprobe.check.engine import apply_checks
 from guestprobe.collect import process
 from guestprobe.collect.probe import ProbeOptions
 from guestprobe.collect.scan import collect
+from guestprobe.collect.sg3 import SG3_TOOLS
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
 from guestprobe.report.document import build_document, collection_from_document
@@ -152,3 +153,35 @@ def test_collect_asks_sg3_utils_release_through_the_runner_and_leaves_the_option
     with pytest.raises(AttributeError):
         options.sg3_release = (1, 44)  # type: ignore[misc]
     assert collection.platform.sg3_utils["release"] == "1.46"
+
+
+def test_tools_that_flood_cost_the_scan_its_output_cap_and_the_scan_goes_on(
+    tmp_path, monkeypatch
+):
+    """Every tool writes without end (`yes`): each is killed at its stream's limit until the
+    scan's total is kept, then every probe with output is output_too_large at once; every
+    disk is still probed and the report holds at most the total."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in SG3_TOOLS:
+        script = bin_dir / name
+        script.write_text(
+            "#!/bin/sh\n"
+            'if [ "$1" = --version ]; then echo "version: 2.01 20200417" >&2; exit 0; fi\n'
+            "exec yes\n"
+        )
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setattr(process, "OUTPUT_LIMIT", 1024 * 1024)
+    monkeypatch.setattr(process, "TOTAL_OUTPUT_LIMIT", 3 * 1024 * 1024, raising=False)
+    fake = kvm_mixed(tmp_path / "root")
+    udev = UdevView(run_dir=fake.p("/run/udev"))
+    collection = collect(ProbeOptions(timeout_s=20), sys=SysRoot(fake.root), udev=udev)
+    probes = [p for d in collection.disks for p in d.probes if p.source == "sg3_utils"]
+    kept = sum(len(p.stdout_hex) // 2 for p in probes)
+    assert kept <= 3 * 1024 * 1024
+    flooded = [p for p in probes if p.outcome == "output_too_large"]
+    assert len(flooded) == len(probes) >= 3  # a disk each, at least: none skipped for it
+    assert any("output limit" in p.exit_meaning for p in flooded)
+    assert {d.disk.name for d in collection.disks} == {"vda", "sda", "sdb"}
+    validate(build_document(collection))

@@ -90,13 +90,61 @@ def test_a_hung_disk_costs_one_timeout_and_its_worker_is_killed():
     assert process.abandoned_processes() == 0
 
 
-def test_a_worker_that_dies_is_reported_not_taken_for_a_timeout():
+def test_a_worker_that_dies_loses_only_the_probe_it_was_sending():
+    """A worker that dies (a bug, a signal) sending REPORT SUPPORTED OPERATION CODES: that probe
+    says so, and the disk's other probes are sent by a new worker, those before it not again."""
+
+    def dying_on_opcodes(argv, timeout_s):
+        if argv[0] == "sg_opcodes":
+            os._exit(3)
+        return fake_run(argv, timeout_s)
+
+    options = ProbeOptions(timeout_s=5)
+    before = process.processes_started()
+    got = probe_in_workers([disk("sdb")], options, dying_on_opcodes, capacity, 1)
+    probes = {p.name: p for p in got[0][0]}
+    lost = probes["opcodes"]
+    assert lost.outcome == "other_error" and "worker process died" in lost.exit_meaning
+    assert lost.argv[-1] == "/dev/sg-sdb"
+    assert probes["readcap16"].outcome == "ok"
+    assert probes["readcap16_recheck"].outcome == "ok"  # sent by the new worker
+    assert probes["write_same16_oor"].outcome == "lba_out_of_range"
+    assert not [p for p in probes.values() if p.skip_code == "disk_unreachable"]
+    assert process.processes_started() - before == 2  # the first worker, and one to go on
+    # the records are those of the same plan with that one command lost
+    expected = probe_disk(
+        disk("sdb"),
+        options,
+        lambda argv, t: (
+            CommandResult(tuple(argv), None, no_answer=lost.exit_meaning)
+            if argv[0] == "sg_opcodes"
+            else fake_run(argv, t)
+        ),
+        capacity(disk("sdb")),
+    )
+    assert comparable(got[0][0]) == comparable(expected)
+
+
+def test_a_worker_that_dies_of_an_exception_says_which():
+    def raising(argv, timeout_s):
+        if argv[0] == "sg_readcap":
+            raise IndexError("index out of range")
+        return fake_run(argv, timeout_s)
+
+    got = probe_in_workers([disk("sdb")], ProbeOptions(timeout_s=5), raising, capacity, 1)
+    probes = {p.name: p for p in got[0][0]}
+    assert "IndexError: index out of range" in probes["readcap16"].exit_meaning
+    assert probes["pr_read_keys"].outcome == "not_supported"  # sent after it (exit 9)
+
+
+def test_a_worker_that_dies_on_every_command_is_reported_not_taken_for_a_timeout():
     def dying(argv, timeout_s):
         os._exit(3)
 
     got = probe_in_workers([disk("sdb")], ProbeOptions(timeout_s=5), dying, capacity, 1)
-    inquiry = got[0][0][0]
-    assert inquiry.outcome == "tool_missing" and "worker process died" in inquiry.exit_meaning
+    sent = [p for p in got[0][0] if p.source == "sg3_utils"]
+    assert len(sent) > 5
+    assert all(p.outcome == "other_error" and "worker process died" in p.exit_meaning for p in sent)
 
 
 def test_the_engine_choice_says_why_not_lib():
@@ -122,3 +170,32 @@ def test_the_engine_choice_says_why_not_lib():
     chosen = choose_engine("lib", (1, 46), Current)
     assert isinstance(chosen, EngineChoice) and chosen.name == "lib"
     assert chosen.to_dict()["library_version"] == "2.79 20210304"
+
+
+def test_a_worker_that_dies_between_commands_is_taken_up_again_once(tmp_path):
+    """Dead while reading the kernel's size (no command in flight): a new worker goes on with
+    the disk; dead there again, knowing no more, the record says the worker died."""
+    once = tmp_path / "died-once"
+
+    def dying_once(d):
+        def read():
+            if not once.exists():
+                once.write_text("")
+                os._exit(3)
+            return (d.size_bytes, 512)
+
+        return read
+
+    got = probe_in_workers([disk("sdb")], ProbeOptions(timeout_s=5), fake_run, dying_once, 1)
+    probes = {p.name: p for p in got[0][0]}
+    assert probes["write_same16_oor"].outcome == "lba_out_of_range"  # sent by the new worker
+
+    def dying(d):
+        return lambda: os._exit(3)
+
+    got = probe_in_workers([disk("sdb")], ProbeOptions(timeout_s=5), fake_run, dying, 1)
+    probes = {p.name: p for p in got[0][0]}
+    assert probes["readcap16_recheck"].outcome == "ok"  # sent before it died
+    skipped = probes["write_same16_oor"]
+    assert skipped.skip_code == "kernel_size_unknown"
+    assert "worker process died" in skipped.skip_reason
