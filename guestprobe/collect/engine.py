@@ -307,7 +307,8 @@ class LibEngine:
                     )
                 asked, buffer = wanted, self._last.buffer
                 wanted = buffer[4] + 5  # "consecutive INQUIRYs yield different lengths"
-            return _Answer(0, buffer[: min(asked, wanted, len(data))])
+            shown = buffer[: min(asked, wanted, len(data))]
+            return _Answer(0, shown + _identification_before_1_43(shown))
 
         return self._closing(device, True, work)
 
@@ -528,6 +529,23 @@ class LibEngine:
             return _Answer(SG_LIB_CAT_OTHER if status == FAILED else status, b"", err)
 
         return self._closing(device, False, work)
+
+
+def _identification_before_1_43(data: bytes) -> bytes:
+    """The lines sg_inq 1.37 prints after the --raw bytes (process_std_inq: not kept from --raw)."""
+    if len(data) <= 8:
+        return b" Inquiry response length=%d, no vendor, product or revision data\n" % len(data)
+
+    def field(start: int, end: int) -> bytes:
+        return data[start:end].split(b"\0", 1)[0]  # printf %s of the field, cut at act_len
+
+    lines = b" Vendor identification: " + field(8, 16).replace(b"\t", b" ") + b"\n"
+    product, revision = (
+        b"<none>" if len(data) <= start else field(start, start + width)
+        for start, width in ((16, 16), (32, 4))
+    )
+    lines += b" Product identification: " + product + b"\n"
+    return lines + b" Product revision level: " + revision + b"\n"
 
 
 def _inquiry_cdb(evpd: bool, page: int, length: int) -> bytes:
