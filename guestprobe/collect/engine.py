@@ -3,12 +3,13 @@
 :meth:`LibEngine.run` has the signature of :func:`guestprobe.collect.process.run`: it takes the
 very argv the probe plan built (and the report keeps, so that a support engineer can rerun it by
 hand), reads from it what the tool would send — the same CDBs, allocation lengths, data direction,
-timeouts and open mode, as in the tools' sources of sg3_utils 1.46 to 1.48 (src/sg_inq.c,
-sg_vpd.c + sg_vpd_common.c, sg_readcap.c, sg_persist.c, sg_opcodes.c, sg_write_same.c,
-lib/sg_cmds_basic.c and sg_cmds_extra.c) — and answers with the :class:`CommandResult` the tool
-would have given: its exit status (the library's own sense category, so release differences in
-categories come from the library), the bytes it prints with ``--raw`` (or, for sg_persist, the
-``--hex --hex`` dump it prints), and an stderr-equivalent line with the decoded sense.
+timeouts and open mode, as in the tools' sources of sg3_utils 1.37, 1.44 and 1.46 to 1.48
+(src/sg_inq.c, sg_vpd.c + sg_vpd_common.c, sg_readcap.c, sg_persist.c, sg_opcodes.c,
+sg_write_same.c, lib/sg_cmds_basic.c, sg_cmds_basic2.c and sg_cmds_extra.c) — and answers
+with the :class:`CommandResult` the tool would have given: its exit status (the library's own
+sense category, so release differences in categories come from the library), the bytes it prints
+with ``--raw`` (or, for sg_persist, the ``--hex --hex`` dump it prints), and an
+stderr-equivalent line with the decoded sense.
 
 The engine changes how a planned probe is sent, never what: the LBA, block count and length of a
 WRITE SAME come from the argv, and an argv it does not know exactly is handed to the executable
@@ -17,6 +18,14 @@ that differ between releases: an operating-system error of SG_IO (sg_inq then tr
 exit statuses of OS errors changed in 1.43), a transport error, a status other than GOOD, CHECK
 CONDITION and RESERVATION CONFLICT, a device that does not open, and NVMe namespaces (the tools
 take sg3_utils' NVMe paths). The answer then is the tool's own, at a process's cost.
+
+Where the library's release (``PassThrough.release``) is older than 1.43 (1.37, RHEL 7.9) its
+tools send and print otherwise (``_BEFORE_1_43``): sg_vpd fetches the page without the supported
+pages first and prints as many bytes as the page's header says; each library function passes on
+only some sense categories and turns the rest, and RESERVATION CONFLICT, into -1, which the tools
+exit with as 99 (sg_opcodes: 255; sg_inq then tries ATA IDENTIFY: handed to the tool); sg_opcodes
+sends its INQUIRY on a read-only open of its own; sg_persist prints the PR IN header as text and
+the dump after it untrimmed (:func:`render_hex_before_1_43`). 1.44 sends as 1.46 does.
 """
 
 
@@ -61,8 +70,20 @@ PR_IN_SERVICE_ACTIONS = {
     "--read-full-status": 3,
 }
 
-# the releases whose tools' sources the sequences below were read from
-VERIFIED_RELEASES = ((1, 46), (1, 48))
+# the releases whose tools' sources the sequences below were read from (libsgutils2's release)
+VERIFIED_RELEASES = ((1, 37), (1, 44), (1, 46), (1, 47), (1, 48))
+# the tools' releases a library's release is the same code as (sg_inq 1.98 is 1.43 or 1.44)
+SAME_TOOLS = {(1, 44): ((1, 43), (1, 44))}
+FAILED = -1  # a library function's "other failure" before 1.43
+# Before 1.43 (1.37) each library function passes on these sense categories only (besides NO
+# SENSE and RECOVERED, which are success); any other, and RESERVATION CONFLICT, is FAILED
+_BEFORE_1_43 = {
+    "inquiry": frozenset({5, 9, 11}),  # sg_ll_inquiry, sg_simple_inquiry
+    "readcap16": frozenset({2, 5, 6, 9, 11}),  # sg_ll_readcap_16
+    "pr_in": frozenset({5, 6, 9, 11}),  # sg_ll_persistent_reserve_in
+    "rsoc": frozenset({2, 5, 6, 9, 11}),  # sg_opcodes do_rsoc
+    "write_same": frozenset({2, 3, 5, 6, 9, 11}),  # sg_write_same do_write_same
+}
 
 
 class _Delegate(Exception):
@@ -105,6 +126,33 @@ def render_hex(data: bytes) -> bytes:
     return b"".join(lines)
 
 
+def render_hex_before_1_43(data: bytes) -> bytes:
+    """``data`` as dStrHex(data, len, 1) of sg3_utils 1.37 prints it: as :func:`render_hex`, but
+    a full line is its first 56 characters and the last line keeps its spaces up to column 60
+    plus its byte count (the blanked ASCII column)."""
+    lines = render_hex(data).split(b"\n")[:-1]
+    tail = len(data) % 16
+    return b"".join(
+        line.ljust(56 if tail == 0 or number < len(lines) - 1 else 60 + tail) + b"\n"
+        for number, line in enumerate(lines)
+    )
+
+
+def render_pr_in_before_1_43(buffer: bytes) -> bytes:
+    """What sg_persist 1.37 --hex prints for READ KEYS / READ RESERVATION (prin_work)."""
+    generation, additional = struct.unpack(">Ii", buffer[:8])
+    text = f"  PR generation=0x{generation:x}, "
+    if additional <= 0:
+        text += f"Additional length={additional}\n"
+    if additional > PR_IN_ALLOC_LEN - 8:
+        text += f"Additional length too large={additional}, truncate\n"
+        body = buffer[8:PR_IN_ALLOC_LEN]
+    else:
+        text += f"Additional length={additional}\n"
+        body = buffer[8 : 8 + max(0, additional)]
+    return text.encode() + render_hex_before_1_43(body)
+
+
 def _options(argv: "typing.Sequence[str]") -> "tuple[str, str, list[str]]":
     if len(argv) < 2 or not argv[-1].startswith("/dev/"):
         raise _Delegate
@@ -126,6 +174,10 @@ class LibEngine:
         self.pt = pt
         self.fallback = fallback
         self.delegated = 0  # argvs handed to the executable
+        release = getattr(pt, "release", None)
+        self.before_1_43 = release is not None and release < (1, 43)
+        self.rsoc_length_checked = release is None or release >= (1, 48)  # sg_opcodes 1.48
+        self._last: "typing.Any" = None  # the last PtAnswer: its whole data-in buffer
 
     # -- the Runner ------------------------------------------------------------------------------
     def run(self, argv: "typing.Sequence[str]", timeout_s: float) -> "CommandResult":
@@ -177,9 +229,12 @@ class LibEngine:
         data_out: "bytes | None" = None,
         timeout_s: int = DEF_PT_TIMEOUT,
         leadin: str = "",
+        kind: str = "",
     ) -> "tuple[int, bytes, str]":
-        """(exit status the tool gives for this command alone, data in, stderr text)."""
-        answer = self.pt.send(fd, cdb, timeout_s, data_in, data_out)
+        """(exit status the tool gives for this command alone, data in, stderr text); before
+        1.43, FAILED for what the library function ``kind`` does not pass on."""
+        answer = self._last = self.pt.send(fd, cdb, timeout_s, data_in, data_out)
+        passed = _BEFORE_1_43.get(kind) if self.before_1_43 else None
         if answer.do_result != 0:
             raise _Delegate  # an OS error of SG_IO, bad parameters, the library's own timeout
         if answer.category == SCSI_PT_RESULT_GOOD:
@@ -188,12 +243,15 @@ class LibEngine:
             category = self.pt.sense_category(answer.sense)
             if category in (SG_LIB_CAT_NO_SENSE, SG_LIB_CAT_RECOVERED):
                 return 0, answer.data, ""
+            if passed is not None and category not in passed:
+                category = FAILED
             return category, answer.data, f"{leadin}: {self.pt.sense_text(answer.sense)}"
         if (
             answer.category == SCSI_PT_RESULT_STATUS
             and answer.status == SAM_STAT_RESERVATION_CONFLICT
         ):
-            return SG_LIB_CAT_RES_CONFLICT, b"", f"{leadin}: reservation conflict\n"
+            status = SG_LIB_CAT_RES_CONFLICT if passed is None else FAILED
+            return status, b"", f"{leadin}: reservation conflict\n"
         raise _Delegate  # transport errors, BUSY, TASK SET FULL...: as the tool says
 
     def _closing(
@@ -208,6 +266,8 @@ class LibEngine:
     # -- the tools -------------------------------------------------------------------------------
     def _inquiry(self, device: str, options: "list[str]") -> "_Answer":
         """sg_inq --raw --only: std_inq_process() of src/sg_inq.c."""
+        if self.before_1_43:
+            return self._inquiry_before_1_43(device, options)
         if sorted(options) != ["--only", "--raw"]:
             raise _Delegate  # without --only sg_inq also fetches the serial number page
 
@@ -234,6 +294,63 @@ class LibEngine:
             return _Answer(0, data[:wanted])
 
         return self._closing(device, True, work)
+
+    def _old_inquiry(self, fd: int, evpd: bool, page: int, length: int) -> "tuple[int, bytes, str]":
+        """sg_ll_inquiry() before 1.43: fewer than 4 bytes with GOOD status are malformed."""
+        status, data, err = self._command(
+            fd, _inquiry_cdb(evpd, page, length), length, leadin="inquiry", kind="inquiry"
+        )
+        if status == 0 and self._last.category == SCSI_PT_RESULT_GOOD and len(data) < 4:
+            return SG_LIB_CAT_MALFORMED, data, f"inquiry: got too few bytes ({len(data)})\n"
+        return status, data, err
+
+    def _inquiry_before_1_43(self, device: str, options: "list[str]") -> "_Answer":
+        """sg_inq --raw --verbose of 1.37: process_std_inq(); with --raw no serial number page."""
+        if sorted(options) != ["--raw", "--verbose"]:
+            raise _Delegate
+
+        def work(fd: int) -> "_Answer":
+            status, data, err = self._old_inquiry(fd, False, 0, STD_INQ_LEN)
+            if status == FAILED:
+                raise _Delegate  # sg_inq tries ATA IDENTIFY
+            if status:
+                return _Answer(status, b"", err)
+            asked, buffer = STD_INQ_LEN, self._last.buffer
+            wanted = buffer[4] + 5
+            if STD_INQ_LEN < wanted < 256:
+                status, data, err = self._old_inquiry(fd, False, 0, wanted)
+                if status:
+                    return _Answer(
+                        SG_LIB_CAT_OTHER, b"", f"second INQUIRY ({wanted} byte) failed\n"
+                    )
+                asked, buffer = wanted, self._last.buffer
+                wanted = buffer[4] + 5  # "consecutive INQUIRYs yield different lengths"
+            shown = buffer[: min(asked, wanted, len(data))]
+            return _Answer(0, shown + _identification_before_1_43(shown))
+
+        return self._closing(device, True, work)
+
+    def _vpd_before_1_43(self, fd: int, page: int) -> "_Answer":
+        """svpd_decode_t10() of sg_vpd 1.37: the page alone, as long as its header says."""
+        status, _, err = self._old_inquiry(fd, True, page, VPD_ALLOC_LEN)
+        if status:
+            return _Answer(SG_LIB_CAT_OTHER if status == FAILED else status, b"", err)
+        buffer = self._last.buffer
+        if buffer[1] != page:
+            return _Answer(
+                SG_LIB_CAT_MALFORMED,
+                b"",
+                "invalid VPD response; probably a STANDARD INQUIRY response\n",
+            )
+        length = struct.unpack(">H", buffer[2:4])[0] + 4
+        if length > VPD_ALLOC_LEN:
+            if length >= VPD_MAX_ALLOC_LEN:
+                return _Answer(0, buffer[:VPD_ALLOC_LEN], ">>> warning: response length longer\n")
+            status, _, err = self._old_inquiry(fd, True, page, length)
+            if status:
+                return _Answer(SG_LIB_CAT_OTHER if status == FAILED else status, b"", err)
+            buffer = self._last.buffer
+        return _Answer(0, buffer[:length])
 
     def _vpd_fetch(self, fd: int, page: int) -> "_Answer":
         """vpd_fetch_page() of src/sg_vpd_common.c, without --maxlen; a re-fetch whose header
@@ -279,6 +396,8 @@ class LibEngine:
         page = int(page_text, 0)
 
         def work(fd: int) -> "_Answer":
+            if self.before_1_43:
+                return self._vpd_before_1_43(fd, page)
             if page != 0x00:
                 supported = self._vpd_fetch(fd, 0x00)
                 if supported.short is not None:
@@ -300,10 +419,10 @@ class LibEngine:
 
         def work(fd: int) -> "_Answer":
             status, data, err = self._command(
-                fd, cdb, RCAP16_REPLY_LEN, leadin="READ CAPACITY (16)"
+                fd, cdb, RCAP16_REPLY_LEN, leadin="READ CAPACITY (16)", kind="readcap16"
             )
             if status:
-                return _Answer(status, b"", err)
+                return _Answer(SG_LIB_CAT_OTHER if status == FAILED else status, b"", err)
             if len(data) < 12:  # RETURNED LOGICAL BLOCK ADDRESS and BLOCK LENGTH, at least
                 return _short("READ CAPACITY(16)", 12, data)
             return _Answer(0, data.ljust(RCAP16_REPLY_LEN, b"\0"))  # dStrRaw(resp_buff, 32)
@@ -322,24 +441,27 @@ class LibEngine:
 
         def work(fd: int) -> "_Answer":
             status, data, err = self._command(
-                fd, cdb, PR_IN_ALLOC_LEN, leadin="persistent reserve in"
+                fd, cdb, PR_IN_ALLOC_LEN, leadin="persistent reserve in", kind="pr_in"
             )
             if status:
-                return _Answer(status, b"", err)
+                return _Answer(SG_LIB_CAT_OTHER if status == FAILED else status, b"", err)
             if len(data) < 8:  # the header; REPORT CAPABILITIES: the whole of it
                 return _short("PERSISTENT RESERVE IN", 8, data)
             buffer = data.ljust(PR_IN_ALLOC_LEN, b"\0")
+            old = self.before_1_43
             if action == 2:
                 if buffer[1] != 8:
                     return _Answer(
                         SG_LIB_CAT_MALFORMED,
-                        render_hex(buffer[: buffer[1]]),
+                        b"" if old else render_hex(buffer[: buffer[1]]),
                         "Unexpected response for PRIN Report Capabilities\n",
                     )
-                return _Answer(0, render_hex(buffer[:8]))
+                return _Answer(0, (render_hex_before_1_43 if old else render_hex)(buffer[:8]))
             due = min(struct.unpack(">I", buffer[4:8])[0] + 8, PR_IN_ALLOC_LEN)
             if len(data) < due:  # sg_persist would print zeros for the missing keys
                 return _short("PERSISTENT RESERVE IN (ADDITIONAL LENGTH)", due, data)
+            if old:
+                return _Answer(0, render_pr_in_before_1_43(buffer))
             return _Answer(0, render_hex(buffer[:due]))
 
         return self._closing(device, "--readonly" in options, work)
@@ -350,6 +472,8 @@ class LibEngine:
         if sorted(options) != ["--no-inquiry", "--raw"]:
             raise _Delegate
         cdb = bytes([0xA3, 0x0C, 0, 0, 0, 0]) + struct.pack(">I", RSOC_ALLOC_LEN) + bytes(2)
+        if self.before_1_43:
+            return self._opcodes_before_1_43(device, cdb)
 
         def work(fd: int) -> "_Answer":
             status, _, _ = self._command(
@@ -366,6 +490,8 @@ class LibEngine:
             )
             if status:
                 return _Answer(status, b"", err)
+            if len(data) < 4 and not self.rsoc_length_checked:
+                return _Answer(0, data)  # before 1.48: the bytes that came, whatever their header
             if len(data) < 4:
                 return _Answer(
                     SG_LIB_CAT_OTHER, b"", f"Actual length of response [{len(data)}] is too small\n"
@@ -375,6 +501,29 @@ class LibEngine:
                 return _short("REPORT SUPPORTED OPERATION CODES (COMMAND DATA LENGTH)", due, data)
             return _Answer(0, data[:due])
 
+        return self._closing(device, True, work)  # opened read-only (1.44 to 1.48)
+
+    def _opcodes_before_1_43(self, device: str, cdb: bytes) -> "_Answer":
+        """sg_opcodes 1.37: a standard INQUIRY on a read-only open of its own, then REPORT
+        SUPPORTED OPERATION CODES on a read-write one, printed as long as its header says."""
+        status = self._closing(
+            device, True, lambda fd: _Answer(self._old_inquiry(fd, False, 0, STD_INQ_LEN)[0])
+        ).exit_status
+        if status:
+            return _Answer(
+                SG_LIB_CAT_OTHER, b"", f"sg_opcodes: {device} doesn't respond to a SCSI INQUIRY\n"
+            )
+
+        def work(fd: int) -> "_Answer":
+            status, _, err = self._command(
+                fd, cdb, RSOC_ALLOC_LEN, leadin="Report Supported Operation Codes", kind="rsoc"
+            )
+            if status:
+                return _Answer(255 if status == FAILED else status, b"", err)  # main returns -1
+            buffer = self._last.buffer
+            length = min(struct.unpack(">i", buffer[:4])[0] + 4, RSOC_ALLOC_LEN)
+            return _Answer(0, buffer[: max(0, length)])
+
         return self._closing(device, False, work)
 
     def _write_same(self, device: str, options: "list[str]") -> "_Answer":
@@ -383,7 +532,7 @@ class LibEngine:
         Everything comes from the argv the plan built (its far LBA, one block); nothing else is
         accepted, so the engine can send no other WRITE SAME than the plan's.
         """
-        known = {"--16", "--10", "--unmap"}
+        known = {"--16", "--10", "--unmap"} | ({"--verbose"} if self.before_1_43 else set())
         lba, num = _value(options, "--lba="), _value(options, "--num=")
         xferlen, timeout = _value(options, "--xferlen="), _value(options, "--timeout=", "-t")
         valued = [o for o in options if o not in known]
@@ -404,11 +553,33 @@ class LibEngine:
 
         def work(fd: int) -> "_Answer":
             status, _, err = self._command(
-                fd, cdb, data_out=bytes(length), timeout_s=timeout_n, leadin="Write same"
+                fd,
+                cdb,
+                data_out=bytes(length),
+                timeout_s=timeout_n,
+                leadin="Write same",
+                kind="write_same",
             )
-            return _Answer(status, b"", err)
+            return _Answer(SG_LIB_CAT_OTHER if status == FAILED else status, b"", err)
 
         return self._closing(device, False, work)
+
+
+def _identification_before_1_43(data: bytes) -> bytes:
+    """The lines sg_inq 1.37 prints after the --raw bytes (process_std_inq: not kept from --raw)."""
+    if len(data) <= 8:
+        return b" Inquiry response length=%d, no vendor, product or revision data\n" % len(data)
+
+    def field(start: int, end: int) -> bytes:
+        return data[start:end].split(b"\0", 1)[0]  # printf %s of the field, cut at act_len
+
+    lines = b" Vendor identification: " + field(8, 16).replace(b"\t", b" ") + b"\n"
+    product, revision = (
+        b"<none>" if len(data) <= start else field(start, start + width)
+        for start, width in ((16, 16), (32, 4))
+    )
+    lines += b" Product identification: " + product + b"\n"
+    return lines + b" Product revision level: " + revision + b"\n"
 
 
 def _inquiry_cdb(evpd: bool, page: int, length: int) -> bytes:
@@ -447,14 +618,14 @@ def choose_engine(
         return EngineChoice(
             "cli", f"libsgutils2 version {pt.version!r} ({pt.path}) is not one guestprobe knows"
         )
-    first, last = VERIFIED_RELEASES
-    if not first <= pt.release <= last:
+    if pt.release not in VERIFIED_RELEASES:
+        known = ", ".join(f"{major}.{minor}" for major, minor in VERIFIED_RELEASES)
         return EngineChoice(
             "cli",
             f"libsgutils2 is sg3_utils {pt.release[0]}.{pt.release[1]}: the lib engine sends the"
-            f" command sequences of the {first[0]}.{first[1]} to {last[0]}.{last[1]} tools only",
+            f" command sequences of the {known} tools only",
         )
-    if tools_release != pt.release:
+    if tools_release not in SAME_TOOLS.get(pt.release, (pt.release,)):
         tools = "unknown" if tools_release is None else f"{tools_release[0]}.{tools_release[1]}"
         return EngineChoice(
             "cli",

@@ -156,10 +156,12 @@ RELEASE_DIFFERENCES = (
         "sg_opcodes_honours_no_inquiry",
         None,
         (1, 43),
-        "sg_opcodes honours --no-inquiry (1.44 and later ignore it without --pdt= and send a"
-        " standard INQUIRY first); libata (kernel 6.1) answers REPORT SUPPORTED OPERATION CODES"
-        " with whatever the previous command left in its buffer, so on SATA disks the answer"
-        " differs: an empty list here, the INQUIRY data (a decode error) with 1.44 to 1.48",
+        "sg_opcodes sends its standard INQUIRY (with --no-inquiry too) on a read-only open of"
+        " its own and REPORT SUPPORTED OPERATION CODES on a second, read-write one, printed as"
+        " long as its header says (1.44 and later: both on one read-only open, the bytes that"
+        " came); libata (kernel 6.1) answers REPORT SUPPORTED OPERATION CODES with whatever the"
+        " previous command left in its buffer, so on SATA disks the answer differs: an empty"
+        " list here, the INQUIRY data (a decode error) with 1.44 to 1.48",
         "none needed: libata's answer is junk either way, and no verdict reads it on SATA",
         explains=("disk:ata:*:facts.supported_opcodes.*", "disk:ata:*:facts.decode_errors"),
     ),

@@ -150,6 +150,7 @@ class PtAnswer:
     """What one pass-through command did (the library's view, before a tool's judgement)."""
 
     __slots__ = (
+        "buffer",  # the whole data-in buffer, received bytes and the zeros after them
         "category",
         "data",
         "do_result",
@@ -235,6 +236,7 @@ class PassThrough:
                 status=lib.get_scsi_pt_status_response(obj),
                 resid=resid,
                 data=bytes(din[:received]),
+                buffer=bytes(din[:data_in]),
                 sense=bytes(sense[:sense_len]),
                 os_errno=lib.get_scsi_pt_os_err(obj),
                 transport_err=lib.get_scsi_pt_transport_err(obj),

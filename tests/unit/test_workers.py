@@ -157,10 +157,21 @@ def test_the_engine_choice_says_why_not_lib():
     }
     assert choose_engine("cli", (1, 46)).name == "cli"
 
-    class Old:
-        path, version, release = "libsgutils2.so.2", "1.88 20130815", (1, 37)
+    class Unread:  # a release whose tools' sources the engine was not read from
+        path, version, release = "libsgutils2.so.2", "2.64 20190113", (1, 45)
 
-    assert "1.46 to 1.48" in choose_engine("lib", (1, 37), Old).reason
+    assert "1.37, 1.44, 1.46, 1.47, 1.48 tools only" in choose_engine("lib", (1, 45), Unread).reason
+
+    class Old(Unread):
+        version, release = "1.88 20130815", (1, 37)
+
+    assert choose_engine("lib", (1, 37), Old).name == "lib"
+
+    class Rhel8(Unread):  # sg_inq 1.98 is 1.43 or 1.44: the same tools
+        version, release = "2.58 20180912", (1, 44)
+
+    assert choose_engine("lib", (1, 43), Rhel8).name == "lib"
+    assert choose_engine("lib", (1, 37), Rhel8).name == "cli"
 
     class Current(Old):
         version, release = "2.79 20210304", (1, 46)

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
+from guestprobe.collect.engine import VERIFIED_RELEASES
 from guestprobe.collect.sg3_releases import ReleaseDifference, differences_for
 
 from .sg3_builds import RELEASES, Sg3Build
@@ -36,9 +37,7 @@ def scan_name(release: str) -> str:
 
 
 # The releases whose tools' command sequences the lib engine sends (collect/engine.py)
-LIB_ENGINE_RELEASES = tuple(
-    f"{major}.{minor}" for major, minor in ((1, 46), (1, 47), (1, 48))
-)
+LIB_ENGINE_RELEASES = tuple(f"{major}.{minor}" for major, minor in VERIFIED_RELEASES)
 
 
 def engine_scan_name(release: str | None, engine: str) -> str:
@@ -58,8 +57,9 @@ def _scan(name: str, prefix: str, options: str) -> str:
 def matrix_command(base_command: str, builds: Mapping[str, Sg3Build]) -> str:
     """The guest's shell command: ``base_command`` first (the default engine, lib, over the
     rig's 1.46), the same scan with ``--engine cli``, then per release one scan with its tools
-    (``--engine cli``) and, for the releases the lib engine sends as, one with its own shared
-    libsgutils2 (``GUESTPROBE_LIBSGUTILS2``): the engine-equivalence test compares each pair.
+    (``--engine cli``) and, for the releases the lib engine sends as, the default scan (no
+    ``--engine``) with its tools first on ``PATH`` and its libsgutils2 first on
+    ``LD_LIBRARY_PATH``, as a user has them: the engine-equivalence test compares each pair.
 
     Its exit status is ``base_command``'s; each other scan writes its report, stdout and
     stderr and exit status to ``{results}``.
@@ -69,12 +69,13 @@ def matrix_command(base_command: str, builds: Mapping[str, Sg3Build]) -> str:
         bin_dir = shlex.quote(os.path.realpath(build.bin_dir))
         parts.append(_scan(scan_name(release), f"PATH={bin_dir}:$PATH ", "--engine cli"))
         if release in LIB_ENGINE_RELEASES:
-            library = shlex.quote(os.path.realpath(build.libsgutils2()))
+            build.libsgutils2()  # there is one
+            lib_dir = shlex.quote(os.path.realpath(build.lib_dir))
             parts.append(
                 _scan(
                     engine_scan_name(release, "lib"),
-                    f"GUESTPROBE_LIBSGUTILS2={library} PATH={bin_dir}:$PATH ",
-                    "--engine lib",
+                    f"LD_LIBRARY_PATH={lib_dir} PATH={bin_dir}:$PATH ",
+                    "",
                 )
             )
     parts.append("exit $rc")
