@@ -73,6 +73,7 @@ def emit(
     brief: bool = False,
     html_output: "str | None" = None,
     redacted: bool = False,
+    narrow: "dict[str, Any] | None" = None,
 ) -> None:
     """Write the JSON to ``output`` and the HTML page to ``html_output`` (atomically) if given;
     print the JSON, or the tables and (unless ``brief``) the findings."""
@@ -88,14 +89,23 @@ def emit(
     if as_json:
         if not output:
             click.echo(text, nl=False)
-    elif render is not None:
+        return
+    if narrow and any(narrow.values()):
+        from guestprobe.report.findings import narrow_document
+
+        try:
+            document = narrow_document(document, **narrow)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    if render is not None:
         click.echo(terminal_lines(render(document)), nl=False)
     else:
         from guestprobe.report.terminal import render_report
 
         color = use_color()
         click.echo(
-            render_report(document, brief=brief, color=color, width=terminal_width()),
+            render_report(document, brief=brief, color=color, width=terminal_width(),
+                          redacted=redacted),
             nl=False,
             color=color,
         )
@@ -153,8 +163,28 @@ output_option = click.option(
 
 
 brief_option = click.option(
-    "--brief", is_flag=True, help="Print only the tables and the matrix, not the findings."
+    "--brief", is_flag=True, help="Print only the first screen (header, matrix, the answer per "
+    "LU, the disk table), not the findings and fixes. Not with --json.",
 )
+
+
+def refuse_brief_json(as_json: bool, brief: bool) -> None:
+    if as_json and brief:
+        raise click.UsageError("--brief shortens the printed report; --json prints the whole "
+                               "JSON report: give one of them")
+
+
+def narrow_options(command: "Callable[..., Any]") -> "Callable[..., Any]":
+    """--disk and --feature: the printed report on some disks or features (the JSON stays
+    whole)."""
+    command = click.option(
+        "--feature", "features", multiple=True, metavar="NAME",
+        help="Print the report on this feature only (pr_fencing, or its title); repeatable.",
+    )(command)
+    return click.option(
+        "--disk", "disks", multiple=True, metavar="NAME",
+        help="Print the report on this disk only (sdb or /dev/sdb); repeatable.",
+    )(command)
 html_option = click.option(
     "--html",
     "html_output",

@@ -15,7 +15,9 @@ from guestprobe.cli.common import (
     html_option,
     input_key,
     json_option,
+    narrow_options,
     output_option,
+    refuse_brief_json,
     verify_key_option,
 )
 from guestprobe.errors import ExitStatus
@@ -37,12 +39,16 @@ from guestprobe.report.escape import terminal_lines
     help="Join the KVM host's view (guestprobe host --json on the host): each guest disk is "
     "matched to its host disk and judged with the host's facts too.",
 )
-def report(report, as_json, output, fail_on, redact_key, brief, html_output, host_file):
+@narrow_options
+def report(report, as_json, output, fail_on, redact_key, brief, html_output, host_file, disks,
+           features):
     """Decode and judge a saved report again, with this machine's guestprobe and rules."""
+    refuse_brief_json(as_json, brief)
     _, document, manifest = pipeline.rejudge(report, input_key(redact_key))
     joined = pipeline.join_host(document, host_file) if host_file else None
     emit(document, as_json, output, brief=brief, html_output=html_output,
-         redacted=bool(manifest and manifest.get("redaction")))
+         redacted=bool(manifest and manifest.get("redaction")),
+         narrow={"disks": disks, "features": features})
     if joined is not None and not as_json:
         from guestprobe.host.join import render_join
 

@@ -282,6 +282,25 @@ def _key_ascii(raw: bytes) -> str:
     return "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in raw)
 
 
+def holder_words(key_hex_text: str) -> str:
+    """A reservation holder's key in a few words, for the first screen of a report.
+
+    >>> holder_words("5646314132423033")
+    'VF1A2B03: cluster 6699, node 3'
+    >>> holder_words("0000000000abcdef")
+    'key 0x0000000000abcdef (not a Veritas key)'
+    """
+    try:
+        veritas = decode_veritas_key(int(key_hex_text, 16))
+    except ValueError:
+        veritas = None
+    if veritas is None:
+        return f"key 0x{key_hex_text} (not a Veritas key)"
+    if veritas.kind == "coordinator":
+        return f"{veritas.ascii}: cluster {veritas.cluster_id}, node {veritas.node_id}"
+    return f"{veritas.ascii}: Veritas data disk key of node {veritas.node_id}"
+
+
 def decode_veritas_key(key: int) -> "VeritasKey | None":
     """A registration key in one of the Veritas formats (module docstring), else None.
 

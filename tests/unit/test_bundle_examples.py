@@ -45,12 +45,18 @@ def _judgement(document: dict) -> list:
     ]
 
 
+RULES_NEWER_THAN_THE_EXAMPLES = {"raw_io"}
+
+
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.tar.gz")), ids=lambda p: p.name)
 def test_an_example_judged_again_keeps_its_stored_verdicts(path):
     """The pipeline's re-judgement of a bundle (``report``) against the report stored in it at
     collection: the same statuses and reason codes, the same LUs, platform and scan."""
     original, document, manifest = pipeline.rejudge(str(path))
     assert manifest is not None
+    # a rule newer than the examples adds its verdict; every stored one stays as it was
+    document["guest_verdicts"] = [v for v in document["guest_verdicts"]
+                                  if v["feature"] not in RULES_NEWER_THAN_THE_EXAMPLES]
     assert _judgement(document) == _judgement(original)
     assert len(_judgement(document)) > 1
     for key in ("logical_units", "platform", "scan", "schema_version"):
