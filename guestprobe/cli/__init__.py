@@ -34,6 +34,19 @@ class LazyGroup(click.Group):
             self.add_command(_LAZY_COMMANDS[name](), name)
         return super().get_command(ctx, name)
 
+    def format_commands(self, ctx: "click.Context", formatter: "click.HelpFormatter") -> None:
+        """Each command with the first sentence of its help, whole (click cuts it at ~45
+        characters)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not getattr(command, "hidden", False):
+                text = " ".join((command.help or "").split("\n\n", 1)[0].split())
+                rows.append((name, text.split(". ", 1)[0].rstrip(".") + "."))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="guestprobe")

@@ -19,7 +19,7 @@ VERDICT_ORDER = ("usable", "unknown", "degraded", "not_usable")
 def require_root() -> None:
     if os.geteuid() != 0:
         raise NotRootError(
-            "guestprobe must run as root: SCSI pass-through (SG_IO) needs it; try sudo"
+            "must run as root: SCSI pass-through (SG_IO) needs it; try sudo"
         )
 
 

@@ -45,7 +45,7 @@ def report(report, as_json, output, fail_on, redact_key, brief, html_output, hos
     """Decode and judge a saved report again, with this machine's guestprobe and rules."""
     refuse_brief_json(as_json, brief)
     _, document, manifest = pipeline.rejudge(report, input_key(redact_key))
-    joined = pipeline.join_host(document, host_file) if host_file else None
+    joined = _join_host(document, host_file) if host_file else None
     emit(document, as_json, output, brief=brief, html_output=html_output,
          redacted=bool(manifest and manifest.get("redaction")),
          narrow={"disks": disks, "features": features})
@@ -55,6 +55,25 @@ def report(report, as_json, output, fail_on, redact_key, brief, html_output, hos
         click.echo(terminal_lines(render_join(joined)), nl=False)
     if fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)
+
+
+def _join_host(document: "dict[str, Any]", host_file: str) -> "dict[str, Any]":
+    """The join, or, for a domain XML given where the host's JSON is due, where to get it."""
+    from guestprobe.errors import BadInputError
+
+    try:
+        return pipeline.join_host(document, host_file)
+    except BadInputError:
+        try:
+            with open(host_file, "rb") as stream:
+                xml = stream.read(256).lstrip().startswith(b"<")
+        except OSError:
+            xml = False
+        if not xml:
+            raise
+        raise BadInputError(
+            f"{host_file}: a domain XML, not the host's JSON: make that with 'guestprobe host "
+            f"--xml {host_file} --json -o HOST.json' and give --host HOST.json") from None
 
 
 def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None) -> "Any":

@@ -254,4 +254,4 @@ def test_explain_lists_and_explains():
     assert "-> not_usable [virtio_blk_no_pr]" in one.output
     assert "<reservations managed='yes'/>" in one.output
     unknown = runner.invoke(cli, ["explain", "nope"])
-    assert unknown.exit_code != 0 and "known: discovery" in unknown.output
+    assert unknown.exit_code != 0 and "features: discovery" in unknown.output
