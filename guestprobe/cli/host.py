@@ -31,7 +31,7 @@ def host_command(domains, uri, xml_files, vmi_files, as_json, output, brief, fai
 
     Its JSON joins a guest's report: guestprobe report GUEST.json --host HOST.json.
     """
-    from guestprobe.cli.common import VERDICT_ORDER
+    from guestprobe.cli.common import VERDICT_ORDER, terminal_width
     from guestprobe.host import collect
     from guestprobe.host.judge import host_document
     from guestprobe.host.table import render_host
@@ -54,7 +54,7 @@ def host_command(domains, uri, xml_files, vmi_files, as_json, output, brief, fai
         if not output:
             click.echo(text, nl=False)
     else:
-        click.echo(render_host(document, brief=brief), nl=False)
+        click.echo(render_host(document, brief=brief, width=terminal_width()), nl=False)
     if fail_on:
         threshold = VERDICT_ORDER.index(fail_on)
         verdicts = [v for d in document["domains"] for disk in d["disks"] for v in disk["verdicts"]]

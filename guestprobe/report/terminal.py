@@ -72,7 +72,7 @@ class Style:
         return self.status(symbol, status) + padded[len(symbol):]
 
 
-def _fix_text(text: str, width: int, indent: str) -> "list[str]":
+def fix_text(text: str, width: int, indent: str) -> "list[str]":
     """A remedy's text: prose paragraphs reflowed, indented lines (XML, YAML) kept verbatim."""
     out: "list[str]" = []
     prose: "list[str]" = []
@@ -143,7 +143,7 @@ def _remedy(number: int, remedy: "Remedy", width: int, style: "Style") -> "list[
     head = terminal_text(f"[{number}] {remedy.platform_words} — for {audience}")
     lines = wrap(head, width, "    ", "")
     lines[0] = style.heading(f"[{number}]") + lines[0][len(f"[{number}]"):]
-    return lines + _fix_text(remedy.text, width, "    ")
+    return lines + fix_text(remedy.text, width, "    ")
 
 
 def render_findings(view: "ReportView", width: int = DEFAULT_WIDTH, color: bool = False) -> str:
