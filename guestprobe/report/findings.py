@@ -17,6 +17,7 @@ the renderers' job (:mod:`.escape`).
 """
 
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ PLATFORM_WORDS = {
     "infoscale": "InfoScale configuration",
 }
 GUEST = "guest"
+NOT_REPORTED = "(not in the report)"
 
 
 @dataclass
@@ -114,13 +116,17 @@ class Remedy:
             if line[:1].isspace() or (prose and not line.strip()):
                 break
             prose.append(line.strip())
-        text = " ".join(p for p in prose if p)
-        depth = 0
-        for index, char in enumerate(text):
-            depth += {"(": 1, ")": -1}.get(char, 0)
-            if depth == 0 and char in ".:" and text[index + 1:index + 2] in ("", " "):
-                return text[: index + (char == ".")]
-        return text
+        return first_clause(" ".join(p for p in prose if p))
+
+
+def first_clause(text: str) -> str:
+    """A text up to its first full stop or colon outside brackets: the words that matter."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and char in ".:" and text[index + 1:index + 2] in ("", " "):
+            return text[: index + (char == ".")]
+    return text
 
 
 @dataclass
@@ -208,7 +214,8 @@ def _flatten(value: "Any", prefix: str, out: "list[tuple[str, str]]") -> None:
         for index, item in enumerate(value):
             _flatten(item, f"{prefix}[{index}]", out)
     else:
-        out.append((prefix or "value", _text(value) if value != [] else "(none)"))
+        words = "(none)" if value == [] else NOT_REPORTED if value is None else _text(value)
+        out.append((prefix or "value", words or NOT_REPORTED))
 
 
 def _response(entry: "dict[str, Any]") -> "tuple[bytes, bool]":
@@ -364,7 +371,8 @@ class _Builder:
             source = disk if disk is not None else self.guest_context()
             fields: "list[tuple[str, str]]" = []
             _flatten(_resolve(source, path), "", fields)
-            decoded.append(FactGroup(path or evidence_id, fields))
+            if any(value != NOT_REPORTED for _, value in fields):  # no box of nothing
+                decoded.append(FactGroup(path or evidence_id, fields))
         groups = []
         for name in cited_groups:
             fields = []
@@ -393,7 +401,9 @@ class _Builder:
         )
 
     def guest_context(self) -> "dict[str, Any]":
-        return {"platform": self.document.get("platform"), "guest": {}}
+        from guestprobe.check.derived import guest_derived
+
+        return {"platform": self.document.get("platform"), "guest": guest_derived(self.document)}
 
     @staticmethod
     def verdict_facts(
@@ -740,3 +750,28 @@ def narrow_document(
                                  if _dict(v).get("feature") in chosen]
     out["disks"] = all_disks
     return out
+
+
+GUIDE = "Veritas InfoScale 8.0.2 Virtualization Guide for Linux"
+GUIDE_SECTION = "VirtIO disk drives"
+
+
+def guide_parts(section: str) -> "list[tuple[str, str]]":
+    """A rule's guide_section as (English, the Japanese original) per part: the rules write
+    the guide's Japanese words each followed by their English in brackets; a part in English
+    alone gives ("…", "").
+
+    >>> guide_parts("VirtIO の制限: ディスクキャッシュ (Limitations: disk cache)")
+    [('Limitations: disk cache', 'VirtIO の制限: ディスクキャッシュ')]
+    >>> guide_parts("ディスクドライブ (disk drives): 一貫した命名 (consistent naming)")
+    [('disk drives: consistent naming', 'ディスクドライブ: 一貫した命名')]
+    """
+    parts = []
+    for part in filter(None, (p.strip() for p in section.split("; "))):
+        english = re.findall(r"\(([\x20-\x7e]+?)\)", part)
+        original = re.sub(r"\s*\([\x20-\x7e]+?\)", "", part).strip()
+        if english and any(ord(c) > 127 for c in original):
+            parts.append((": ".join(english), original))
+        else:
+            parts.append((part, ""))
+    return parts

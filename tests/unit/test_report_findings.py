@@ -15,6 +15,7 @@ from reportpages import (
     judge,
     normalize,
     not_usable,
+    unfilled,
 )
 from test_bundle_cli import FakeGuest, run_cli
 
@@ -24,12 +25,6 @@ from guestprobe.report.findings import build_report_view
 from guestprobe.report.terminal import render_findings, render_report
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# the domain XML's placeholders, which the report fills where it knows the disk
-PLACEHOLDERS = re.compile(r"dm-uuid-mpath-[0-9a-fA-FWID]+|dev='sd[a-zX]+'")
-
-
-def unfilled(text: str) -> str:
-    return PLACEHOLDERS.sub("PLACEHOLDER", text)
 
 
 @pytest.fixture(params=EXAMPLE_BUNDLES, ids=lambda p: p.name)
