@@ -54,3 +54,10 @@ def test_json_and_brief_together_are_a_usage_error(capsys, command):
                                             if command == "report" else [])
     status, out, err = run_cli(capsys, *args)
     assert status == 2 and not out and "give one of them" in err
+
+
+def test_man_page_and_completion_come_from_guestprobe_itself(capsys):
+    status, out, _ = run_cli(capsys, "--man")
+    assert status == 0 and out.startswith(".TH GUESTPROBE 8")
+    status, out, _ = run_cli(capsys, "--completion")
+    assert status == 0 and "complete -F _guestprobe guestprobe" in out
