@@ -260,7 +260,7 @@ def _summary(view: "ReportView") -> "list[str]":
 def _summary_row(title: str, feature: str, count: str, all_usable: bool,
                  matters: "list[Finding]", view: "ReportView") -> str:
     holders = {disk.name: disk.holder for disk in view.disks if disk.holder}
-    items = []
+    alike: "dict[tuple[str, str, str], list[str]]" = {}  # (status, code, words) -> who
     for finding in matters:
         reason = finding.verdict.reasons[0] if finding.verdict.reasons else None
         words = first_clause(reason.text).rstrip(".") if reason else ""
@@ -268,11 +268,13 @@ def _summary_row(title: str, feature: str, count: str, all_usable: bool,
         holder = next((holders[n] for n in finding.disks if n in holders), "")
         if holder and feature == "pr_fencing":
             words += f"; held by {holder}"
-        elif reason and len(words) < 60 and rest:  # a short clause says too little
+        elif reason and len(words) < 45 and rest:  # a short clause says too little
             words += reason.text[len(words)] + " " + first_clause(rest).rstrip(".")
-        code = f' <small class="id">{html_text(reason.code)}</small>' if reason else ""
-        items.append(f"<li>{_badge(finding.verdict.status)} {html_text(finding.subject)}: "
-                     f"{html_text(words)}{code}</li>")
+        key = (finding.verdict.status, reason.code if reason else "", words)
+        alike.setdefault(key, []).append(finding.subject)
+    items = [f"<li>{_badge(status)} {html_text(', '.join(who))}: {html_text(words)}"
+             + (f' <small class="id">{html_text(code)}</small>' if code else "") + "</li>"
+             for (status, code, words), who in alike.items()]
     css = "usable" if all_usable else "not_usable" if not matters else matters[0].verdict.status
     what = f'<ul class="reasons">{"".join(items)}</ul>' if items else "nothing: usable"
     return (f'<tr><th>{html_text(title)}<small class="id">{html_text(feature)}</small></th>'
