@@ -48,20 +48,20 @@ _guestprobe()
         --peer)
             mapfile -t COMPREPLY < <(compgen -W "$(_guestprobe_devices)" -- "$cur")
             return ;;
-        --timeout|--workers|--redact-key|-c|--connect)
+        --timeout|--workers|--redact-key|-c|--connect|--disk|--feature)
             return ;;
     esac
 
     local opts files=""
     case $command in
         "")
-            opts="--version --help -h $commands" ;;
+            opts="--version --man --completion --help -h $commands" ;;
         scan)
-            opts="--json -o --output --fail-on --brief --html $scan_opts --help -h" ;;
+            opts="--json -o --output --fail-on --brief --html --disk --feature $scan_opts --help -h" ;;
         collect)
             opts="-o --output --redact --redact-key $scan_opts --help -h" ;;
         report)
-            opts="--json -o --output --fail-on --redact-key --brief --html --host --help -h"
+            opts="--json -o --output --fail-on --redact-key --brief --html --host --disk --feature --help -h"
             files=1 ;;
         compare)
             opts="--json --redact-key --html --host --cluster-id --fail-on --help -h"; files=1 ;;

@@ -29,6 +29,11 @@ and ``inventory``; ``platform`` (the report's, plus ``hypervisor``: kubevirt, ov
   reservation_text          "write_exclusive_registrants_only by key 0x… (…)" for sentences
   registrations_present     READ KEYS lists at least one registered key (null: not read)
   registered_keys_text      every registered key, Veritas ones decoded, for sentences
+  reservation_holder        the holder in a few words: "VF1A2B03: cluster 6699, node 3"
+  reservation_cluster       the Veritas cluster id in the holder's key (null: not Veritas)
+  raw_io_denied             a probe of this disk was refused with EPERM/EACCES although the
+                            scan ran as root: no raw I/O capability (a container, a confined
+                            service), so the disk's answers are not the disk's
 
 ``guest``:
   disk_count, virtio_device_count (every VirtIO PCI function: disks, NICs, consoles, …),
@@ -37,7 +42,9 @@ and ``inventory``; ``platform`` (the report's, plus ``hypervisor``: kubevirt, ov
   pr_capable_lu_count / pr_capable_lus (distinct LUs, paths counted once, whose PR IN READ
   KEYS worked), pr_undecided_disk_count (disks whose PR support is unknown: timed out,
   vanished, or PR IN not sent), multipath_in_use (a dm-multipath map exists),
-  coordinator_key_lu_count (LUs holding Veritas coordinator keys).
+  coordinator_key_lu_count (LUs holding Veritas coordinator keys),
+  raw_io_denied_disks / raw_io_denied_disk_count (disks whose probes met EPERM/EACCES while
+  root, see ``derived.raw_io_denied``).
 """
 
 
@@ -63,6 +70,8 @@ DERIVED_SOURCES = {
     "derived.reservation_text": "facts.persistent_reservations.reservation",
     "derived.registrations_present": "facts.persistent_reservations.keys",
     "derived.registered_keys_text": "facts.persistent_reservations.keys",
+    "derived.reservation_holder": "facts.persistent_reservations.reservation",
+    "derived.reservation_cluster": "facts.persistent_reservations.reservation",
     "guest.virtio_device_count": "platform.virtio_devices",
     "guest.virtio_blk_count": "platform.virtio_devices",
     "guest.virtio_net_count": "platform.virtio_devices",
@@ -108,7 +117,7 @@ def _key_words(key_hex: "Any") -> str:
 
 
 def _pr_facts(pr: "Mapping[str, Any]") -> "dict[str, Any]":
-    from guestprobe.decode.persist import decode_veritas_key
+    from guestprobe.decode.persist import decode_veritas_key, holder_words
 
     keys = _get(pr, "keys", "keys_hex")
     out: "dict[str, Any]" = {
@@ -119,6 +128,8 @@ def _pr_facts(pr: "Mapping[str, Any]") -> "dict[str, Any]":
         "reservation_held": None,
         "reservation_by_veritas_key": None,
         "reservation_text": None,
+        "reservation_holder": None,
+        "reservation_cluster": None,
     }
     decoded = pr.get("reservation")
     if isinstance(decoded, Mapping):
@@ -127,6 +138,8 @@ def _pr_facts(pr: "Mapping[str, Any]") -> "dict[str, Any]":
         if isinstance(held, Mapping):
             veritas = decode_veritas_key(int(held.get("key_hex", "0"), 16))
             out["reservation_by_veritas_key"] = veritas is not None
+            out["reservation_cluster"] = veritas.cluster_id if veritas is not None else None
+            out["reservation_holder"] = holder_words(held.get("key_hex", "0"))
             words = _key_words(held.get("key_hex"))
             out["reservation_text"] = f"{held.get('type_name')} by key {words}"
     return out
@@ -165,6 +178,14 @@ def _lu_paths(document: "Mapping[str, Any]") -> "dict[str, list[str]]":
         if group.get("lu_designator") and members:
             paths[group.get("lu_designator")] = members
     return paths
+
+
+def raw_io_denied(disk: "Mapping[str, Any]", document: "Mapping[str, Any]") -> bool:
+    """A probe met EPERM/EACCES although the scan ran as root (see the module docstring)."""
+    if _get(document, "platform", "euid") not in (0, None):
+        return False
+    return any(isinstance(p, Mapping) and p.get("outcome") == "permission_denied"
+               for p in disk.get("probes") or [])
 
 
 def disk_derived(
@@ -207,6 +228,7 @@ def disk_derived(
         "fs_types": fs_types,
         "vxfs_found": "vxfs" in fs_types,
         "multipath_map": maps.get(disk.get("name")),
+        "raw_io_denied": raw_io_denied(disk, document),
     }
     derived.update(_pr_facts(_get(disk, "facts", "persistent_reservations") or {}))
     return derived
@@ -236,6 +258,8 @@ def guest_derived(document: "Mapping[str, Any]") -> "dict[str, Any]":
         elif outcome not in PR_DECIDED_OUTCOMES and _get(disk, "transport", "kind") != "virtio-blk":
             undecided += 1
 
+    denied = [d.get("name") for d in disks if raw_io_denied(d, document)]
+
     def count(kind: str) -> "int | None":
         return None if virtio is None else sum(1 for d in virtio if d.get("kind") == kind)
 
@@ -256,6 +280,8 @@ def guest_derived(document: "Mapping[str, Any]") -> "dict[str, Any]":
         "pr_undecided_disk_count": undecided,
         "multipath_in_use": bool(_multipath_maps(document)),
         "coordinator_key_lu_count": len(coordinator),
+        "raw_io_denied_disks": denied,
+        "raw_io_denied_disk_count": len(denied),
     }
 
 

@@ -86,3 +86,27 @@ def explain_rule(rule: "Rule") -> str:
             lines.append(f"  * {name} [{remedy.platform}]{where}:")
             lines.extend("      " + line for line in remedy.text.splitlines())
     return "\n".join(lines) + "\n"
+
+
+def explain_code(rules: "list[Rule]", code: str) -> "str | None":
+    """Where a reason code (``reserved_by_other``) comes from: each rule, case or note that
+    gives it, with its condition, status, sentence and remedies; None when no rule has it."""
+    wrap = textwrap.TextWrapper(width=96, initial_indent="    ", subsequent_indent="    ")
+    lines: "list[str]" = []
+    for rule in rules:
+        for kind, clauses in (("case", rule.cases), ("note", rule.notes)):
+            for number, clause in enumerate(clauses, 1):
+                if clause.code != code:
+                    continue
+                status = clause.status if kind == "case" else "a note (the status stays)"
+                lines += [
+                    f"{code}: {rule.feature} ({rule.title}), {kind} {number} of {rule.source}",
+                    f"  status: {status}",
+                    f"  when: {clause_condition_words(clause)}",
+                    "  says:",
+                    wrap.fill(clause.text),
+                ]
+                if clause.remedies:
+                    lines.append(f"  remedies: {', '.join(clause.remedies)}")
+                lines += [f"  the whole rule: guestprobe explain {rule.feature}", ""]
+    return "\n".join(lines) if lines else None

@@ -33,9 +33,65 @@ class LazyGroup(click.Group):
             self.add_command(_LAZY_COMMANDS[name](), name)
         return super().get_command(ctx, name)
 
+    def format_commands(self, ctx: "click.Context", formatter: "click.HelpFormatter") -> None:
+        """Each command with the first sentence of its help, whole (click cuts it at ~45
+        characters)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not getattr(command, "hidden", False):
+                text = " ".join((command.help or "").split("\n\n", 1)[0].split())
+                rows.append((name, text.split(". ", 1)[0].rstrip(".") + "."))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+# where the man page and the bash completion are, in the order looked at: a pip/pipx/venv
+# install's data files (under sys.prefix), a checkout's packaging/, the RPM's
+_EXTRAS = {
+    "man": ("share/man/man8/guestprobe.8", "packaging/guestprobe.8",
+            "/usr/share/man/man8/guestprobe.8.gz"),
+    "completion": ("share/bash-completion/completions/guestprobe.bash", "packaging/guestprobe.bash",
+                   "/usr/share/bash-completion/completions/guestprobe"),
+}
+
+
+def extra_text(what: str) -> "str | None":
+    """The man page (``man``) or the bash completion (``completion``) as installed, or None."""
+    import gzip
+    from pathlib import Path
+
+    prefixed, in_tree, packaged = _EXTRAS[what]
+    for path in (Path(sys.prefix) / prefixed, Path(__file__).resolve().parents[2] / in_tree,
+                 Path(packaged)):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        return (gzip.decompress(data) if path.suffix == ".gz" else data).decode("utf-8")
+    return None
+
+
+def _print_extra(ctx: "click.Context", param: "click.Parameter", value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    what = "man" if param.name == "man" else "completion"
+    text = extra_text(what)
+    if text is None:
+        raise GuestprobeError(f"the {'man page' if what == 'man' else 'bash completion'} is not "
+                              "installed with this guestprobe", ExitStatus.USAGE)
+    click.echo(text, nl=False)
+    ctx.exit(0)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="guestprobe")
+@click.option("--man", is_flag=True, expose_value=False, is_eager=True, callback=_print_extra,
+              help="Print the man page (troff) and exit: guestprobe --man | man -l -")
+@click.option("--completion", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_extra,
+              help="Print the bash completion and exit: source <(guestprobe --completion)")
 def cli() -> None:
     """Which Veritas InfoScale storage features can this KVM guest's disks use, and why."""
 

@@ -24,7 +24,7 @@ VERDICT_ORDER = ("usable", "unknown", "degraded", "not_usable")
 def require_root() -> None:
     if os.geteuid() != 0:
         raise NotRootError(
-            "guestprobe must run as root: SCSI pass-through (SG_IO) needs it; try sudo"
+            "must run as root: SCSI pass-through (SG_IO) needs it; try sudo"
         )
 
 
@@ -119,6 +119,7 @@ def emit(
     brief: bool = False,
     html_output: "str | None" = None,
     redacted: bool = False,
+    narrow: "dict[str, Any] | None" = None,
 ) -> None:
     """Write the JSON to ``output`` and the HTML page to ``html_output`` (atomically) if given;
     print the JSON, or the tables and (unless ``brief``) the findings."""
@@ -134,12 +135,23 @@ def emit(
     if as_json:
         if not output:
             write_out(text)
-    elif render is not None:
+        return
+    if narrow and any(narrow.values()):
+        from guestprobe.report.findings import narrow_document
+
+        try:
+            document = narrow_document(document, **narrow)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    if render is not None:
         write_out(terminal_lines(render(document)))
     else:
         from guestprobe.report.terminal import render_report
 
-        write_out(render_report(document, brief=brief, color=use_color(), width=terminal_width()))
+        write_out(
+            render_report(document, brief=brief, color=use_color(), width=terminal_width(),
+                          redacted=redacted)
+        )
 
 
 def fail_on_status(document: "dict[str, Any]", fail_on: "str | None") -> bool:
@@ -199,8 +211,28 @@ output_option = click.option(
 
 
 brief_option = click.option(
-    "--brief", is_flag=True, help="Print only the tables and the matrix, not the findings."
+    "--brief", is_flag=True, help="Print only the first screen (header, matrix, the answer per "
+    "LU, the disk table), not the findings and fixes. Not with --json.",
 )
+
+
+def refuse_brief_json(as_json: bool, brief: bool) -> None:
+    if as_json and brief:
+        raise click.UsageError("--brief shortens the printed report; --json prints the whole "
+                               "JSON report: give one of them")
+
+
+def narrow_options(command: "Callable[..., Any]") -> "Callable[..., Any]":
+    """--disk and --feature: the printed report on some disks or features (the JSON stays
+    whole)."""
+    command = click.option(
+        "--feature", "features", multiple=True, metavar="NAME",
+        help="Print the report on this feature only (pr_fencing, or its title); repeatable.",
+    )(command)
+    return click.option(
+        "--disk", "disks", multiple=True, metavar="NAME",
+        help="Print the report on this disk only (sdb or /dev/sdb); repeatable.",
+    )(command)
 html_option = click.option(
     "--html",
     "html_output",

@@ -137,14 +137,17 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
     keys = new_run_keys()
     paths = _pr_paths(discoverer, names, keys)
     plan = _plan(paths, as_json)
-    if not confirmed:
-        raise RefusedError(
-            f"nothing was sent: fencing-test sends PERSISTENT RESERVE OUT to the disk; run again "
-            f"with {CONFIRM_FLAG} to send the commands above"
-        )
     run = _Run(device, names, paths, keys, plan, as_json, output)
-    run.preflight(discoverer, {"force": force, "timeout_s": timeout_s, "peer": peer is not None},
-                  sys_root, udev)
+    options = {"force": force, "timeout_s": timeout_s, "peer": peer is not None}
+    if not confirmed:  # the dry run: the read-only preflight says whether it would refuse
+        reasons = run.refusals(discoverer, options, sys_root, udev)
+        verdict = ("the read-only preflight would refuse it: "
+                   + "; ".join(f"[{r.code}] {r.text}" for r in reasons) if reasons
+                   else f"the read-only preflight finds no reason to refuse it; run again with "
+                   f"{CONFIRM_FLAG} to send the commands above")
+        raise RefusedError(f"nothing was sent (fencing-test sends PERSISTENT RESERVE OUT to the "
+                           f"disk only with {CONFIRM_FLAG}): {verdict}")
+    run.preflight(discoverer, options, sys_root, udev)
     run.test()
 
 
@@ -170,6 +173,17 @@ class _Run:
 
     def preflight(self, discoverer: "Any", options: "dict[str, Any]", sys_root, udev) -> None:
         """Scan the paths read-only; RefusedError (after the report) when the test may not run."""
+        from guestprobe.fencing.verdict import refused
+
+        reasons = self.refusals(discoverer, options, sys_root, udev)
+        if reasons:
+            _emit_fencing(self.document(refused(reasons), refusals=reasons), self.as_json,
+                          self.output)
+            raise RefusedError("refused: " + "; ".join(f"[{r.code}] {r.text}" for r in reasons))
+
+    def refusals(self, discoverer: "Any", options: "dict[str, Any]", sys_root, udev
+                 ) -> "list[Any]":
+        """The read-only preflight: why the test may not run (none: it may)."""
         from guestprobe.fencing.preflight import (
             PEER,
             TARGET,
@@ -179,8 +193,6 @@ class _Run:
             scanned_lu_paths,
             unknown_path_refusal,
         )
-        from guestprobe.fencing.verdict import refused
-
         self.options = options
         timeout_s = options["timeout_s"]
         names = self.names
@@ -198,10 +210,7 @@ class _Run:
                            self.other_paths)
         if unknown:
             reasons.append(unknown_path_refusal(unknown, target.lu_designator or "?"))
-        if reasons:
-            _emit_fencing(self.document(refused(reasons), refusals=reasons), self.as_json,
-                          self.output)
-            raise RefusedError("refused: " + "; ".join(f"[{r.code}] {r.text}" for r in reasons))
+        return reasons
 
     def test(self) -> None:
         """Send the planned steps, clean up, judge, report; exit with the verdict's status."""

@@ -35,7 +35,7 @@ def host_command(domains, uri, xml_files, vmi_files, as_json, output, brief, fai
 
     Its JSON joins a guest's report: guestprobe report GUEST.json --host HOST.json.
     """
-    from guestprobe.cli.common import VERDICT_ORDER, write_out
+    from guestprobe.cli.common import VERDICT_ORDER, terminal_width, write_out
     from guestprobe.host import collect
     from guestprobe.host.judge import host_document
     from guestprobe.host.table import render_host
@@ -66,7 +66,7 @@ def host_command(domains, uri, xml_files, vmi_files, as_json, output, brief, fai
         if not output:
             write_out(text)
     else:
-        write_out(render_host(document, brief=brief))
+        write_out(render_host(document, brief=brief, width=terminal_width()))
     if fail_on:
         threshold = VERDICT_ORDER.index(fail_on)
         verdicts = [v for d in document["domains"] for disk in d["disks"] for v in disk["verdicts"]]

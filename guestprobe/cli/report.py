@@ -15,7 +15,9 @@ from guestprobe.cli.common import (
     html_option,
     input_key,
     json_option,
+    narrow_options,
     output_option,
+    refuse_brief_json,
     statuses_fail,
     verify_key_option,
     write_out,
@@ -39,20 +41,43 @@ from guestprobe.report.escape import terminal_lines
     help="Join the KVM host's view (guestprobe host --json on the host): each guest disk is "
     "matched to its host disk and judged with the host's facts too.",
 )
-def report(report, as_json, output, fail_on, redact_key, brief, html_output, host_file):
+@narrow_options
+def report(report, as_json, output, fail_on, redact_key, brief, html_output, host_file, disks,
+           features):
     """Decode and judge a saved report again, with this machine's guestprobe and rules."""
+    refuse_brief_json(as_json, brief)
     _, document, manifest = pipeline.rejudge(report, input_key(redact_key))
     redaction = (manifest or {}).get("redaction")
-    joined = (pipeline.join_host(document, host_file, redaction, input_key(redact_key), report)
+    joined = (_join_host(document, host_file, redaction, input_key(redact_key), report)
               if host_file else None)
     emit(document, as_json, output, brief=brief, html_output=html_output,
-         redacted=bool(manifest and manifest.get("redaction")))
+         redacted=bool(manifest and manifest.get("redaction")),
+         narrow={"disks": disks, "features": features})
     if joined is not None and not as_json:
         from guestprobe.host.join import render_join
 
         write_out(terminal_lines(render_join(joined)))
     if fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)
+
+
+def _join_host(document: "dict[str, Any]", host_file: str, *join: "Any") -> "dict[str, Any]":
+    """The join, or, for a domain XML given where the host's JSON is due, where to get it."""
+    from guestprobe.errors import BadInputError
+
+    try:
+        return pipeline.join_host(document, host_file, *join)
+    except BadInputError:
+        try:
+            with open(host_file, "rb") as stream:
+                xml = stream.read(256).lstrip().startswith(b"<")
+        except OSError:
+            xml = False
+        if not xml:
+            raise
+        raise BadInputError(
+            f"{host_file}: a domain XML, not the host's JSON: make that with 'guestprobe host "
+            f"--xml {host_file} --json -o HOST.json' and give --host HOST.json") from None
 
 
 def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None,

@@ -20,8 +20,10 @@ from guestprobe.cli.common import (
     fail_on_status,
     html_option,
     json_option,
+    narrow_options,
     output_option,
     progress_printer,
+    refuse_brief_json,
     timeout_option,
     warn_unprobed,
 )
@@ -62,9 +64,10 @@ from guestprobe.errors import ExitStatus
 @fail_on_option
 @brief_option
 @html_option
+@narrow_options
 def scan(
     devices, as_json, output, include_all, no_write_probes, timeout_s, workers, live_vpd, engine,
-    fail_on, brief, html_output,
+    fail_on, brief, html_output, disks=(), features=(),
 ):
     """Find every disk (or only DEVICES), probe it through sg3_utils, judge it.
 
@@ -72,12 +75,14 @@ def scan(
     LBA far past the end of any real disk (2^46 - 16; 2^32 - 16 for WRITE SAME(10)), only after
     READ CAPACITY(16) agrees with the kernel's size, which a device answers with LBA OUT OF RANGE.
     """
+    refuse_brief_json(as_json, brief)
     request = scan_request(
         devices, include_all, no_write_probes, timeout_s, workers, live_vpd, engine
     )
     with signals_end_the_scan():
         document = pipeline.scan(request, progress_printer(sys.stderr.isatty() and not as_json))
-        emit(document, as_json, output, brief=brief, html_output=html_output)
+        emit(document, as_json, output, brief=brief, html_output=html_output,
+             narrow={"disks": disks, "features": features})
     warn_unprobed(document)
     if fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)

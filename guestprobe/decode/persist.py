@@ -436,6 +436,19 @@ def _key_ascii(raw: bytes) -> str:
     return "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in raw)
 
 
+def holder_words(key_hex_text: str) -> str:
+    """A reservation holder's key in a few words (:attr:`KeyOwner.holder_text`).
+
+    >>> holder_words("5646314132423033")
+    'VF1A2B03: cluster 6699, node 3'
+    """
+    try:
+        key = int(key_hex_text, 16)
+    except ValueError:
+        return f"key {key_hex_text}"
+    return key_owner(key).holder_text
+
+
 def decode_veritas_key(key: int) -> "VeritasKey | None":
     """A registration key in one of the Veritas formats (module docstring), else None.
 

@@ -1,14 +1,27 @@
-"""``guestprobe host``'s terminal output: per domain a disk table, the disk x feature matrix,
-the domain's verdicts, then every verdict that is not usable with its reasons and each fix once.
-Every cell goes through :func:`guestprobe.report.table.grid` (escaped: a domain XML is data)."""
+"""``guestprobe host``'s terminal output, laid out like the guest's report and made for 80
+columns: per domain a header line, the disk table (the long sources stacked under it where the
+width asks), the disk x feature matrix with its legend, the domain's verdicts, then the findings
+-- alike findings of several disks grouped in one entry -- and each fix once, with whom it is
+for. Every cell goes through :func:`guestprobe.report.table.grid` and every text through
+:func:`guestprobe.report.escape.terminal_text` (a domain XML is data)."""
 
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
-from guestprobe.report.escape import terminal_lines
-from guestprobe.report.table import LEGEND, STATUS_SYMBOLS, grid
+from guestprobe.report.escape import terminal_lines, terminal_text
+from guestprobe.report.findings import PLATFORM_WORDS, SEVERITY, STATUS_WORDS
+from guestprobe.report.table import (
+    STATUS_SYMBOLS,
+    STATUS_WORDS_LOWER,
+    feature_head,
+    feature_name,
+    fitted,
+    grid,
+    wrap,
+)
+from guestprobe.report.terminal import DEFAULT_WIDTH, fix_text
 
-_WORST_FIRST = ("not_usable", "degraded", "unknown")
+_HEAD_ORDER = ("pr_fencing",)  # I/O fencing first, as in the guest's matrix
 
 
 def _dash(value: "Any") -> str:
@@ -43,81 +56,190 @@ def _address(disk: "Dict[str, Any]") -> str:
     return "-"
 
 
-def disk_rows(domain: "Dict[str, Any]") -> "List[List[str]]":
+def _source(disk: "Dict[str, Any]") -> str:
+    source = disk["source"]
+    return "{} {}".format(source["kind"], _dash(source.get("path") or source.get("name")))
+
+
+def _identity(disk: "Dict[str, Any]") -> str:
+    return _dash(disk["serial"] or (("0x" + disk["wwn"]) if disk["wwn"] else None))
+
+
+_COLUMNS = {  # header -> the cell of one disk
+    "BUS": lambda d: _dash(d["bus"]),
+    "DEVICE": lambda d: d["device"],
+    "QEMU": lambda d: _dash(d["qemu_device"]),
+    "SOURCE": _source,
+    "CACHE": lambda d: d["cache_effective"] if d["cache"] else f"({_dash(d['cache_effective'])})",
+    "IO": lambda d: _dash(d["io"]),
+    "DISCARD": lambda d: _dash(d["discard"]),
+    "ERROR/R": lambda d: "{}/{}".format(_dash(d["error_policy"]), _dash(d["rerror_policy"])),
+    "SGIO": lambda d: _dash(d["sgio"]),
+    "RESERVATIONS": _reservations,
+    "SHARE": lambda d: _dash(d["shareable"]),
+    "SERIAL/WWN": _identity,
+    "ADDRESS": _address,
+}
+_FULL = ["BUS", "DEVICE", "QEMU", "SOURCE", "CACHE", "IO", "DISCARD", "ERROR/R", "SGIO",
+         "RESERVATIONS", "SHARE", "SERIAL/WWN", "ADDRESS"]
+_NARROW = ["DEVICE", "QEMU", "CACHE", "ERROR/R", "RESERVATIONS", "SHARE"]
+
+
+def disk_rows(domain: "Dict[str, Any]", columns: "List[str]" = _FULL) -> "List[List[str]]":
+    """One row per disk: its name and the ``columns``."""
+    return [[_dash(d["target_dev"]), *[_COLUMNS[c](d) for c in columns]] for d in domain["disks"]]
+
+
+def grouped(rows: "List[List[str]]") -> "List[List[str]]":
+    """Runs of three or more rows alike but for the name in one row: ``vda…vdad (30)``."""
+    out: "List[List[str]]" = []
+    run: "List[List[str]]" = []
+    for row in [*rows, None]:
+        if run and (row is None or row[1:] != run[0][1:]):
+            if len(run) >= 3:
+                out.append([f"{run[0][0]}…{run[-1][0]} ({len(run)})", *run[0][1:]])
+            else:
+                out.extend(run)
+            run = []
+        if row is not None:
+            run.append(row)
+    return out
+
+
+def _disk_table(domain: "Dict[str, Any]", width: int) -> str:
+    def narrow() -> str:
+        heads = ["RESV" if c == "RESERVATIONS" else c for c in _NARROW]
+        lines = [grid(["DISK", *heads], grouped(disk_rows(domain, _NARROW)))]
+        rest = [c for c in _FULL if c not in _NARROW and c != "BUS"]  # QEMU names the bus
+        for d in domain["disks"]:
+            lines += wrap(terminal_text(_dash(d["target_dev"]) + ": " + "; ".join(
+                f"{c.lower()} {_COLUMNS[c](d)}" for c in rest if _COLUMNS[c](d) != "-")),
+                width, "      ", "  ")
+        return "\n".join(lines)
+
+    return fitted([lambda: grid(["DISK", *_FULL], disk_rows(domain)), narrow], width)
+
+
+def _features(domain: "Dict[str, Any]") -> "List[str]":
+    features = [v["feature"] for v in (domain["disks"][0]["verdicts"] if domain["disks"] else [])]
+    return sorted(features, key=lambda f: f not in _HEAD_ORDER)
+
+
+def _matrix(domain: "Dict[str, Any]", width: int) -> str:
+    features = _features(domain)
     rows = []
     for d in domain["disks"]:
-        source = d["source"]
-        rows.append([
-            _dash(d["target_dev"]), _dash(d["bus"]), d["device"], _dash(d["qemu_device"]),
-            "{} {}".format(source["kind"], _dash(source.get("path") or source.get("name"))),
-            d["cache_effective"] if d["cache"] else f"({_dash(d['cache_effective'])})",
-            _dash(d["io"]), _dash(d["discard"]),
-            "{}/{}".format(_dash(d["error_policy"]), _dash(d["rerror_policy"])),
-            _dash(d["sgio"]), _reservations(d), _dash(d["shareable"]),
-            _dash(d["serial"] or (("0x" + d["wwn"]) if d["wwn"] else None)), _address(d),
-        ])
-    return rows
+        by_feature = {v["feature"]: v["status"] for v in d["verdicts"]}
+        rows.append([_dash(d["target_dev"]),
+                     *[STATUS_SYMBOLS.get(by_feature.get(f, ""), "-") for f in features]])
+    titles = {v["feature"]: v["title"] for d in domain["disks"] for v in d["verdicts"]}
+    legend = ", ".join(f"{feature_head(f)} {feature_name(f, titles.get(f, ''))}"
+                       for f in features)
+    symbols = ", ".join(f"{s} {STATUS_WORDS_LOWER[k]}" for k, s in STATUS_SYMBOLS.items())
+    return "\n".join([grid(["DISK", *[feature_head(f) for f in features]], grouped(rows)),
+                      *wrap(legend, width, "  ", ""), *wrap(symbols, width, "  ", "")])
 
 
-def _verdict_lines(where: str, verdict: "Dict[str, Any]", fixes: "List[str]") -> "List[str]":
-    lines = [f"{verdict['status'].upper().replace('_', ' ')}  {where}  {verdict['feature']} "
-             f"({verdict['title']})"]
-    for reason in verdict["reasons"]:
-        lines.append(f"  - {reason['code']}: {reason['text']}")
-    refs = []
-    for remedy in verdict.get("remediation") or []:
-        text = f"{remedy['platform']}: {remedy['text']}"
-        if text not in fixes:
-            fixes.append(text)
-        refs.append(str(fixes.index(text) + 1))
-    lines.append("  fix: " + (", ".join(f"[{n}]" for n in refs) if refs else "none in the rules"))
+def _alike(verdict: "Dict[str, Any]", name: str) -> "Tuple[Any, ...]":
+    """What two disks' verdicts share when they read the same but for the disk's name."""
+    def general(text: str) -> str:
+        return text.replace(f"Disk {name} ", "Disk * ").replace(f"disk {name}", "disk *")
+
+    return (verdict["feature"], verdict["status"],
+            tuple((r["code"], general(r["text"])) for r in verdict["reasons"]),
+            tuple((r["platform"], r["text"]) for r in verdict.get("remediation") or []))
+
+
+class _Findings:
+    """The domain's verdicts that are not usable, alike ones of several disks in one entry,
+    I/O fencing first and then the worst first; and the fixes, each once, with whom for."""
+
+    def __init__(self, domain: "Dict[str, Any]") -> None:
+        self.groups: "Dict[Tuple[Any, ...], Tuple[List[str], Dict[str, Any]]]" = {}
+        for disk in domain["disks"]:
+            name = _dash(disk["target_dev"])
+            for verdict in disk["verdicts"]:
+                if verdict["status"] != "usable":
+                    key = _alike(verdict, name)
+                    self.groups.setdefault(key, ([], verdict))[0].append(name)
+        for verdict in domain["domain_verdicts"]:
+            if verdict["status"] != "usable":
+                self.groups.setdefault(("domain", *_alike(verdict, "")), (["domain"], verdict))
+        self.ordered = sorted(self.groups.values(), key=lambda g: (
+            g[1]["feature"] not in _HEAD_ORDER, SEVERITY.get(g[1]["status"], 9)))
+        self.fixes: "List[Tuple[str, str, Dict[str, List[str]]]]" = []  # platform, text, whom
+        for names, verdict in self.ordered:
+            for remedy in verdict.get("remediation") or []:
+                entry = next((f for f in self.fixes
+                              if (f[0], f[1]) == (remedy["platform"], remedy["text"])), None)
+                if entry is None:
+                    entry = (remedy["platform"], remedy["text"], {})
+                    self.fixes.append(entry)
+                entry[2].setdefault(_subject(names), []).append(verdict["feature"])
+
+    def number(self, remedy: "Dict[str, Any]") -> int:
+        return next(i for i, f in enumerate(self.fixes, 1)
+                    if (f[0], f[1]) == (remedy["platform"], remedy["text"]))
+
+
+def _subject(names: "List[str]") -> str:
+    if len(names) <= 4:
+        return ", ".join(names)
+    return f"{', '.join(names[:3])} … {names[-1]} ({len(names)} disks)"
+
+
+def _finding_lines(names: "List[str]", verdict: "Dict[str, Any]", findings: "_Findings",
+                   width: int) -> "List[str]":
+    word = STATUS_WORDS.get(verdict["status"], verdict["status"].upper())
+    lines = wrap(terminal_text(f"{word}  {_subject(names)}  {verdict['feature']} "
+                               f"({verdict['title']})"), width, "    ", "")
+    if len(names) > 1:
+        lines += wrap(terminal_text(f"(alike on {len(names)} disks; the words are {names[0]}'s)"),
+                      width, "    ", "  ")
+    for number, reason in enumerate(verdict["reasons"]):
+        label = "" if number == 0 else "note "
+        lines += wrap(terminal_text(f"{label}{reason['code']}: {reason['text']}"), width,
+                      "    ", "  - ")
+    refs = ", ".join(f"[{findings.number(r)}]" for r in verdict.get("remediation") or [])
+    lines += wrap(f"fix: {refs} below" if refs else "fix: none in the rules", width, "    ", "  ")
     return lines
 
 
-def render_host(document: "Dict[str, Any]", brief: bool = False) -> str:
+def render_host(document: "Dict[str, Any]", brief: bool = False,
+                width: int = DEFAULT_WIDTH) -> str:
     out: "List[str]" = []
     for domain in document["domains"]:
-        out.append(f"DOMAIN {_dash(domain['name'])}  machine {_dash(domain['machine'])} "
-                   f"({domain['machine_family']})  state {_dash(domain.get('state'))}  "
-                   f"{domain['virtio_device_count']} VirtIO devices, free hot-plug PCI slots "
-                   f"{_dash(domain['free_hotplug_slots'])}")
-        out.append("")
-        out.append(grid(["DISK", "BUS", "DEVICE", "QEMU", "SOURCE", "CACHE", "IO", "DISCARD",
-                         "ERROR/R", "SGIO", "RESERVATIONS", "SHARE", "SERIAL/WWN", "ADDRESS"],
-                        disk_rows(domain)))
-        features = [v["feature"] for v in (domain["disks"][0]["verdicts"] if domain["disks"]
-                                           else [])]
-        if features:
-            out.append("")
-            out.append(grid(["DISK", *features], [
-                [_dash(d["target_dev"]), *[STATUS_SYMBOLS.get(v["status"], "?")
-                                           for v in d["verdicts"]]]
-                for d in domain["disks"]
-            ]))
-            out.append(LEGEND)
+        out += wrap(terminal_text(
+            f"DOMAIN {_dash(domain['name'])}: machine {_dash(domain['machine'])} "
+            f"({domain['machine_family']}), state {_dash(domain.get('state'))}, "
+            f"{domain['virtio_device_count']} VirtIO devices, free hot-plug PCI slots: "
+            f"{_dash(domain['free_hotplug_slots'])}"), width, "  ", "")
+        out += ["", _disk_table(domain, width)]
+        if _features(domain):
+            out += ["", _matrix(domain, width)]
         for verdict in domain["domain_verdicts"]:
             out.append("")
-            out.append(f"[{verdict['status']}] {verdict['title']}: "
-                       + " ".join(r["text"] for r in verdict["reasons"]))
+            word = STATUS_WORDS.get(verdict["status"], verdict["status"])
+            out += wrap(terminal_text(f"domain  {verdict['title']}: {word}: "
+                                      + " ".join(r["text"] for r in verdict["reasons"])),
+                        width, "    ", "")
         out.append("")
         if brief:
             continue
-        fixes: "List[str]" = []
-        findings = []
-        for status in _WORST_FIRST:
-            for disk in domain["disks"]:
-                for verdict in disk["verdicts"]:
-                    if verdict["status"] == status:
-                        findings.extend(_verdict_lines(_dash(disk["target_dev"]), verdict, fixes))
-            for verdict in domain["domain_verdicts"]:
-                if verdict["status"] == status:
-                    findings.extend(_verdict_lines("domain", verdict, fixes))
-        if findings:
-            out.append("FINDINGS (worst first)")
-            out.extend(findings)
-            out.append("")
-            out.append("FIXES (each once)")
-            for number, text in enumerate(fixes, 1):
-                out.append(f"[{number}] {text}")
-            out.append("")
+        findings = _Findings(domain)
+        if not findings.ordered:
+            continue
+        count = len(findings.ordered)
+        out += wrap(f"FINDINGS: {count} {'entry' if count == 1 else 'entries'} not usable, "
+                    "degraded or unknown (alike disks together; I/O fencing first, then the "
+                    "worst first)", width, "", "")
+        blocks = ["\n".join(_finding_lines(names, verdict, findings, width))
+                  for names, verdict in findings.ordered]
+        out += ["\n\n".join(blocks), "", "FIXES (each once, with the disks it is for)"]
+        for number, (platform, text, whom) in enumerate(findings.fixes, 1):
+            head = wrap(terminal_text(f"[{number}] {PLATFORM_WORDS.get(platform, platform)} — "
+                                      "for " + "; ".join(f"{who}: {', '.join(features)}"
+                                                         for who, features in whom.items())),
+                        width, "    ", "")
+            out += head + fix_text(text, width, "    ") + [""]
     return terminal_lines("\n".join(out) + "\n")

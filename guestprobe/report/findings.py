@@ -17,13 +17,15 @@ the renderers' job (:mod:`.escape`).
 """
 
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 USABLE, DEGRADED, NOT_USABLE, UNKNOWN = "usable", "degraded", "not_usable", "unknown"
-# the order findings are listed in: the worst first
+# the order findings are listed in: I/O fencing first, then the worst first
 SEVERITY = {NOT_USABLE: 0, DEGRADED: 1, UNKNOWN: 2, USABLE: 3}
+FENCING_FEATURES = ("pr_fencing", "fencing_readiness", "raw_io")
 STATUS_WORDS = {
     USABLE: "usable",
     DEGRADED: "DEGRADED",
@@ -38,6 +40,7 @@ PLATFORM_WORDS = {
     "infoscale": "InfoScale configuration",
 }
 GUEST = "guest"
+NOT_REPORTED = "(not in the report)"
 
 
 @dataclass
@@ -105,6 +108,26 @@ class Remedy:
     def platform_words(self) -> str:
         return PLATFORM_WORDS.get(self.platform, self.platform)
 
+    @property
+    def headline(self) -> str:
+        """The remedy's first sentence: its prose up to the first full stop or colon."""
+        prose = []
+        for line in self.text.split("\n"):
+            if line[:1].isspace() or (prose and not line.strip()):
+                break
+            prose.append(line.strip())
+        return first_clause(" ".join(p for p in prose if p))
+
+
+def first_clause(text: str) -> str:
+    """A text up to its first full stop or colon outside brackets: the words that matter."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and char in ".:" and text[index + 1:index + 2] in ("", " "):
+            return text[: index + (char == ".")]
+    return text
+
 
 @dataclass
 class Finding:
@@ -127,6 +150,7 @@ class DiskRow:
     by_id: "list[str]"
     outcomes: "dict[str, str]"  # probe outcome of inquiry, pr_read_keys, write_same16_oor
     verdicts: "dict[str, Verdict]"  # feature -> verdict
+    holder: str = ""  # who holds a reservation, short: "VF1A2B03: cluster 6699, node 3"
 
 
 @dataclass
@@ -190,7 +214,8 @@ def _flatten(value: "Any", prefix: str, out: "list[tuple[str, str]]") -> None:
         for index, item in enumerate(value):
             _flatten(item, f"{prefix}[{index}]", out)
     else:
-        out.append((prefix or "value", _text(value) if value != [] else "(none)"))
+        words = "(none)" if value == [] else NOT_REPORTED if value is None else _text(value)
+        out.append((prefix or "value", words or NOT_REPORTED))
 
 
 def _response(entry: "dict[str, Any]") -> "tuple[bytes, bool]":
@@ -244,6 +269,14 @@ def _key_words(key_hex: str, pr: "dict[str, Any]") -> str:
         return describe_key(int(key_hex, 16))
     except (TypeError, ValueError):
         return f"0x{key_hex}"
+
+
+def _holder(pr: "dict[str, Any]") -> str:
+    """The reservation holder in a few words ("" where none is held, or PR IN was not read)."""
+    from guestprobe.decode.persist import holder_words
+
+    key_hex = _text(_dict(_dict(pr.get("reservation")).get("reservation")).get("key_hex"))
+    return holder_words(key_hex) if key_hex else ""
 
 
 def _pr_facts(pr: "dict[str, Any]") -> "list[tuple[str, str]]":
@@ -319,7 +352,8 @@ class _Builder:
             source = disk if disk is not None else self.guest_context()
             fields: "list[tuple[str, str]]" = []
             _flatten(_resolve(source, path), "", fields)
-            decoded.append(FactGroup(path or evidence_id, fields))
+            if any(value != NOT_REPORTED for _, value in fields):  # no box of nothing
+                decoded.append(FactGroup(path or evidence_id, fields))
         groups = []
         for name in cited_groups:
             fields = []
@@ -348,7 +382,9 @@ class _Builder:
         )
 
     def guest_context(self) -> "dict[str, Any]":
-        return {"platform": self.document.get("platform"), "guest": {}}
+        from guestprobe.check.derived import guest_derived
+
+        return {"platform": self.document.get("platform"), "guest": guest_derived(self.document)}
 
     @staticmethod
     def verdict_facts(
@@ -483,6 +519,7 @@ def build_report_view(document: "dict[str, Any]", redacted: bool = False) -> "Re
                 by_id=[_text(link) for link in _list(disk.get("by_id"))],
                 outcomes=_outcomes(disk),
                 verdicts=verdicts,
+                holder=_holder(_dict(_dict(disk.get("facts")).get("persistent_reservations"))),
             )
         )
     groups = [
@@ -495,8 +532,9 @@ def build_report_view(document: "dict[str, Any]", redacted: bool = False) -> "Re
     findings, caveats = _findings(features, disks, groups, guest_verdicts, builder.remedies)
     scan = _dict(document.get("scan"))
     duration = scan.get("duration_s")
+    count = scan.get("disk_count")
     summary = (
-        f"{_text(scan.get('disk_count'))} disks in "
+        f"{_text(count)} {'disk' if count == 1 else 'disks'} in "
         + (f"{duration:.1f} s" if isinstance(duration, (int, float)) else "? s")
         + f", {_text(scan.get('processes_started'))} processes"
     )
@@ -560,10 +598,48 @@ def _findings(
             _classify(finding, findings, caveats)
     for verdict in guest_verdicts:
         _classify(Finding(GUEST, [], verdict), findings, caveats)
-    findings.sort(key=lambda f: SEVERITY.get(f.verdict.status, 9))
+    findings.sort(key=_finding_order)
     _number_remedies(findings + caveats, [*(v for d in disks for v in d.verdicts.values()),
                                           *guest_verdicts], remedies)
+    for remedy in remedies:
+        _fill_placeholders(remedy, by_name)
     return findings, caveats
+
+
+_MPATH_PREFIX = {"naa.": "3", "eui.": "2"}  # the host's dm-multipath WWID: scsi_id's prefix
+
+
+def _wwid(disk: "DiskRow") -> str:
+    prefix = _MPATH_PREFIX.get(disk.lu_designator[:4])
+    return prefix + disk.lu_designator[4:] if prefix else ""
+
+
+def _fill_placeholders(remedy: "Remedy", disks: "dict[str, DiskRow]") -> None:
+    """The domain XML's placeholders filled with what the report knows: for a remedy of one
+    disk, the host's multipath WWID from its LU designator and the target from its name; for
+    several, the WWID of each disk whose LU designator is known, listed under it."""
+    if "dm-uuid-mpath-WWID" not in remedy.text:
+        return
+    names = []
+    for who, _ in remedy.applies_to:
+        names += [n for n in who.split(", ") if n in disks and n not in names]
+    if len(names) == 1:
+        disk = disks[names[0]]
+        if _wwid(disk):
+            remedy.text = remedy.text.replace("dm-uuid-mpath-WWID", f"dm-uuid-mpath-{_wwid(disk)}")
+        if disk.name.startswith("sd"):
+            remedy.text = remedy.text.replace("dev='sdb'", f"dev='{disk.name}'")
+        return
+    remedy.text = remedy.text.replace("dev='sdb'", "dev='sdX'")
+    known = [f"{n}: {_wwid(disks[n])}" for n in names if _wwid(disks[n])]
+    if known:
+        remedy.text += "\nWWID, where the guest sees the LU's designator: " + "; ".join(known) + "."
+
+
+def _finding_order(finding: "Finding") -> "tuple[int, int]":
+    feature = finding.verdict.feature
+    rank = FENCING_FEATURES.index(feature) if feature in FENCING_FEATURES else 9
+    return rank, SEVERITY.get(finding.verdict.status, 9)
 
 
 def _merge(finding: "Finding", listed: "list[Finding]") -> "Finding | None":
@@ -605,3 +681,78 @@ def _classify(finding: "Finding", findings: "list[Finding]", caveats: "list[Find
         findings.append(finding)
     elif finding.verdict.has_caveat:
         caveats.append(finding)
+
+
+def narrow_document(
+    document: "dict[str, Any]",
+    disks: "tuple[str, ...]" = (),
+    features: "tuple[str, ...]" = (),
+) -> "dict[str, Any]":
+    """The document as far as ``disks`` (names or /dev paths) and ``features`` (ids, or their
+    titles) go, for a report on one disk or one feature; the guest-wide verdicts stay unless a
+    feature is named. ValueError names what is not in the report and what is."""
+    out = dict(document)
+    all_disks = [_dict(d) for d in _list(document.get("disks"))]
+    if disks:
+        wanted = {name[5:] if name.startswith("/dev/") else name for name in disks}
+        known = [_text(d.get("name")) for d in all_disks]
+        unknown = sorted(wanted - set(known))
+        if unknown:
+            raise ValueError(f"no disk {', '.join(unknown)} in this report "
+                             f"(it has {', '.join(known) or 'none'})")
+        all_disks = [d for d in all_disks if _text(d.get("name")) in wanted]
+        out["logical_units"] = [
+            dict(g, disks=[n for n in _list(g.get("disks")) if n in wanted])
+            for g in map(_dict, _list(document.get("logical_units")))
+            if set(_list(g.get("disks"))) & wanted
+        ]
+    if features:
+        verdicts = [_dict(v) for d in _list(document.get("disks")) for v in
+                    _list(_dict(d).get("verdicts"))] + list(
+            map(_dict, _list(document.get("guest_verdicts"))))
+        names = {}
+        for verdict in verdicts:
+            feature = _text(verdict.get("feature"))
+            names[feature.lower()] = feature
+            names[_text(verdict.get("title")).lower()] = feature
+        chosen = set()
+        for name in features:
+            feature = names.get(name.lower().replace("-", "_")) or names.get(name.lower())
+            if feature is None:
+                known = sorted({_text(v.get("feature")) for v in verdicts})
+                raise ValueError(f"no feature {name} in this report (it has {', '.join(known)})")
+            chosen.add(feature)
+        all_disks = [
+            dict(d, verdicts=[v for v in _list(d.get("verdicts"))
+                              if _dict(v).get("feature") in chosen])
+            for d in all_disks
+        ]
+        out["guest_verdicts"] = [v for v in _list(document.get("guest_verdicts"))
+                                 if _dict(v).get("feature") in chosen]
+    out["disks"] = all_disks
+    return out
+
+
+GUIDE = "Veritas InfoScale 8.0.2 Virtualization Guide for Linux"
+GUIDE_SECTION = "VirtIO disk drives"
+
+
+def guide_parts(section: str) -> "list[tuple[str, str]]":
+    """A rule's guide_section as (English, the Japanese original) per part: the rules write
+    the guide's Japanese words each followed by their English in brackets; a part in English
+    alone gives ("…", "").
+
+    >>> guide_parts("VirtIO の制限: ディスクキャッシュ (Limitations: disk cache)")
+    [('Limitations: disk cache', 'VirtIO の制限: ディスクキャッシュ')]
+    >>> guide_parts("ディスクドライブ (disk drives): 一貫した命名 (consistent naming)")
+    [('disk drives: consistent naming', 'ディスクドライブ: 一貫した命名')]
+    """
+    parts = []
+    for part in filter(None, (p.strip() for p in section.split("; "))):
+        english = re.findall(r"\(([\x20-\x7e]+?)\)", part)
+        original = re.sub(r"\s*\([\x20-\x7e]+?\)", "", part).strip()
+        if english and any(ord(c) > 127 for c in original):
+            parts.append((": ".join(english), original))
+        else:
+            parts.append((part, ""))
+    return parts

@@ -21,20 +21,26 @@ from typing import Any
 from guestprobe.decode.hexdump import format_hexdump
 from guestprobe.report.escape import html_lines, html_text
 from guestprobe.report.findings import (
+    GUIDE,
+    GUIDE_SECTION,
     STATUS_WORDS,
+    USABLE,
     Finding,
     ProbeEvidence,
     Remedy,
     ReportView,
     Verdict,
     build_report_view,
+    first_clause,
+    guide_parts,
 )
+from guestprobe.report.table import feature_name, matrix_features
 
 STYLE = """
 :root{--fg:#1d1d1f;--muted:#5b5b66;--line:#c9c9d1;--bg:#fff;--code:#f4f4f7}
 *{box-sizing:border-box}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
-color:var(--fg);background:var(--bg);margin:0 auto;padding:1.25rem 1.5rem 3rem;max-width:96rem}
+color:var(--fg);background:var(--bg);margin:0 auto;padding:1rem 1rem 3rem;max-width:96rem}
 h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.2rem;margin:2rem 0 .6rem;
 border-bottom:2px solid var(--line);padding-bottom:.2rem}h3{font-size:1rem;margin:.2rem 0 .5rem}
 h4{font-size:.92rem;margin:.9rem 0 .3rem}
@@ -47,15 +53,21 @@ pre.hex{white-space:pre;overflow-wrap:normal}
 table{border-collapse:collapse;margin:.4rem 0}
 th,td{border:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f0f0f4;font-weight:600}
-table.matrix tr{position:relative}
-table.matrix td.cell{padding:0;min-width:5.2rem}
-table.matrix thead th{font-size:.85rem}
-td.cell summary{cursor:pointer;padding:.3rem .4rem;font-weight:600;list-style:none;
-font-size:.88rem}
+table.matrix td.cell{padding:0;min-width:4rem;position:relative}
+table.matrix thead th{font-size:.76rem;vertical-align:bottom;max-width:6rem;padding:.25rem .3rem}
+small.id{display:block;font-weight:400;font-size:.7rem;color:var(--muted);
+font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;overflow-wrap:anywhere}
+table.matrix tr.guest th{font-weight:400}
+table.matrix td.guestcells{padding:.2rem;position:relative}
+table.matrix td.guestcells details{display:inline-block;margin:.1rem}
+table.matrix td.guestcells summary{cursor:pointer;padding:.2rem .4rem;font-size:.85rem}
+table.summary td{font-size:.9rem}
+td.cell summary{cursor:pointer;padding:.25rem .3rem;font-weight:600;list-style:none;
+font-size:.74rem}
 td.cell summary::-webkit-details-marker{display:none}
 td.cell summary::after{content:"\\A0\\25BE";font-weight:400;color:var(--muted)}
 td.cell details[open]>summary{outline:2px solid #1d1d1f}
-.pop{position:absolute;top:100%;left:0;z-index:20;width:min(60rem,92vw);max-height:75vh;
+.pop{position:absolute;top:100%;left:0;z-index:20;width:min(52rem,88vw);max-height:75vh;
 overflow:auto;background:#fff;color:var(--fg);border:1px solid #777;
 box-shadow:0 6px 24px rgba(0,0,0,.25);padding:.6rem .8rem;font-weight:400;white-space:normal}
 .st{font-weight:700}
@@ -70,15 +82,20 @@ margin:.6rem 0;background:#fff}
 .card.k-degraded{border-left-color:#c88a00}
 .card.k-unknown{border-left-color:#6a3fc1}
 .card.k-usable{border-left-color:#2e7d32}
-table.matrix th.disk{min-width:12rem;max-width:17rem;font-weight:400}
+table.matrix td.cell:nth-last-child(-n+5) .pop{left:auto;right:0}
+table.matrix th.disk{min-width:7rem;max-width:11rem;font-weight:400}
 table.matrix th.disk strong{font-size:1rem}
 table.matrix th.disk div{font-size:.8rem;color:var(--muted);overflow-wrap:anywhere}
 ul.reasons{margin:.2rem 0 .4rem;padding-left:1.2rem}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:.3rem 0}
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
 .probe{border-top:1px dashed var(--line);padding-top:.3rem;margin-top:.4rem}
-table.fields td{font-size:.85rem}
+table.fields{width:100%;table-layout:fixed}
+table.fields td{font-size:.85rem;overflow-wrap:anywhere}
+table.fields td:first-child{width:38%}
+.card{overflow-x:auto}
 ol.fixes>li{margin:.6rem 0}
+q.ja{quotes:"\201C" "\201D"}
 footer{margin-top:2.5rem;color:var(--muted);font-size:.85rem}
 @media print{.pop{position:static;width:auto;max-height:none;box-shadow:none}}
 """
@@ -148,9 +165,12 @@ def _fix(remedy: "Remedy", number: int) -> str:
             f"<pre>{html_lines(remedy.text)}</pre></li>")
 
 
-def _verdict_body(verdict: "Verdict", view: "ReportView", subject: str, evidence: bool) -> str:
-    """Reasons, facts and fix; with ``evidence`` (a matrix cell, a guest verdict) the fix in
-    full and the evidence, else (a finding card) the fix by its number in the Fixes list."""
+def _verdict_body(verdict: "Verdict", view: "ReportView", subject: str, evidence: bool,
+                  full_fix: "bool | None" = None) -> str:
+    """Reasons, facts and fix; with ``evidence`` the evidence too; the fix in full with
+    ``full_fix`` (default: as ``evidence``: a matrix cell, a guest verdict), else by its number
+    in the Fixes list (a finding card)."""
+    full_fix = evidence if full_fix is None else full_fix
     parts = [
         f"<h3>{html_text(subject)} · {html_text(verdict.title)} "
         f"(<code>{html_text(verdict.feature)}</code>): {_badge(verdict.status)}</h3>",
@@ -168,7 +188,7 @@ def _verdict_body(verdict: "Verdict", view: "ReportView", subject: str, evidence
         if verdict.missing:
             parts.append(f"<dt>missing facts</dt><dd>{html_text(', '.join(verdict.missing))}</dd>")
         parts.append("</dl>")
-    if verdict.remedies and evidence:
+    if verdict.remedies and full_fix:
         parts.append("<h4>Fix</h4><ol class=\"fixes\">")
         parts += [_fix(view.remedies[i], i + 1) for i in verdict.remedies]
         parts.append("</ol>")
@@ -190,34 +210,104 @@ def _verdict_body(verdict: "Verdict", view: "ReportView", subject: str, evidence
             parts.append(f"<h4>decoded: <code>{html_text(group.name)}</code></h4>"
                          f'<table class="fields">{rows}</table>')
     if verdict.guide_section:
-        parts.append(f'<p class="muted">Guide: {html_text(verdict.guide_section)}</p>')
+        parts.append(_guide(verdict.guide_section))
     return "".join(parts)
 
 
+def _guide(section: str) -> str:
+    """The guide named, the English first and the Japanese original as the quote."""
+    words = []
+    for english, original in guide_parts(section):
+        words.append(html_text(english) + (f' (original: <q class="ja" lang="ja">'
+                                            f"{html_text(original)}</q>)" if original else ""))
+    return (f'<p class="muted">Guide: <cite>{html_text(GUIDE)}</cite>, '
+            f'“{html_text(GUIDE_SECTION)}”: {"; ".join(words)}</p>')
+
+
+def _head(feature: str, view: "ReportView") -> str:
+    title = view.feature_titles.get(feature, feature)
+    return (f'<th title="{html_text(title)}">{html_text(feature_name(feature, title))}'
+            f'<small class="id">{html_text(feature)}</small></th>')
+
+
+def _cell(verdict: "Verdict", view: "ReportView", subject: str) -> str:
+    return (f'<details><summary class="st {html_text(verdict.status)}">'
+            f"{html_text(STATUS_WORDS.get(verdict.status, verdict.status))}</summary>"
+            f'<div class="pop" id="{_anchor(subject, verdict.feature)}">'
+            f"{_verdict_body(verdict, view, subject, True)}</div></details>")
+
+
+def _summary(view: "ReportView") -> "list[str]":
+    """Per feature: how many disks may use it, and the findings that matter, in plain names."""
+    rows = []
+    for feature in matrix_features(view):
+        verdicts = [d.verdicts[feature] for d in view.disks if feature in d.verdicts]
+        usable = sum(1 for v in verdicts if v.status == USABLE)
+        title = view.feature_titles.get(feature, feature)
+        matters = [f for f in view.findings if f.verdict.feature == feature]
+        count = f"usable on {usable} of {len(verdicts)} {'disk' if len(verdicts) == 1 else 'disks'}"
+        rows.append(_summary_row(title, feature, count, usable == len(verdicts), matters, view))
+    for verdict in view.guest_verdicts:
+        matters = [f for f in view.findings if f.verdict is verdict]
+        rows.append(_summary_row(verdict.title, verdict.feature,
+                                 f"guest-wide: {STATUS_WORDS.get(verdict.status, verdict.status)}",
+                                 verdict.status == USABLE, matters, view))
+    return ['<section id="summary"><h2>Summary</h2><table class="summary"><thead><tr>'
+            "<th>feature</th><th>disks</th><th>what matters</th></tr></thead><tbody>",
+            *rows, "</tbody></table></section>"]
+
+
+def _summary_row(title: str, feature: str, count: str, all_usable: bool,
+                 matters: "list[Finding]", view: "ReportView") -> str:
+    holders = {disk.name: disk.holder for disk in view.disks if disk.holder}
+    alike: "dict[tuple[str, str, str], list[str]]" = {}  # (status, code, words) -> who
+    for finding in matters:
+        reason = finding.verdict.reasons[0] if finding.verdict.reasons else None
+        words = first_clause(reason.text).rstrip(".") if reason else ""
+        rest = reason.text[len(words) + 1:].strip() if reason else ""
+        holder = next((holders[n] for n in finding.disks if n in holders), "")
+        if holder and feature == "pr_fencing":
+            words += f"; held by {holder}"
+        elif reason and len(words) < 45 and rest:  # a short clause says too little
+            words += reason.text[len(words)] + " " + first_clause(rest).rstrip(".")
+        key = (finding.verdict.status, reason.code if reason else "", words)
+        alike.setdefault(key, []).append(finding.subject)
+    items = [f"<li>{_badge(status)} {html_text(', '.join(who))}: {html_text(words)}"
+             + (f' <small class="id">{html_text(code)}</small>' if code else "") + "</li>"
+             for (status, code, words), who in alike.items()]
+    css = "usable" if all_usable else "not_usable" if not matters else matters[0].verdict.status
+    what = f'<ul class="reasons">{"".join(items)}</ul>' if items else "nothing: usable"
+    return (f'<tr><th>{html_text(title)}<small class="id">{html_text(feature)}</small></th>'
+            f'<td class="{html_text(css)}">{html_text(count)}</td><td>{what}</td></tr>')
+
+
 def _matrix(view: "ReportView") -> "list[str]":
-    head = "".join(f'<th title="{html_text(view.feature_titles.get(f, f))}">{html_text(f)}</th>'
-                   for f in view.features)
+    features = matrix_features(view)
+    head = "".join(_head(f, view) for f in features)
     out = ['<table class="matrix"><thead><tr><th>disk: transport, identity, LU designator</th>'
            f"{head}</tr></thead><tbody>"]
     for disk in view.disks:
         cells = []
-        for feature in view.features:
+        for feature in features:
             verdict = disk.verdicts.get(feature)
             if verdict is None:
                 cells.append("<td>-</td>")
                 continue
-            cells.append(
-                f'<td class="cell {html_text(verdict.status)}"><details><summary class="st">'
-                f"{html_text(STATUS_WORDS.get(verdict.status, verdict.status))}</summary>"
-                f'<div class="pop" id="{_anchor(disk.name, feature)}">'
-                f"{_verdict_body(verdict, view, disk.name, True)}</div></details></td>"
-            )
+            cells.append(f'<td class="cell {html_text(verdict.status)}">'
+                         f"{_cell(verdict, view, disk.name)}</td>")
         about = [disk.dev_path, disk.transport, disk.identity, disk.lu_designator]
         out.append(
             f'<tr><th class="disk"><strong>{html_text(disk.name)}</strong>'
             + "".join(f"<div>{html_text(line)}</div>" for line in about if line)
             + f"</th>{''.join(cells)}</tr>"
         )
+    if view.guest_verdicts:  # the guest-wide verdicts, a row of their own
+        guest = " ".join(
+            f'<span class="muted">{html_text(v.title)}</span> {_cell(v, view, "guest")}'
+            for v in view.guest_verdicts)
+        out.append(f'<tr class="guest"><th class="disk"><strong>guest</strong>'
+                   f"<div>guest-wide verdicts</div></th>"
+                   f'<td class="guestcells" colspan="{len(features)}">{guest}</td></tr>')
     out.append("</tbody></table>")
     out.append('<p class="muted">Each status is a word and a colour: usable, DEGRADED, NOT USABLE,'
                " UNKNOWN (a fact it needs is missing). Open a cell for the reason, the fix and the"
@@ -233,12 +323,8 @@ def _anchor(subject: str, feature: str) -> str:
 
 def _finding_card(finding: "Finding", view: "ReportView") -> str:
     verdict = finding.verdict
-    link = ""
-    if finding.disks:
-        link = (f'<p class="muted">Evidence: open the cell of {html_text(finding.disks[0])} in the '
-                f'<a href="#{_anchor(finding.disks[0], verdict.feature)}">matrix</a>.</p>')
-    body = _verdict_body(verdict, view, finding.subject, evidence=not finding.disks)
-    return f'<div class="card k-{html_text(verdict.status)}">{body}{link}</div>'
+    body = _verdict_body(verdict, view, finding.subject, evidence=True, full_fix=False)
+    return f'<div class="card k-{html_text(verdict.status)}">{body}</div>'
 
 
 def _caveat_item(finding: "Finding") -> str:
@@ -296,6 +382,8 @@ def render_html(document: "dict[str, Any]", redacted: bool = False) -> str:
         body.append('<p class="banner">INCOMPLETE: a disk timed out or vanished during the scan.'
                     "</p>")
     body.append("</header>")
+    if view.disks or view.guest_verdicts:
+        body += _summary(view)
     body.append('<section id="matrix"><h2>Disks and features</h2>')
     body += _matrix(view) if view.disks else ["<p>No disks found.</p>"]
     body.append("</section>")

@@ -5,15 +5,29 @@ carries an escape sequence is shown, never obeyed.
 """
 
 
+import re
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
 from guestprobe.report.escape import terminal_text
-from guestprobe.report.findings import ReportView, build_report_view
+from guestprobe.report.findings import ReportView
 
+MIN_WIDTH = 40
 STATUS_SYMBOLS = {"usable": "yes", "degraded": "degr", "not_usable": "NO", "unknown": "?"}
 SYMBOL_STATUS = {symbol: status for status, symbol in STATUS_SYMBOLS.items()}
 LEGEND = "yes = usable, degr = degraded, NO = not usable, ? = unknown (facts missing)"
+
+
+def wrap(text: str, width: int, indent: str, first: "str | None" = None) -> "list[str]":
+    return textwrap.wrap(
+        text,
+        width=max(width, MIN_WIDTH),
+        initial_indent=indent if first is None else first,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent.rstrip()]
 
 
 def _short(outcome: "str | None") -> str:
@@ -55,50 +69,142 @@ def grid(
     return "\n".join(lines)
 
 
-def render_tables(view: "ReportView", style: "Callable[[str, Any], str] | None" = None) -> str:
-    """The disk table, the verdict matrix, LU groups, guest-wide verdicts and the scan line."""
-    rows = [
-        [
-            disk.name,
-            disk.transport.split(" (", 1)[0],
-            disk.identity or "-",
-            disk.lu_designator or "-",
-            _short(disk.outcomes.get("inquiry")),
-            _short(disk.outcomes.get("pr_in")),
-            _short(disk.outcomes.get("ws16")),
-            disk.status,
-        ]
-        for disk in view.disks
-    ]
-    header = ["DISK", "TRANSPORT", "IDENTITY", "LU DESIGNATOR", "INQUIRY", "PR IN", "WS16",
-              "STATUS"]
-    parts = [grid(header, rows) if rows else "No disks found."]
-    if view.features:
-        matrix_rows, statuses = [], []
+# the matrix's column heads, four letters each, and the short names the legend gives them
+FEATURE_HEADS = {
+    "pr_fencing": ("FENC", "I/O fencing"),
+    "discovery": ("DISC", "discovery"),
+    "naming": ("NAME", "naming"),
+    "fast_recovery": ("FAST", "fast recovery"),
+    "thin_reclaim": ("THIN", "thin reclamation"),
+    "resize": ("RSIZ", "online resize"),
+    "hot_plug": ("HPLG", "hot plug"),
+    "host_cache": ("CACH", "host cache"),
+    "vxfs": ("VXFS", "VxFS integrity"),
+}
+_TRANSPORT_SHORT = (("virtio-scsi/", "vscsi/"), ("passthrough", "lun"), ("emulated", "emu"),
+                    ("virtio-blk", "vblk"), ("device-mapper", "dm"))
+
+
+def feature_name(feature: str, title: str = "") -> str:
+    """A feature's short name ("fast recovery"), else its title."""
+    return FEATURE_HEADS.get(feature, ("", ""))[1] or title or feature
+
+
+def feature_head(feature: str) -> str:
+    return FEATURE_HEADS.get(feature, (feature[:4].upper(), ""))[0]
+
+
+def matrix_features(view: "ReportView") -> "list[str]":
+    """The matrix's features, I/O fencing first."""
+    return sorted(view.features, key=lambda f: f != "pr_fencing")
+
+
+def _short_transport(transport: str) -> str:
+    for long, short in _TRANSPORT_SHORT:
+        transport = transport.replace(long, short)
+    return transport
+
+
+_SGR = re.compile("\x1b\\[[0-9;]*m")
+
+
+def _widest(text: str) -> int:
+    return max((len(_SGR.sub("", line)) for line in text.split("\n")), default=0)
+
+
+def fitted(variants: "list[Callable[[], str]]", width: int) -> str:
+    """The first variant whose lines fit ``width`` columns, else the last."""
+    text = ""
+    for variant in variants:
+        text = variant()
+        if _widest(text) <= width:
+            break
+    return text
+
+
+def _words_legend(pairs: "list[tuple[str, str]]", width: int) -> str:
+    return "\n".join(wrap(", ".join(f"{head} {name}" for head, name in pairs), width, "  ", ""))
+
+
+def render_matrix(
+    view: "ReportView", style: "Callable[[str, Any], str] | None" = None, width: int = 100
+) -> str:
+    """One row per disk: its transport and a cell per feature (I/O fencing first), then the
+    legend of the column heads and symbols; the transport shortened, or left out, to fit."""
+    features = matrix_features(view)
+    cells = [[d.verdicts[f].status if f in d.verdicts else None for f in features]
+             for d in view.disks]
+    symbols = [[STATUS_SYMBOLS.get(c or "", "-") for c in row] for row in cells]
+    heads = [feature_head(f) for f in features]
+
+    def table(transport: "Callable[[str], str] | None") -> str:
+        if transport is None:
+            return grid(["DISK", *heads], [[d.name, *row] for d, row in zip(view.disks, symbols)],
+                        style, [[None, *row] for row in cells])
+        rows = [[d.name, transport(d.transport.split(" (", 1)[0]), *row]
+                for d, row in zip(view.disks, symbols)]
+        return grid(["DISK", "TRANSPORT", *heads], rows, style,
+                    [[None, None, *row] for row in cells])
+
+    text = fitted([lambda: table(str), lambda: table(_short_transport), lambda: table(None)],
+                  width)
+    legend = _words_legend(
+        [(feature_head(f), feature_name(f, view.feature_titles.get(f, ""))) for f in features],
+        width)
+    return text + "\n" + legend + "\n" + _words_legend(
+        [(symbol, STATUS_WORDS_LOWER[status]) for status, symbol in STATUS_SYMBOLS.items()],
+        width)
+
+
+STATUS_WORDS_LOWER = {"usable": "usable", "degraded": "degraded", "not_usable": "not usable",
+                      "unknown": "unknown (facts missing)"}
+
+
+def _short_designator(designator: str) -> str:
+    if len(designator) <= 20:
+        return designator
+    return designator[:8] + "\u2026" + designator[-8:]
+
+
+def render_disks(view: "ReportView", width: int = 100) -> str:
+    """The disk table: identity, LU designator, the first probes' outcomes (and the status
+    where a disk was not probed to the end); the designator shortened, or stacked, to fit."""
+    if not view.disks:
+        return "No disks found."
+    status = any(d.status != "probed" for d in view.disks)
+
+    def table(designator: "Callable[[str], str] | None") -> str:
+        header = ["DISK", "IDENTITY", "LU DESIGNATOR", "INQUIRY", "PR IN", "WS16"]
+        header += ["STATUS"] if status else []
+        if designator is None:
+            header.remove("IDENTITY")
+            header.remove("LU DESIGNATOR")
+        rows = []
         for disk in view.disks:
-            cells = [disk.verdicts[f].status if f in disk.verdicts else None
-                     for f in view.features]
-            matrix_rows.append([disk.name, *[STATUS_SYMBOLS.get(c or "", "-") for c in cells]])
-            statuses.append([None, *cells])
-        parts.append(grid(["DISK", *view.features], matrix_rows, style, statuses) + "\n" + LEGEND)
-    for group in view.lu_groups:
-        if len(group.disks) > 1:
-            parts.append(terminal_text(
-                f"{group.lu_designator}: one LU through {len(group.disks)} paths "
-                f"({', '.join(group.disks)})"
-            ))
-    for verdict in view.guest_verdicts:
-        first = f": {verdict.reasons[0].text}" if verdict.reasons else ""
-        parts.append(terminal_text(f"[{verdict.status}] {verdict.title}{first}"))
-    if view.sg3_note:
-        parts.append(terminal_text(view.sg3_note))
-    parts.append(
-        terminal_text(view.scan_summary)
-        + ("" if view.complete else " — INCOMPLETE: a disk timed out or vanished")
-    )
+            row = [disk.name]
+            if designator is not None:
+                row += [disk.identity or "-", designator(disk.lu_designator) or "-"]
+            row += [_short(disk.outcomes.get(k)) for k in ("inquiry", "pr_in", "ws16")]
+            rows.append(row + ([disk.status] if status else []))
+        text = grid(header, rows)
+        if designator is None:
+            for disk in view.disks:
+                text += "\n" + "\n".join(wrap(terminal_text(
+                    f"{disk.name}: {disk.identity or '-'}, LU {disk.lu_designator or '-'}"),
+                    width, "    ", "  "))
+        return text
+
+    return fitted([lambda: table(str), lambda: table(_short_designator), lambda: table(None)],
+                  width)
+
+
+def render_tables(
+    view: "ReportView", style: "Callable[[str, Any], str] | None" = None, width: int = 100
+) -> str:
+    """The matrix and the disk table (the header, guest-wide lines and LU answers are
+    :mod:`.terminal`'s)."""
+    parts = []
+    if view.features:
+        parts.append(render_matrix(view, style, width))
+    parts.append(render_disks(view, width))
     return "\n\n".join(parts) + "\n"
-
-
-def render_table(document: "dict[str, Any]") -> str:
-    """The tables alone, uncoloured (what ``--brief`` prints)."""
-    return render_tables(build_report_view(document))

@@ -39,6 +39,14 @@ def example_report(path: "Path") -> "dict[str, Any]":
     return read_bundle(path.read_bytes(), path.name).report
 
 
+# the domain XML's placeholders, which the report fills where it knows the disk
+PLACEHOLDERS = re.compile(r"dm-uuid-mpath-[0-9a-fA-FWID]+|dev='sd[a-zX]+'")
+
+
+def unfilled(text: str) -> str:
+    return PLACEHOLDERS.sub("PLACEHOLDER", text)
+
+
 def normalize(text: str) -> str:
     return " ".join(text.split())
 

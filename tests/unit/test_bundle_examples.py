@@ -55,6 +55,7 @@ RULE_CHANGES_SINCE_COLLECTION = {
          ("host_cache", "usable", ["guest_sees_write_back"])) for disk in ("sda", "sdb")
     ],
 }
+RULES_NEWER_THAN_THE_EXAMPLES = {"raw_io"}
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.tar.gz")), ids=lambda p: p.name)
@@ -63,6 +64,9 @@ def test_an_example_judged_again_keeps_its_stored_verdicts(path):
     collection: the same statuses and reason codes, the same LUs, platform and scan."""
     original, document, manifest = pipeline.rejudge(str(path))
     assert manifest is not None
+    # a rule newer than the examples adds its verdict; every stored one stays as it was
+    document["guest_verdicts"] = [v for v in document["guest_verdicts"]
+                                  if v["feature"] not in RULES_NEWER_THAN_THE_EXAMPLES]
     stored = _judgement(original)
     for disk, feature, old, new in RULE_CHANGES_SINCE_COLLECTION.get(path.name, ()):
         verdicts = dict(stored)[disk]

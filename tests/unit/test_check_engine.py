@@ -28,7 +28,7 @@ from guestprobe.check.rules import (
     parse_rule,
 )
 from guestprobe.cli import cli
-from guestprobe.report.table import render_table
+from guestprobe.report.terminal import render_table
 
 CONTEXT = {
     "name": "sdb",
@@ -157,7 +157,7 @@ def test_shipped_rules_load_in_order():
     rules = load_rules()
     assert [r.feature for r in rules] == [
         "discovery", "naming", "fast_recovery", "pr_fencing", "thin_reclaim", "resize",
-        "hot_plug", "host_cache", "vxfs", "device_limit", "fencing_readiness"]
+        "hot_plug", "host_cache", "vxfs", "raw_io", "device_limit", "fencing_readiness"]
     for rule in rules:
         last = rule.cases[-1]
         assert last.when is None and last.when_any is None, rule.feature  # never no_case_matched
@@ -236,9 +236,10 @@ def test_the_table_shows_the_matrix():
     document["scan"].update(duration_s=1.0, processes_started=3, complete=True)
     apply_checks(document)
     table = render_table(document)
-    assert "pr_fencing" in table and "fencing_readiness" not in table.splitlines()[0]
+    head = next(line for line in table.splitlines() if line.startswith("DISK "))
+    assert head.split()[1:4] == ["TRANSPORT", "FENC", "DISC"] and "FENC I/O fencing" in table
     row = next(line for line in table.splitlines() if line.startswith("vda ") and "NO" in line)
-    assert row.split()[1:5] == ["NO", "degr", "NO", "NO"]
+    assert row.split()[1:6] == ["virtio-blk", "NO", "NO", "degr", "NO"]
 
 
 def test_explain_lists_and_explains():
@@ -253,4 +254,4 @@ def test_explain_lists_and_explains():
     assert "-> not_usable [virtio_blk_no_pr]" in one.output
     assert "<reservations managed='yes'/>" in one.output
     unknown = runner.invoke(cli, ["explain", "nope"])
-    assert unknown.exit_code != 0 and "known: discovery" in unknown.output
+    assert unknown.exit_code != 0 and "features: discovery" in unknown.output

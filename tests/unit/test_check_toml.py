@@ -16,7 +16,7 @@ RULE_FILES = sorted(bundled_rules_dir().glob("*.toml"))
 def test_rule_files_are_found():
     names = {p.name for p in RULE_FILES}
     assert "_remedies.toml" in names
-    assert len(names) == 12
+    assert len(names) == 13
 
 
 @pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.name)

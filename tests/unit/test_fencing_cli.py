@@ -67,7 +67,9 @@ def test_without_confirmation_the_plan_is_printed_and_nothing_sent(guest, fp, ca
         "/dev/sg2" in out
     )  # a cleanup command
     assert "nothing was sent" in err and CONFIRM_FLAG in err
-    assert list(fp.calls) == []  # not even the read-only scan
+    # the dry run runs the read-only preflight and says what it found, never a PR OUT
+    assert "the read-only preflight" in err
+    assert not [call for call in fp.calls if "--out" in call]
 
 
 def test_two_paths_full_pass_report(guest, fp, capsys, tmp_path):
@@ -182,4 +184,16 @@ def test_the_tested_path_as_swap_is_refused(guest, fp, capsys):
     assert status == 10
     refusals = json.loads(out)["refusals"]
     assert [(r["code"], r["role"]) for r in refusals] == [("in_use_swap", "target")]
+    assert not any("--out" in call for call in fp.calls)
+
+
+def test_the_dry_run_says_the_preflight_would_refuse(guest, fp, capsys):
+    """Without the confirmation, the read-only preflight runs and its refusal is said at once
+    (before, the dry run printed the plan and refused only after the confirmation)."""
+    fake = guest()
+    fake.write("/proc/self/mountinfo", "29 1 8:0 / / rw - ext4 /dev/sda rw\n")
+    status, _, err = _main(capsys, "/dev/sda")
+    assert status == 10
+    assert "nothing was sent" in err and "the read-only preflight would refuse it" in err
+    assert "[in_use_mounted]" in err and "is mounted: / (ext4)" in err
     assert not any("--out" in call for call in fp.calls)

@@ -193,7 +193,7 @@ def test_host_table_and_fail_on(capsys):
     status, out, _ = run_cli(capsys, "host", "--xml", str(FIXTURES / "mistakes.xml"),
                              "--fail-on", "not_usable")
     assert status == ExitStatus.FAIL_ON
-    assert "shared_disk_host_cache_on" in out and "FIXES (each once)" in out
+    assert "shared_disk_host_cache_on" in out and "FIXES (each once, with the disks" in out
     status, out, _ = run_cli(capsys, "host", "--xml", str(FIXTURES / "good-q35.xml"), "--brief")
     assert status == 0 and "FINDINGS" not in out and "dm-multipath" in out
 
@@ -379,3 +379,35 @@ def test_join_survives_every_field_of_a_host_document_being_any_json_type(tmp_pa
             to_json(report)  # and it still serialises
             outcomes["joined"] += 1
     assert outcomes["joined"] > 0 and outcomes["refused"] > 0
+
+
+def test_host_output_fits_80_columns_and_groups_alike_findings(capsys, monkeypatch):
+    """The held-out XML of mixed mistakes (30 alike virtio-blk disks among four LUNs): every
+    line fits 80 columns but the domain XML of a fix, and the 30 disks' alike verdicts are one
+    entry each (before: 609 lines, a 214-column table, one entry per disk)."""
+    monkeypatch.setenv("COLUMNS", "80")
+    status, out, _ = run_cli(capsys, "host", "--xml", str(FIXTURES / "mistakes.xml"))
+    assert status == 0
+    wide = [line for line in out.splitlines()
+            if len(line) > 80 and not line.strip().startswith("<")]
+    assert not wide, wide
+    heads = [line for line in out.splitlines() if line.startswith(("NOT USABLE", "DEGRADED"))]
+    virtio = [line for line in heads if "vda" in line]
+    assert len(virtio) == 5  # pr_fencing, fast_recovery, thin_reclaim, hot_plug, host_cache
+    assert all("vda, vdb, vdc … vdad (30 disks)" in line for line in virtio)
+    assert not any(line.startswith(("NOT USABLE  vdb", "DEGRADED  vdb")) for line in heads)
+    assert "vda…vdad (30)" in out  # the disk table and the matrix group them too
+    assert "The guest cannot see the host's cache mode" not in out
+
+
+def test_host_texts_say_why_the_cache_mode_matters_or_not(capsys):
+    status, out, _ = run_cli(capsys, "host", "--xml", str(FIXTURES / "mixed.xml"), "--json")
+    assert status == 0
+    disks = {d["target_dev"]: {v["feature"]: v for v in d["verdicts"]}
+             for d in json.loads(out)["domains"][0]["disks"]}
+    cache = disks["sdb"]["host_cache"]["reasons"][0]
+    assert cache["code"] == "host_cache_libiscsi"
+    assert "cache='writeback', which does not matter on this path" in cache["text"]
+    assert "libiscsi" in cache["text"] and "no host page cache" in cache["text"]
+    assert disks["sdb"]["fast_recovery"]["reasons"][0]["code"] == "passthrough_libiscsi"
+    assert "O_DIRECT" in disks["vda"]["host_cache"]["reasons"][0]["text"]

@@ -206,7 +206,7 @@ def test_payload_runs_on_the_targets_python_with_nothing_else_on_its_path(built,
     assert result.returncode == 0, result.stderr
     assert re.search(r"^sdb\s+virtio-scsi/passthrough\s", result.stdout, re.M), result.stdout
     assert re.search(r"^vda\s+virtio-blk\s", result.stdout, re.M)
-    assert re.search(r"^DISK\s+discovery\s+naming\s", result.stdout, re.M)  # the rules ran
+    assert re.search(r"^DISK\s+TRANSPORT\s+FENC\s+DISC\s+NAME\s", result.stdout, re.M)  # rules ran
     as_json = _payload(built, "report", "--json", str(bundle), cwd=tmp_path)
     assert as_json.returncode == 0, as_json.stderr
     document = json.loads(as_json.stdout)

@@ -15,6 +15,7 @@ from reportpages import (
     judge,
     normalize,
     not_usable,
+    unfilled,
 )
 from test_bundle_cli import FakeGuest, run_cli
 
@@ -40,7 +41,7 @@ def example(request, capsys, monkeypatch):
 def test_every_verdict_not_usable_is_listed_with_its_reasons_and_fix(example):
     document, text = example
     findings = text.split("FINDINGS:", 1)[1]
-    flat = normalize(findings)
+    flat = unfilled(normalize(findings))
     verdicts = not_usable(document)
     assert verdicts, "every example has verdicts that are not usable"
     for who, verdict in verdicts:
@@ -54,15 +55,17 @@ def test_every_verdict_not_usable_is_listed_with_its_reasons_and_fix(example):
         for reason in verdict["reasons"]:
             assert f"{reason['code']}: {normalize(reason['text'])}" in flat, reason["code"]
         for remedy in verdict["remediation"]:
-            assert normalize(remedy["text"]) in flat, (who, verdict["feature"], remedy["platform"])
+            assert unfilled(normalize(remedy["text"])) in flat, (who, verdict["feature"],
+                                                                  remedy["platform"])
 
 
 def test_each_fix_is_printed_once_with_whom_it_is_for(example):
     document, text = example
     fixes = text.split("FIXES (each once", 1)[1].split("\n", 1)[1] if "FIXES (" in text else ""
-    remedies = {normalize(r["text"]) for _, v in not_usable(document) for r in v["remediation"]}
+    remedies = {unfilled(normalize(r["text"]))
+                for _, v in not_usable(document) for r in v["remediation"]}
     for remedy in remedies:
-        assert normalize(fixes).count(remedy) == 1
+        assert unfilled(normalize(fixes)).count(remedy) == 1
     numbered = re.findall(r"^\[(\d+)\] .* — for (.+)$", fixes, re.M)
     assert [int(n) for n, _ in numbered] == list(range(1, len(numbered) + 1))
     findings = text.split("FINDINGS:", 1)[1].split("FIXES (each once", 1)[0]
@@ -227,12 +230,13 @@ def test_terminal_width_follows_columns(monkeypatch):
 
 def test_the_readme_shows_what_report_prints():
     readme = (EXAMPLES.parent / "README.md").read_text()
-    intro = "`guestprobe report\nexamples/foreign-reservation.tar.gz`:\n\n```text\n"
+    intro = ("`COLUMNS=80 guestprobe report --brief\nexamples/foreign-reservation.tar.gz` "
+             "(without `--brief`, the findings and fixes follow):\n\n```text\n")
     block = readme.split(intro, 1)
     assert len(block) == 2
     shown = block[1].split("\n```\n", 1)[0]
     document = judge(example_report(EXAMPLES / "foreign-reservation.tar.gz"))
-    printed = render_report(document, width=100).rstrip("\n")
+    printed = render_report(document, width=80, brief=True).rstrip("\n")
     # (the scan line's duration is the bundle's: the same every time)
     assert shown == printed
 

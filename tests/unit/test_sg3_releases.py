@@ -240,7 +240,7 @@ def test_newest_argvs_against_1_37_are_errors_not_ok(tmp_path, fp):
 
 
 def test_table_names_the_release_and_its_differences(tmp_path, fp):
-    from guestprobe.report.table import render_table
+    from guestprobe.report.terminal import render_table
 
     collection = _scan_iet(tmp_path, fp, b"Version string: 1.17 20130923\n", (1, 37))
     text = render_table(build_document(collection))
