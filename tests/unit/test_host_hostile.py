@@ -461,8 +461,9 @@ def test_addresses_are_printed_by_their_bus(capsys):
     assert mixed["vda"]["address"] == "pci 0000:00:05.0"
     status, out, _ = _host(capsys, "--brief", "--xml", str(FIXTURES / "hostdev-scsi.xml"))
     assert status == 0
-    row = next(line for line in out.splitlines() if line.startswith("hda "))
-    assert "ide 0:0:0" in row and "scsi" not in row
+    # at 80 columns the address stands in the disk's stacked line, by its bus
+    row = next(line for line in out.splitlines() if line.strip().startswith("hda: "))
+    assert "address ide 0:0:0" in row and "scsi" not in row
 
 
 def test_kubevirt_volumes_without_disks_are_virtio_disks():
