@@ -81,7 +81,9 @@ def _print_extra(ctx: "click.Context", param: "click.Parameter", value: bool) ->
     if text is None:
         raise GuestprobeError(f"the {'man page' if what == 'man' else 'bash completion'} is not "
                               "installed with this guestprobe", ExitStatus.USAGE)
-    click.echo(text, nl=False)
+    from guestprobe.cli.common import write_out
+
+    write_out(text)
     ctx.exit(0)
 
 
