@@ -31,7 +31,7 @@ def explain(feature: "str | None", rules_dir: "str | None") -> None:
             return
     explained = explain_code(rules, feature)
     if explained is not None:
-        click.echo(explained, nl=False)
+        write_out(explained)
         return
     known = ", ".join(r.feature for r in rules)
     raise click.UsageError(f"no feature or reason code {feature!r}; features: {known}")
