@@ -17,13 +17,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .guest_image import CACHE_DIR, GuestImageError, GuestKernel, cache_lock, ensure_kernel
+from .guest_image import (
+    CACHE_DIR,
+    GuestImageError,
+    GuestKernel,
+    _run,
+    cache_lock,
+    ensure_kernel,
+)
 
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 ARCHIVE = "http://deb.debian.org/debian"
@@ -83,18 +89,6 @@ PLATFORMS = {
         RigPlatform("qemu-10.0", qemu_suite="bookworm-backports"),
     )
 }
-
-
-def _run(argv: list[str], timeout_s: float, cwd: Path | None = None) -> str:
-    try:
-        proc = subprocess.run(
-            argv, cwd=cwd, capture_output=True, text=True, timeout=timeout_s, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GuestImageError(f"{argv[0]}: {exc}") from exc
-    if proc.returncode != 0:
-        raise GuestImageError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.strip()}")
-    return proc.stdout
 
 
 class PrivateApt:
