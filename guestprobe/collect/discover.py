@@ -233,13 +233,19 @@ class Discoverer:
         return disk
 
     def _device_of(self, block: "Path", real: "Path") -> "Path":
-        """Where the disk's driver chain starts: itself, or for the head of an NVMe namespace
-        under native multipath (below the virtual nvme-subsystem) its first path's disk, whose
-        parents are the controller and the PCI function."""
+        """Where the disk's driver chain starts: the disk itself, or for the head of an NVMe
+        namespace under native multipath (below the virtual nvme-subsystem, whose folder links
+        each controller: ``nvme-subsys0/nvme0 -> …/0000:00:06.0/nvme/nvme0``) a place below
+        its first controller, whose parents are the controller and the PCI function."""
         if "nvme-subsystem" not in real.parts:
             return real
-        paths = sorted(self.sys.listdir(block / "multipath"))
-        return self.sys.realpath(block / "multipath" / paths[0]) if paths else real
+        subsystem = self.sys.realpath(block / "device")
+        controllers = [
+            entry for entry in self.sys.listdir(subsystem) if re.fullmatch(r"nvme\d+", entry)
+        ]
+        if not controllers:
+            return real
+        return self.sys.realpath(subsystem / controllers[0]) / real.name
 
     def _udev_record(self, name: str) -> "UdevRecord":
         if not self.udev.database_populated:

@@ -105,7 +105,8 @@ def test_platform_facts_count_virtio_devices(tmp_path):
 def kvm_nvme_native_multipath(root):
     """An NVMe namespace under the kernel's native multipath, as QEMU 10.0's NVMe controller
     shows it to a 6.1 guest (rig, sata-nvme under qemu-10.0): the head ``nvme0n1`` below the
-    virtual nvme-subsystem, and its hidden per-controller path ``nvme0c0n1`` (no device node)."""
+    virtual nvme-subsystem, which links its controller ``nvme0``, and the namespace's hidden
+    per-controller path ``nvme0c0n1`` (no device node)."""
     fake = kvm_sata_nvme(root)
     for entry in ("nvme0n1",):
         (fake.p(f"/sys/block/{entry}")).unlink()
@@ -123,7 +124,7 @@ def kvm_nvme_native_multipath(root):
     fake.write(f"{head}/dev", "259:1\n")
     fake.write(f"{head}/size", "131072\n")
     fake.link(f"{head}/device", "/sys/devices/virtual/nvme-subsystem/nvme-subsys0")
-    fake.link(f"{head}/multipath/nvme0c0n1", path)
+    fake.link("/sys/devices/virtual/nvme-subsystem/nvme-subsys0/nvme0", f"{pci}/nvme/nvme0")
     fake.link("/sys/block/nvme0n1", head)
     return fake
 
