@@ -158,10 +158,20 @@ class Discoverer:
         self._swaps: "list[tuple[str, str | None]] | None" = None
 
     def disk_names(self, include_all: bool = False) -> "list[str]":
+        """The disks below /sys/block, without the hidden ones.
+
+        A hidden disk has no device node: the per-controller path of an NVMe namespace under
+        the kernel's native multipath (``nvme0c0n1``; the disk is its head, ``nvme0n1``), as
+        QEMU 10's NVMe controllers show it.
+        """
         names = self.sys.listdir(self.sys.path("/sys/block"))
         if not include_all:
             names = [name for name in names if not SKIPPED_BY_DEFAULT.match(name)]
-        return names
+        return [
+            name
+            for name in names
+            if self.sys.read_int(self.sys.path(f"/sys/block/{name}/hidden")) != 1
+        ]
 
     def discover(self, include_all: bool = False) -> "list[BlockDisk]":
         disks = []
@@ -212,7 +222,7 @@ class Discoverer:
         disk.wwid = self.sys.read_text(block / "device" / "wwid") or self.sys.read_text(
             block / "wwid"
         )
-        self._walk_parents(disk, real)
+        self._walk_parents(disk, self._device_of(block, real))
         if disk.hctl is not None:
             self._describe_scsi(disk, block)
         self._describe_stacking(disk, block)
@@ -221,6 +231,21 @@ class Discoverer:
         disk.udev_links = list(record.links)
         disk.udev_error = record.error
         return disk
+
+    def _device_of(self, block: "Path", real: "Path") -> "Path":
+        """Where the disk's driver chain starts: the disk itself, or for the head of an NVMe
+        namespace under native multipath (below the virtual nvme-subsystem, whose folder links
+        each controller: ``nvme-subsys0/nvme0 -> …/0000:00:06.0/nvme/nvme0``) a place below
+        its first controller, whose parents are the controller and the PCI function."""
+        if "nvme-subsystem" not in real.parts:
+            return real
+        subsystem = self.sys.realpath(block / "device")
+        controllers = [
+            entry for entry in self.sys.listdir(subsystem) if re.fullmatch(r"nvme\d+", entry)
+        ]
+        if not controllers:
+            return real
+        return self.sys.realpath(subsystem / controllers[0]) / real.name
 
     def _udev_record(self, name: str) -> "UdevRecord":
         if not self.udev.database_populated:

@@ -100,3 +100,40 @@ def test_platform_facts_count_virtio_devices(tmp_path):
     assert facts.cpu_hypervisor_flag is True
     assert facts.hypervisor == "kvm"
     assert facts.udev_database_populated is False
+
+
+def kvm_nvme_native_multipath(root):
+    """An NVMe namespace under the kernel's native multipath, as QEMU 10.0's NVMe controller
+    shows it to a 6.1 guest (rig, sata-nvme under qemu-10.0): the head ``nvme0n1`` below the
+    virtual nvme-subsystem, which links its controller ``nvme0``, and the namespace's hidden
+    per-controller path ``nvme0c0n1`` (no device node)."""
+    fake = kvm_sata_nvme(root)
+    for entry in ("nvme0n1",):
+        (fake.p(f"/sys/block/{entry}")).unlink()
+    pci = "/sys/devices/pci0000:00/0000:00:07.0"
+    path = f"{pci}/nvme/nvme0/nvme0c0n1"
+    head = "/sys/devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1"
+    fake.node(path)
+    fake.write(f"{path}/hidden", "1\n")
+    fake.write(f"{path}/dev", "259:0\n")
+    fake.link("/sys/block/nvme0c0n1", path)
+    fake.node("/sys/devices/virtual/nvme-subsystem/nvme-subsys0", subsystem="nvme-subsystem")
+    fake.write("/sys/devices/virtual/nvme-subsystem/nvme-subsys0/serial", "NVMESER1\n")
+    fake.node(head)
+    fake.write(f"{head}/hidden", "0\n")
+    fake.write(f"{head}/dev", "259:1\n")
+    fake.write(f"{head}/size", "131072\n")
+    fake.link(f"{head}/device", "/sys/devices/virtual/nvme-subsystem/nvme-subsys0")
+    fake.link("/sys/devices/virtual/nvme-subsystem/nvme-subsys0/nvme0", f"{pci}/nvme/nvme0")
+    fake.link("/sys/block/nvme0n1", head)
+    return fake
+
+
+def test_nvme_native_multipath_head_is_the_disk_and_its_hidden_path_is_not(tmp_path):
+    disks = _discover(kvm_nvme_native_multipath(tmp_path))
+    assert sorted(disks) == ["nvme0n1", "sda"]
+    head = disks["nvme0n1"]
+    assert "nvme" in head.driver_chain and head.nvme_transport == "pcie"
+    assert head.serial == "NVMESER1"
+    nvme = classify_transport(head, None, None, None)
+    assert (nvme.kind, nvme.detail) == ("nvme", "pcie")

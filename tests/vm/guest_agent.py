@@ -172,6 +172,8 @@ def find_disks(plan: dict) -> dict[str, dict[str, object]]:
     deadline = time.monotonic() + DISK_WAIT_S
     while True:
         for name in sorted(os.listdir(SYS_BLOCK)):
+            if read_text(SYS_BLOCK / name / "hidden") == "1":  # an NVMe multipath path
+                continue
             for label, spec in wanted.items():
                 if label not in found and matches(spec, name):
                     found[label] = {"kernel_name": name, "dev": f"/dev/{name}"}

@@ -18,7 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +45,8 @@ GUEST_MODULES = (
     "nvme",
     "dm_mod",  # fencing-test rig: a device-mapper holder on another path of the LU
 )
+# Loaded where the kernel has them: crc64-rocksoft came with 6.0 (Debian 11's 5.10 lacks it).
+OPTIONAL_MODULES = frozenset({"crc64_rocksoft_generic"})
 
 # 9p tags, shared with :mod:`tests.vm.qemu`.
 ROOT_TAG = "root"
@@ -150,14 +152,27 @@ def cache_lock(cache_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_kernel(cache_dir: Path = CACHE_DIR) -> GuestKernel:
-    """Fetch and unpack the guest kernel unless the cache already holds it."""
+def _apt_get_download(package: str, downloads: Path) -> None:
+    _run(["apt-get", "download", package], timeout_s=600, cwd=downloads)
+
+
+def ensure_kernel(
+    cache_dir: Path = CACHE_DIR,
+    package: str | None = None,
+    download: Callable[[str, Path], None] = _apt_get_download,
+) -> GuestKernel:
+    """Fetch and unpack the guest kernel unless the cache already holds it.
+
+    ``package`` (default: what ``linux-image-amd64`` depends on) is fetched by ``download``
+    (default: the system's ``apt-get download``; :mod:`tests.vm.versions` passes its own).
+    """
     with cache_lock(cache_dir):
-        return _ensure_kernel(cache_dir)
+        return _ensure_kernel(cache_dir, package or kernel_package_name(), download)
 
 
-def _ensure_kernel(cache_dir: Path) -> GuestKernel:
-    package = kernel_package_name()
+def _ensure_kernel(
+    cache_dir: Path, package: str, download: Callable[[str, Path], None]
+) -> GuestKernel:
     release = package.removeprefix("linux-image-")
     root = cache_dir / "kernel" / package
     kernel = GuestKernel(package=package, release=release, root=root)
@@ -167,7 +182,7 @@ def _ensure_kernel(cache_dir: Path) -> GuestKernel:
     downloads.mkdir(parents=True, exist_ok=True)
     debs = sorted(downloads.glob(f"{package}_*.deb"))
     if not debs:
-        _run(["apt-get", "download", package], timeout_s=600, cwd=downloads)
+        download(package, downloads)
         debs = sorted(downloads.glob(f"{package}_*.deb"))
     if not debs:
         raise GuestImageError(f"apt-get download {package} left no .deb in {downloads}")
@@ -249,7 +264,13 @@ def ensure_initramfs(kernel: GuestKernel, cache_dir: Path = CACHE_DIR) -> Path:
 def _ensure_initramfs(kernel: GuestKernel, cache_dir: Path) -> Path:
     deps = parse_modules_dep((kernel.modules_dir / "modules.dep").read_text())
     builtin = _builtin_modules(kernel)
-    wanted = tuple(name for name in GUEST_MODULES if module_name(name) not in builtin)
+    present = {module_name(path) for path in deps}
+    wanted = tuple(
+        name
+        for name in GUEST_MODULES
+        if module_name(name) not in builtin
+        and (name not in OPTIONAL_MODULES or module_name(name) in present)
+    )
     order = load_order(deps, wanted)
     key = hashlib.sha256()
     for part in (kernel.release, INIT_SCRIPT, "\n".join(order)):

@@ -129,10 +129,15 @@ def command_line(
     disks: Sequence[AttachedDisk],
     memory_mib: int = 1024,
     cpus: int = 2,
+    binary_args: Sequence[str] = (str(QEMU),),
 ) -> list[str]:
-    """The full argv. No network device at all (``-nodefaults``); the serial console to a file."""
+    """The full argv. No network device at all (``-nodefaults``); the serial console to a file.
+
+    ``binary_args``: the QEMU binary and its data directories (another QEMU than the system's:
+    :class:`tests.vm.versions.HostQemu`).
+    """
     argv = [
-        str(QEMU),
+        *binary_args,
         "-machine", "pc,accel=tcg",
         "-smp", str(cpus),
         "-m", str(memory_mib),

@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from . import qemu
-from .guest_image import CACHE_DIR, ensure_initramfs, ensure_kernel
+from .guest_image import CACHE_DIR, ensure_initramfs
 from .processes import start_tied, stop_group
 from .scenarios import SCENARIOS, SCSI_BLOCK, Scenario
 from .tgt import LISTEN_ADDRESS, TargetLun, TgtDaemon
+from .versions import DEFAULT_PLATFORM, PLATFORMS, RigPlatform, qemu_env
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "rig"
@@ -138,9 +139,11 @@ def make_image(path: Path, size_mib: int) -> None:
         handle.write(PATTERN_BLOCK)
 
 
-def tool_version(argv: Sequence[str]) -> str:
+def tool_version(argv: Sequence[str], env: dict[str, str] | None = None) -> str:
     try:
-        proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=20, check=False)
+        proc = subprocess.run(
+            list(argv), capture_output=True, text=True, timeout=20, check=False, env=env
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"unavailable: {exc}"
     return (
@@ -177,8 +180,16 @@ def guestprobe_probe_timeout_s() -> int:
 class Run:
     """The host side of one guest boot. Use :func:`run_scenario`."""
 
-    def __init__(self, scenario: Scenario, command: str, capture: bool, keep: bool) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        command: str,
+        capture: bool,
+        keep: bool,
+        platform: RigPlatform = DEFAULT_PLATFORM,
+    ) -> None:
         self.scenario = scenario
+        self.platform = platform
         self.command = command
         self.capture = capture
         self.keep = keep
@@ -323,8 +334,9 @@ class Run:
 
     def execute(self) -> RunResult:
         begin = time.monotonic()
-        kernel = ensure_kernel()
+        kernel = self.platform.kernel()
         initramfs = ensure_initramfs(kernel)
+        host_qemu = self.platform.qemu()
         python = os.path.realpath(sys.executable)
         try:
             self._start_tgt()
@@ -339,10 +351,11 @@ class Run:
                 console_log,
                 attached,
                 memory_mib=self.scenario.memory_mib,
+                binary_args=host_qemu.binary_args(),
             )
             (self.run_dir / "qemu.argv").write_text(shlex.join(argv) + "\n")
             guest_start = time.monotonic()
-            self.qemu = start_tied(argv, self.run_dir / "qemu.log")
+            self.qemu = start_tied(argv, self.run_dir / "qemu.log", qemu_env(host_qemu))
             deadline = guest_start + self.scenario.command_timeout_s + BOOT_OVERHEAD_S
             qemu_exit, timed_out = self._watch_guest(deadline, guest_start)
             guest_end = time.monotonic()
@@ -360,7 +373,8 @@ class Run:
             "total": round(time.monotonic() - begin, 2),
         }
         result.versions = {
-            "qemu": tool_version([str(qemu.QEMU), "--version"]),
+            "qemu": tool_version([str(host_qemu.binary), "--version"], qemu_env(host_qemu)),
+            "platform": self.platform.name,
             "tgt": tool_version(["tgtd", "--version"]) if self.scenario.luns else "",
             "kernel_package": kernel.package,
             "sg3_utils": tool_version(["dpkg-query", "-W", "-f", "${Version}", "sg3-utils"]),
@@ -456,18 +470,23 @@ def run_scenario(
     capture: bool | None = None,
     keep: bool = False,
     write_fixtures: bool = False,
+    platform: RigPlatform | str = DEFAULT_PLATFORM,
 ) -> RunResult:
     """Boot ``scenario``'s guest once, run ``command`` in it (default: guestprobe's JSON scan).
 
     ``command`` is a shell command; ``{python}``, ``{results}`` (the guest's results folder) and
     ``{repo}`` are filled in. ``capture`` (default: the scenario is a captured one) also runs the
     fixture probes; ``write_fixtures`` copies them to ``tests/fixtures/rig/<scenario>/``.
+    ``platform`` (a :data:`tests.vm.versions.PLATFORMS` name) picks another guest kernel or
+    host QEMU than the system's.
     """
+    if isinstance(platform, str):
+        platform = PLATFORMS[platform]
     if isinstance(scenario, str):
         scenario = SCENARIOS[scenario]
     if capture is None:
         capture = scenario.captured or write_fixtures
-    run = Run(scenario, command or DEFAULT_COMMAND, capture, keep)
+    run = Run(scenario, command or DEFAULT_COMMAND, capture, keep, platform)
     try:
         result = run.execute()
         if write_fixtures:
@@ -623,12 +642,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--write-fixtures", action="store_true", help="capture into tests/fixtures/rig/<scenario>/"
     )
     parser.add_argument("--json", action="store_true", help="print the scan JSON too")
+    parser.add_argument(
+        "--platform",
+        default=DEFAULT_PLATFORM.name,
+        choices=sorted(PLATFORMS),
+        help="another guest kernel or host QEMU (tests/vm/versions.py)",
+    )
     parser.epilog = "-- CMD: a shell command for the guest instead ({python}, {results}, {repo})"
     argv = list(sys.argv[1:] if argv is None else argv)
     guest_command = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     if args.prepare:
-        kernel = ensure_kernel()
+        kernel = PLATFORMS[args.platform].kernel()
+        PLATFORMS[args.platform].qemu()
         print(f"{kernel.vmlinuz}\n{ensure_initramfs(kernel)}")
         return 0
     if args.list or not args.scenario:
@@ -651,6 +677,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             capture=args.capture or None,
             keep=args.keep,
             write_fixtures=args.write_fixtures,
+            platform=args.platform,
         )
         print(summary(result))
         if result.command_stdout.strip():

@@ -15,6 +15,7 @@ to that release (its ``explains``) accounts for; the test requires none.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
@@ -46,7 +47,8 @@ def engine_scan_name(release: str | None, engine: str) -> str:
     return "scan-engine-cli" if release is None else f"{scan_name(release)}-{engine}"
 
 
-def _scan(name: str, prefix: str, options: str) -> str:
+def engine_scan_part(name: str, prefix: str, options: str) -> str:
+    """One more scan in a guest command: its report, output and exit status to ``{results}``."""
     return (
         f"{prefix}{{python}} -m guestprobe scan --json {options}"
         f" -o {{results}}/{name}.json >{{results}}/{name}.out 2>&1;"
@@ -64,15 +66,19 @@ def matrix_command(base_command: str, builds: Mapping[str, Sg3Build]) -> str:
     Its exit status is ``base_command``'s; each other scan writes its report, stdout and
     stderr and exit status to ``{results}``.
     """
-    parts = [base_command, "rc=$?", _scan(engine_scan_name(None, "cli"), "", "--engine cli")]
+    parts = [
+        base_command,
+        "rc=$?",
+        engine_scan_part(engine_scan_name(None, "cli"), "", "--engine cli"),
+    ]
     for release, build in builds.items():
         bin_dir = shlex.quote(os.path.realpath(build.bin_dir))
-        parts.append(_scan(scan_name(release), f"PATH={bin_dir}:$PATH ", "--engine cli"))
+        parts.append(engine_scan_part(scan_name(release), f"PATH={bin_dir}:$PATH ", "--engine cli"))
         if release in LIB_ENGINE_RELEASES:
             build.libsgutils2()  # there is one
             lib_dir = shlex.quote(os.path.realpath(build.lib_dir))
             parts.append(
-                _scan(
+                engine_scan_part(
                     engine_scan_name(release, "lib"),
                     f"LD_LIBRARY_PATH={lib_dir} PATH={bin_dir}:$PATH ",
                     "",
@@ -80,6 +86,21 @@ def matrix_command(base_command: str, builds: Mapping[str, Sg3Build]) -> str:
             )
     parts.append("exit $rc")
     return "; ".join(parts)
+
+
+# What each engine's record of a probe must share with the other's
+ENGINE_COMPARED = (
+    "source", "outcome", "exit_status", "argv", "output_format", "stdout_hex", "skip_code",
+)  # fmt: skip
+
+
+def probe_view(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``disk/probe`` -> the fields of its record that both engines must agree on."""
+    view = {}
+    for disk in report["disks"]:
+        for probe in disk["probes"]:
+            view[f"{disk['name']}/{probe['name']}"] = {k: probe.get(k) for k in ENGINE_COMPARED}
+    return view
 
 
 def _flatten(value: Any, path: str) -> Iterator[tuple[str, Any]]:
@@ -98,8 +119,29 @@ def _verdict_view(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def report_view(report: dict[str, Any]) -> dict[str, Any]:
-    """What must not depend on the sg3_utils release, as {path: value}."""
+def _relabel(value: Any, names: Mapping[str, str]) -> Any:
+    """``value`` with every kernel name in ``names`` (as a whole word) put as its label."""
+    if not names:
+        return value
+    if isinstance(value, dict):
+        return {key: _relabel(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_relabel(item, names) for item in value]
+    if isinstance(value, str):
+        pattern = r"\b(" + "|".join(re.escape(name) for name in sorted(names)) + r")\b"
+        return re.sub(pattern, lambda match: names[match.group(1)], value)
+    return value
+
+
+def report_view(
+    report: dict[str, Any], names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """What must not depend on the sg3_utils release, as {path: value}.
+
+    ``names`` ({kernel name: label}) puts the rig's labels for the kernel's names, which change
+    between boots: only then can two boots be compared.
+    """
+    names = names or {}
     view: dict[str, Any] = {}
     for disk in report["disks"]:
         kind = disk["transport"]["kind"]
@@ -109,18 +151,27 @@ def report_view(report: dict[str, Any]) -> dict[str, Any]:
             "facts": disk["facts"],
             "verdicts": _verdict_view(disk["verdicts"]),
         }
-        for path, value in _flatten(content, ""):
-            view[f"disk:{kind}:{disk['name']}:{path}"] = value
+        name = names.get(disk["name"], disk["name"])
+        for path, value in _flatten(_relabel(content, names), ""):
+            view[f"disk:{kind}:{name}:{path}"] = value
     for path, value in _flatten(_verdict_view(report["guest_verdicts"]), ""):
         view[f"guest:{path}"] = value
     for group in report["logical_units"]:
-        view[f"lu:{group['lu_designator']}"] = sorted(group["disks"])
+        view[f"lu:{group['lu_designator']}"] = sorted(names.get(d, d) for d in group["disks"])
     return view
 
 
-def differences(baseline: dict[str, Any], other: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """{path: (1.46's value, the release's value)} where the two reports differ."""
-    left, right = report_view(baseline), report_view(other)
+def differences(
+    baseline: dict[str, Any],
+    other: dict[str, Any],
+    names: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
+) -> dict[str, tuple[Any, Any]]:
+    """{path: (1.46's value, the release's value)} where the two reports differ.
+
+    ``names``: each report's {kernel name: label}, where the two come from different boots.
+    """
+    left_names, right_names = names or ({}, {})
+    left, right = report_view(baseline, left_names), report_view(other, right_names)
     return {
         path: (left.get(path), right.get(path))
         for path in sorted(set(left) | set(right))

@@ -17,20 +17,18 @@ from typing import Any
 
 import pytest
 
-from .sg3_matrix import LIB_ENGINE_RELEASES, MATRIX_SCENARIOS, engine_scan_name, scan_name
+from .sg3_matrix import (
+    ENGINE_COMPARED,
+    LIB_ENGINE_RELEASES,
+    MATRIX_SCENARIOS,
+    engine_scan_name,
+    probe_view,
+    scan_name,
+)
 
 pytestmark = pytest.mark.vm
 
-COMPARED = ("source", "outcome", "exit_status", "argv", "output_format", "stdout_hex", "skip_code")
-
-
-def probe_view(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """``disk/probe`` -> the compared fields of its record."""
-    view = {}
-    for disk in report["disks"]:
-        for probe in disk["probes"]:
-            view[f"{disk['name']}/{probe['name']}"] = {k: probe.get(k) for k in COMPARED}
-    return view
+COMPARED = ENGINE_COMPARED
 
 
 def _pair(result: Any, release: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
