@@ -60,7 +60,8 @@ def _pr_paths(discoverer: "Any", names: "dict[str, str]", keys: "Any") -> "dict[
         if disk is None:
             raise NotABlockDeviceError(f"{name}: gone from sysfs")
         key = keys.target if role == TARGET else keys.peer
-        paths[role] = PrPath(role, disk.scsi_device, disk.dev_path, key)
+        block_size = disk.queue.get("logical_block_size") or 512
+        paths[role] = PrPath(role, disk.scsi_device, disk.dev_path, key, block_size)
     return paths
 
 
@@ -120,7 +121,9 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
     Prints every command first; sends nothing without the confirmation flag. Registers a key of
     its own, reserves (Write Exclusive - Registrants Only), releases and, with --peer, preempts
     the first key from the second path; then always removes its keys and reservations and
-    verifies the registrations equal those before. Never reads or writes a data block.
+    verifies the registrations equal those before. With --peer, proves the fence after the
+    preempt: READ(10) of one block (to /dev/null) under Exclusive Access - Registrants Only must
+    get RESERVATION CONFLICT from the preempted path and GOOD from the holder. Never writes data.
 
     Exit 0: every step passed; 9: a step failed, preempt-and-abort is unsupported, or cleanup
     left something (the report gives the commands to remove it); 10: refused; 130/143:

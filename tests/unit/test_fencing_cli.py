@@ -92,15 +92,16 @@ def test_two_paths_full_pass_report(guest, fp, capsys, tmp_path):
     assert document["cleanup"]["verified"] is True
     assert document["target"]["lu_designator"] == document["peer"]["lu_designator"]
     steps = document["steps"]
-    # 13 test steps, 4 of cleanup, 4 of verification (through both paths)
-    assert len(steps) == 13 + 8 and all(s["status"] == "pass" for s in steps)
+    # 13 test steps, 8 of the fence proof, 4 of cleanup, 4 of verification (both paths)
+    assert document["fence_proof"]["result"] == "proven"
+    assert len(steps) == 13 + 8 + 8 and all(s["status"] == "pass" for s in steps)
     assert [s["path"] for s in steps[-4:]] == ["target", "target", "peer", "peer"]
     assert steps[0]["command"] == (
         "sg_persist --out --no-inquiry --register --param-sark=0x6770a1b2c3d4e501 /dev/sg1"
     )
     assert {"argv", "exit_status", "exit_meaning", "status", "duration_s"} <= set(steps[0])
     planned = [p["argv"] for p in document["plan"]["test"] if not p["only_if_refused"]]
-    assert planned == [s["argv"] for s in steps[:13]]  # sent exactly as planned and printed
+    assert planned == [s["argv"] for s in steps[:21]]  # sent exactly as planned and printed
     assert not any(call[0] == "sg_write_same" for call in fp.calls)
 
 
