@@ -55,6 +55,7 @@ KEYS = "keys"  # READ KEYS lists ``present`` and not ``absent``
 RESERVATION = "reservation"  # READ RESERVATION: ``holder`` holds a type-5 reservation
 NO_RESERVATION_BY = "no_reservation_by"  # READ RESERVATION: ``holder`` holds none
 CONFLICT = "conflict"  # PR OUT answered RESERVATION CONFLICT
+OBSERVE = "observe"  # READ RESERVATION: whatever it shows, decoded (fencing-node status)
 REFUSED = "refused"  # fence proof: the reservation must refuse it (RESERVATION CONFLICT)
 ACCEPTED = "accepted"  # fence proof: must answer GOOD (the holder; a read under Write Exclusive)
 WRITE_SIDE = "write_side"  # a write-side candidate: a conflict proves, GOOD says "not checked"
@@ -304,6 +305,8 @@ def _expected(planned: "PlannedStep") -> str:
         return "exit 0 (GOOD)"
     if planned.check == WRITE_SIDE:
         return f"exit {SG_LIB_CAT_RES_CONFLICT} proves the write side; exit 0: not checked"
+    if planned.check == OBSERVE:
+        return "exit 0"
     if planned.check == KEYS:
         wanted = [f"{sg_key(k)} registered" for k in planned.present]
         wanted += [f"{sg_key(k)} not registered" for k in planned.absent]
@@ -523,6 +526,10 @@ class FencingTest:
             self._judge_keys(step, planned.present, planned.absent)
             if planned.id == "peer_read_keys":
                 self._check_same_lu(step)
+        elif planned.check == OBSERVE:
+            decoded = self._decode(step, decode_read_reservation)
+            if decoded is not None:
+                step.status, step.observed = PASS, decoded.to_dict()
         else:
             assert planned.holder is not None
             self._judge_reservation(
@@ -553,16 +560,28 @@ class FencingTest:
             )
 
     def _test(self) -> None:
+        self.send_planned(planned_steps(self.target, self.peer))
+        self.guard.check()
+
+    def send_planned(self, plan: "Sequence[PlannedStep]") -> "dict[str, str]":
+        """Send ``plan`` in order (a fallback only after its step was unsupported), stopping at
+        the first failure; the statuses by step id."""
         answers: "dict[str, str]" = {}
-        for planned in planned_steps(self.target, self.peer):
+        for planned in plan:
             fallback = planned.fallback_for
             if fallback is not None and answers.get(fallback) != UNSUPPORTED:
                 continue
             step = self._run_planned(planned)
             answers[planned.id] = step.status
             if step.status == FAIL:
-                return
-        self.guard.check()
+                break
+        return answers
+
+    def cleanup_only(self, registered: "Sequence[int]") -> "FencingResult":
+        """Cleanup and verification alone, for keys a run of another process may have left."""
+        self.maybe_registered = [key for key in registered if key in self.ours]
+        self._cleanup_whatever_arrives()
+        return self.result
 
     def run(self) -> "FencingResult":
         """The test, then cleanup and verification, whatever happens in the test."""

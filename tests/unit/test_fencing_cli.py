@@ -184,3 +184,34 @@ def test_the_tested_path_as_swap_is_refused(guest, fp, capsys):
     refusals = json.loads(out)["refusals"]
     assert [(r["code"], r["role"]) for r in refusals] == [("in_use_swap", "target")]
     assert not any("--out" in call for call in fp.calls)
+
+
+def _designator(fake, name):
+    from guestprobe.collect.discover import Discoverer
+    from guestprobe.fencing.preflight import sysfs_lu_designator
+
+    return sysfs_lu_designator(Discoverer(*machine(fake)).describe(name))
+
+
+def test_fencing_node_preflight_finds_the_path_by_designator_and_records_it(guest, fp, capsys,
+                                                                            tmp_path):
+    fake = guest()
+    lu = _designator(fake, "sda")
+    record_file = tmp_path / "node.jsonl"
+    node = ["fencing-node", "--lu", lu, "--run-id", "a1b2c3d4e5", "--node", "2", "--nodes", "3",
+            "--record", str(record_file)]  # fmt: skip
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*node[:1], "preflight", *node[1:], "--json"])
+    out, err = capsys.readouterr()
+    assert exited.value.code in (0, None), err
+    record = json.loads(record_file.read_text().splitlines()[-1])
+    assert json.loads(out) == record
+    assert (record["status"], record["device"], record["other_paths"]) == (
+        "pass", "/dev/sg1", ["/dev/sdc"]
+    )  # sda is chosen (first by name); sdc, the other path, is judged too
+    assert record["key"] == "6770a1b2c3d4e512" and record["role"] == "preempted"
+    assert not any(call[0] == "sg_raw" or "--out" in call for call in fp.calls)
+    with pytest.raises(SystemExit) as exited:  # a PR OUT step needs the confirmation flag
+        cli.main([*node[:1], "register", *node[1:]])
+    assert exited.value.code == 10
+    assert "nothing was sent" in capsys.readouterr().err
