@@ -280,7 +280,8 @@ def _verdict(run, refusals, views, fence, verified, left, problems, unsupported)
         return verdict(
             "preempt_abort_unsupported",
             "PR works between the nodes, but the target refuses PREEMPT AND ABORT (PREEMPT "
-            "was used), which Veritas I/O fencing relies on",
+            f"was used), which Veritas I/O fencing relies on; fence proof: {fence['result']} "
+            f"({fence['text']}); write side: {fence['write_side']}",
             ExitStatus.TEST_FAILED,
         )
     return verdict(

@@ -44,6 +44,8 @@ GUEST_MODULES = (
     "ahci",
     "nvme",
     "dm_mod",  # fencing-test rig: a device-mapper holder on another path of the LU
+    "virtio_net",  # cluster rig: sshd on QEMU user networking
+    "ext4",  # cluster rig: a node mounts the data LU (ext2, read-only) for the refused run
 )
 
 # 9p tags, shared with :mod:`tests.vm.qemu`.
