@@ -11,6 +11,7 @@ share one nexus (one host initiator) are two devices mapped to the same nexus.
 import json
 
 import pytest
+from test_fencing_fakes import hexdump, read_keys_data, read_reservation_data
 
 from guestprobe.collect.process import CommandResult
 from guestprobe.fencing import proof
@@ -19,7 +20,6 @@ from guestprobe.fencing.keys import leftover_run_id, node_keys
 from guestprobe.fencing.node import STEPS, Located, NodeRun, NodeStep
 from guestprobe.fencing.preflight import TARGET
 from guestprobe.fencing.sequence import PrPath
-from tests.unit.test_fencing_fakes import hexdump, read_keys_data, read_reservation_data
 
 RUN_ID = "a1b2c3d4e5"
 LU = "naa.60000000000000000e00000000010001"
