@@ -32,6 +32,7 @@ GUEST_MODULES = (
     # modules that look them up at load time (t10-pi via crc64-rocksoft, crc-t10dif).
     "crc64_rocksoft_generic",
     "crct10dif_generic",
+    "crc32c_generic",  # cluster rig: ext4 (for ext2) asks the crypto API for crc32c at mount
     "virtio_pci",
     "virtio_blk",
     "virtio_scsi",
