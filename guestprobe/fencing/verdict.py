@@ -104,7 +104,8 @@ def judge(result: "FencingResult", with_peer: bool) -> "Verdict":
             "preempt_abort_unsupported",
             "PR basics proven, preempt-and-abort unsupported: REGISTER, RESERVE, RELEASE and "
             "PREEMPT work, but the target refuses PREEMPT AND ABORT, which Veritas I/O fencing "
-            "relies on",
+            f"relies on; fence proof: {proof.get('result', 'not_run')} "
+            f"({proof.get('text', 'not sent')})",
             ExitStatus.TEST_FAILED,
         )
     if with_peer:

@@ -93,6 +93,7 @@ def test_preempt_and_abort_refused_falls_back_to_preempt_and_is_not_a_pass(fp):
     verdict = judge(result, with_peer=True)
     assert verdict.code == "preempt_abort_unsupported" and verdict.exit_status == 9
     assert verdict.text.startswith("PR basics proven, preempt-and-abort unsupported")
+    assert "fence proof: proven" in verdict.text  # PREEMPT fenced it off: the proof still ran
 
 
 def test_pr_out_rejected_by_scsi_hd_is_a_clear_failure(fp):
