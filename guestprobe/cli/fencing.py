@@ -323,7 +323,7 @@ def _node_summary(record: "dict[str, Any]") -> str:
 
 
 @click.command("fencing-cluster")
-@click.argument("records", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("records", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--run-id", metavar="HEX", help="The run to judge (default: the last one).")
 @json_option
 @output_option

@@ -233,7 +233,8 @@ def _verdict(run, refusals, views, fence, verified, left, problems, unsupported)
         return {"code": code, "text": text, "exit_status": int(status)}
 
     if not run.records:
-        return verdict("step_failed", "no record of any node", ExitStatus.TEST_FAILED)
+        return verdict("step_failed", "no record of any node (is guestprobe installed on the "
+                       "nodes? fencing.yml runs guestprobe_command)", ExitStatus.TEST_FAILED)
     if refusals:
         text = "; ".join(f"{r['host']}: [{r['code']}] {r['text']}" for r in refusals)
         return verdict("refused", text, ExitStatus.REFUSED)

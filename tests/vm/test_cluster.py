@@ -111,7 +111,7 @@ def refused(cluster, report):
     try:
         proc = cluster.playbook("fencing.yml", {"fencing_lu": data, "fencing_confirm": True,
                                                 "fencing_run_id": run_id,
-                                                "guestprobe_install": "none"})  # fmt: skip
+                                                "guestprobe_install": "venv"})  # fmt: skip
     finally:
         cluster.ssh(node3, "umount /tmp/data")
     return proc, _fencing_results(cluster, run_id)
@@ -123,7 +123,8 @@ def fenced(cluster, refused):
     run_id = secrets.token_hex(5)
     lu = _lu_of(cluster, SERIALS[COORDINATOR_LUNS[0]])
     proc = cluster.playbook("fencing.yml", {"fencing_lu": lu, "fencing_confirm": True,
-                                            "fencing_run_id": run_id})  # fmt: skip
+                                            "fencing_run_id": run_id,
+                                            "guestprobe_install": "venv"})  # fmt: skip
     return proc, _fencing_results(cluster, run_id)
 
 
