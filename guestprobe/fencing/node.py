@@ -107,6 +107,10 @@ def check_roles(nodes: int, node: int, holder: int, victim: int) -> "str | None"
     return None
 
 
+def send(step_id: str, title: str, argv: "list[str]", check: str, **more: Any) -> "PlannedStep":
+    return PlannedStep(step_id, title, TARGET, tuple(argv), check, **more)
+
+
 def plan(step: str, path: "PrPath", run: "NodeRun") -> "list[PlannedStep]":
     """The commands of ``step`` on this node, in order (preflight, cleanup: not planned)."""
     d, key = path.device, path.key
@@ -114,15 +118,12 @@ def plan(step: str, path: "PrPath", run: "NodeRun") -> "list[PlannedStep]":
     everyone = run.keys.all()
 
     def keys(title: str, present: "Sequence[int]", absent: "Sequence[int]" = ()) -> PlannedStep:
-        return PlannedStep("read_keys", title, TARGET, tuple(prout.read_keys(d)), KEYS,
-                           present=tuple(present), absent=tuple(absent))  # fmt: skip
+        return send("read_keys", title, prout.read_keys(d), KEYS, present=tuple(present),
+                    absent=tuple(absent))  # fmt: skip
 
     def reservation(title: str, prout_type: int) -> PlannedStep:
-        return PlannedStep("read_reservation", title, TARGET, tuple(prout.read_reservation(d)),
-                           RESERVATION, holder=holder, reservation_type=prout_type)  # fmt: skip
-
-    def send(step_id: str, title: str, argv: "list[str]", check: str, **more: Any) -> PlannedStep:
-        return PlannedStep(step_id, title, TARGET, tuple(argv), check, **more)
+        return send("read_reservation", title, prout.read_reservation(d), RESERVATION,
+                    holder=holder, reservation_type=prout_type)  # fmt: skip
 
     read10 = proof.read10(d, path.block_size)
     sync = proof.synchronize_cache10(d)
@@ -132,8 +133,7 @@ def plan(step: str, path: "PrPath", run: "NodeRun") -> "list[PlannedStep]":
             send("register", "REGISTER this node's key", prout.register(d, key), PROUT_OK),
             keys("READ KEYS: this node's key is registered", [key]),
         ],
-        "reserve": [send("reserve", "RESERVE Write Exclusive - Registrants Only",
-                         prout.reserve(d, key), PROUT_OK)],
+        "reserve": [send("reserve", "RESERVE Write Exclusive", prout.reserve(d, key), PROUT_OK)],
         "read": [
             keys("READ KEYS: every node's key", everyone),
             reservation("READ RESERVATION: held by the holder, type 5", WERO),
@@ -166,11 +166,9 @@ def plan(step: str, path: "PrPath", run: "NodeRun") -> "list[PlannedStep]":
             send("proof_read", "READ(10) from the preempted node: reservation conflict",
                  read10, REFUSED),
         ],
-        "status": [
-            keys("READ KEYS: what is left", []),
-            send("read_reservation", "READ RESERVATION: what is left", prout.read_reservation(d),
-                 OBSERVE),
-        ],
+        "status": [keys("READ KEYS: what is left", []),
+                   send("read_reservation", "READ RESERVATION: what is left",
+                        prout.read_reservation(d), OBSERVE)],
     }  # fmt: skip
     return plans[step]
 
