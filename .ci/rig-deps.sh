@@ -10,8 +10,12 @@
 #                     by-path) for the `mixed-udev` guest; nothing starts it on this machine
 #   dmsetup           test_fencing.py holds a path with a dm linear target (another path of the LU
 #                     in use); run in the guest from the host's root
+#   openssh-server    the cluster rig (test_cluster.py): sshd runs in each guest from the host's
+#   openssh-client    root; ansible-playbook on the host reaches it with ssh
+#   e2fsprogs         mke2fs: the cluster rig's data LU carries an ext2 file system
 #   apt-utils is not needed: the kernel comes from `apt-get download` into tests/vm/.cache/.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -qq --no-install-recommends \
-    qemu-system-x86 qemu-block-extra tgt sg3-utils busybox-static cpio kmod zstd udev dmsetup >/dev/null
+    qemu-system-x86 qemu-block-extra tgt sg3-utils busybox-static cpio kmod zstd udev dmsetup \
+    openssh-server openssh-client e2fsprogs >/dev/null

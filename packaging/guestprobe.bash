@@ -22,7 +22,8 @@ _guestprobe()
         cword=$COMP_CWORD
     fi
 
-    local commands="scan report collect compare fencing-test explain host exit-statuses"
+    local commands="scan report collect compare fencing-test fencing-node fencing-cluster explain"
+    commands+=" host exit-statuses"
     local scan_opts="--all --no-write-probes --timeout --workers --live-vpd --engine"
     local command="" i
     for ((i = 1; i < cword; i++)); do
@@ -72,6 +73,11 @@ _guestprobe()
         fencing-test)
             opts="--peer --yes-i-understand-this-sends-pr-out --force --json -o --output"
             opts+=" --timeout --help -h" ;;
+        fencing-node)
+            opts="--lu --run-id --node --nodes --holder --victim --record --force --json --timeout"
+            opts+=" --yes-i-understand-this-sends-pr-out --help -h" ;;
+        fencing-cluster)
+            opts="--run-id --json -o --output --help -h"; files=1 ;;
         *)
             opts="--help -h" ;;
     esac

@@ -123,6 +123,18 @@ def _fencing_test() -> "click.Command":
     return fencing_test
 
 
+def _fencing_node() -> "click.Command":
+    from guestprobe.cli.fencing import fencing_node
+
+    return fencing_node
+
+
+def _fencing_cluster() -> "click.Command":
+    from guestprobe.cli.fencing import fencing_cluster
+
+    return fencing_cluster
+
+
 def _collect() -> "click.Command":
     from guestprobe.cli.bundle import collect_command
 
@@ -145,6 +157,8 @@ _LAZY_COMMANDS = {
     "explain": _explain,
     "host": _host,
     "fencing-test": _fencing_test,
+    "fencing-node": _fencing_node,
+    "fencing-cluster": _fencing_cluster,
     "collect": _collect,
     "compare": _compare,
 }

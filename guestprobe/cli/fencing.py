@@ -60,7 +60,8 @@ def _pr_paths(discoverer: "Any", names: "dict[str, str]", keys: "Any") -> "dict[
         if disk is None:
             raise NotABlockDeviceError(f"{name}: gone from sysfs")
         key = keys.target if role == TARGET else keys.peer
-        paths[role] = PrPath(role, disk.scsi_device, disk.dev_path, key)
+        block_size = disk.queue.get("logical_block_size") or 512
+        paths[role] = PrPath(role, disk.scsi_device, disk.dev_path, key, block_size)
     return paths
 
 
@@ -120,7 +121,9 @@ def fencing_test(device, peer, confirmed, force, as_json, output, timeout_s):
     Prints every command first; sends nothing without the confirmation flag. Registers a key of
     its own, reserves (Write Exclusive - Registrants Only), releases and, with --peer, preempts
     the first key from the second path; then always removes its keys and reservations and
-    verifies the registrations equal those before. Never reads or writes a data block.
+    verifies the registrations equal those before. With --peer, proves the fence after the
+    preempt: READ(10) of one block (to /dev/null) under Exclusive Access - Registrants Only must
+    get RESERVATION CONFLICT from the preempted path and GOOD from the holder. Never writes data.
 
     Exit 0: every step passed; 9: a step failed, preempt-and-abort is unsupported, or cleanup
     left something (the report gives the commands to remove it); 10: refused; 130/143:
@@ -243,3 +246,125 @@ class _Run:
         if verdict.exit_status:
             click.echo(f"guestprobe: fencing-test: {verdict.code}: {verdict.text}", err=True)
             sys.exit(verdict.exit_status)
+
+
+# -- the cross-node test: one node's step, and the controller's verdict ----------------------------
+@click.command("fencing-node")
+@click.argument("step", type=click.Choice(
+    ["preflight", "register", "reserve", "read", "preempt", "prove-write", "exclusive",
+     "prove-read", "cleanup", "status"]))  # fmt: skip
+@click.option("--lu", required=True, metavar="DESIGNATOR",
+              help="The LU, by its designator as scan reports it (every node finds its own path).")
+@click.option("--run-id", required=True, metavar="HEX",
+              help="10 hex digits, the same on every node of the run (the keys carry it).")
+@click.option("--node", "node", type=int, required=True, help="This node's number, 1..--nodes.")
+@click.option("--nodes", type=int, required=True, help="How many nodes take part.")
+@click.option("--holder", type=int, default=1, show_default=True,
+              help="The node that reserves and preempts (A).")
+@click.option("--victim", type=int, default=2, show_default=True,
+              help="The node A preempts (B); its READ must then be refused.")
+@click.option("--record", "record_file", required=True, metavar="FILE",
+              help="Append this step's JSON record to FILE (the controller judges them all).")
+@click.option(CONFIRM_FLAG, "confirmed", is_flag=True,
+              help="Really send PERSISTENT RESERVE OUT (steps other than preflight and status).")
+@click.option("--force", is_flag=True,
+              help="preflight: accept registrations this run did not make (left alone).")
+@json_option
+@timeout_option("Seconds one command may take.")
+def fencing_node(step, lu, run_id, node, nodes, holder, victim, record_file, confirmed, force,
+                 as_json, timeout_s):  # fmt: skip
+    """One node's STEP of the cross-node fencing test (run by ansible/fencing.yml, in order).
+
+    Exit 0: the step passed; 9: it failed; 10: refused (preflight, or no confirmation flag);
+    130/143: interrupted (this node's key cleaned up).
+    """
+    import json
+
+    from guestprobe.collect.discover import Discoverer
+    from guestprobe.fencing.keys import node_keys
+    from guestprobe.fencing.node import WRITES_PR, NodeRun, NodeStep, check_roles, locate
+    from guestprobe.fencing.signals import SignalGuard
+
+    try:
+        keys = node_keys(run_id, nodes)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    problem = check_roles(nodes, node, holder, victim)
+    if problem:
+        raise click.UsageError(problem)
+    if (step in WRITES_PR or step.startswith("prove")) and not confirmed:
+        raise RefusedError(f"nothing was sent: {step} sends commands to the LU; run again with "
+                           f"{CONFIRM_FLAG}")  # fmt: skip
+    common.require_root()
+    common.require_sg3_utils()
+    run = NodeRun(lu, keys, node, holder, victim)
+    sys_root, udev = _machine()
+    discoverer = Discoverer(sys_root, udev)
+    located = locate(run, discoverer, timeout_s, sys_root, udev, full=step == "preflight",
+                     force=force)  # fmt: skip
+    counter = [0]
+    with SignalGuard() as guard:
+        record = NodeStep(step, run, located, timeout_s=timeout_s, guard=guard,
+                          on_step=lambda s: _progress(s, counter)).execute()  # fmt: skip
+    line = json.dumps(record, sort_keys=True)
+    try:
+        with open(record_file, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    except OSError as exc:
+        from guestprobe.errors import OutputError
+
+        raise OutputError(f"{record_file}: {exc.strerror}") from exc
+    click.echo(line if as_json else _node_summary(record))
+    status = {"pass": 0, "refused": 10, "interrupted": 130}.get(record["status"], 9)
+    if record["interrupted"] == "SIGTERM":
+        status = 143
+    if status:
+        sys.exit(status)
+
+
+def _node_summary(record: "dict[str, Any]") -> str:
+    lines = [f"fencing-node {record['step']} on {record['host']} (node {record['node']}, "
+             f"{record['role']}): {record['status']} - {record['device']} for LU {record['lu']}"]
+    lines += [f"REFUSED [{r['code']}] {r['text']}" for r in record["refusals"]]
+    lines += [f"  {s['id']}: exit {s['exit_status']} {s['status']} {s['detail']}".rstrip()
+              for s in record["steps"]]  # fmt: skip
+    return terminal_lines("\n".join(lines) + "\n").rstrip("\n")
+
+
+@click.command("fencing-cluster")
+@click.argument("records", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--run-id", metavar="HEX", help="The run to judge (default: the last one).")
+@json_option
+@output_option
+def fencing_cluster(records, run_id, as_json, output):
+    """Judge a cross-node fencing test from every node's RECORDS (fencing-node --record files).
+
+    Prints every command each node sent, the fence proof and whether cleanup was verified from
+    every node. Exit 0: fencing proven; 9: a step failed, the nodes cannot fence each other or
+    something is left (the commands that remove it are printed); 10: a node refused the LU.
+    """
+    import json
+
+    from guestprobe.errors import BadInputError
+    from guestprobe.fencing.crossnode import judge, render_table
+
+    lines = []
+    for name in records:
+        try:
+            with open(name, encoding="utf-8") as handle:
+                text = handle.read(16 << 20)
+        except OSError as exc:
+            raise BadInputError(f"{name}: {exc.strerror}") from exc
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                lines.append(json.loads(line))
+            except ValueError as exc:
+                raise BadInputError(f"{name}:{number}: not a JSON record") from exc
+    document = judge(lines, run_id)
+    emit(document, as_json, output, render_table)
+    verdict = document["verdict"]
+    if verdict["exit_status"]:
+        click.echo(f"guestprobe: fencing-cluster: {verdict['code']}: {verdict['text']}", err=True)
+        sys.exit(verdict["exit_status"])

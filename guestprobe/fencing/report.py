@@ -7,7 +7,8 @@ format), ``options``, ``plan`` (every command of the test, and the cleanup comma
 send, as printed before the run), ``refusals``,
 ``steps`` (argv, exit status and meaning, pass/fail/unsupported, duration, decoded answer),
 ``keys_before``/``keys_after``, ``reservation_before``/``reservation_after``, ``cleanup``
-(``verified``, ``leftovers`` with the commands that remove them) and ``verdict``.
+(``verified``, ``leftovers`` with the commands that remove them), ``fence_proof``
+(:func:`guestprobe.fencing.proof.summarize`, with --peer) and ``verdict``.
 """
 
 
@@ -65,6 +66,7 @@ def build_document(
         "reservation_before": target.reservation,
         "reservation_after": None,
         "cleanup": None,
+        "fence_proof": None,
         "verdict": verdict.to_dict(),
     }
     if result is not None:
@@ -73,6 +75,7 @@ def build_document(
             None if result.keys_after is None else [key_hex(k) for k in result.keys_after]
         )
         document["reservation_after"] = result.reservation_after
+        document["fence_proof"] = result.fence_proof
         document["cleanup"] = {
             "verified": result.cleanup_verified,
             "leftovers": result.leftovers,
@@ -112,7 +115,8 @@ def render_plan(
         "3. cleanup, whatever happens (only the commands needed; then READ KEYS and READ "
         "RESERVATION to verify the registrations equal those before):",
         *(f"   {shell_join(argv)}" for argv in cleanup),
-        "No data block is read or written.",
+        "No data block is written; the fence proof reads one block (to /dev/null) through each "
+        "path.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -166,6 +170,12 @@ def render_table(document: "dict[str, Any]") -> str:
             f"WARNING: {cleanup['pending_commands']} command(s) timed out and may still reach "
             "the disk; read the keys again in a minute: "
             f"sg_persist --readonly --no-inquiry --in --read-keys {target['device']}"
+        )
+    fence = document.get("fence_proof")
+    if fence:
+        parts.append(
+            f"fence proof: {fence['result']} - {fence['text']}; write side (SYNCHRONIZE "
+            f"CACHE under Write Exclusive): {fence['write_side']}"
         )
     verdict = document["verdict"]
     parts.append(f"verdict: {verdict['code']} - {verdict['text']}")

@@ -8,6 +8,11 @@ reads the LU's registrations again and compares them with those before.
 
 Every command that gets UNIT ATTENTION is sent once more: after a PREEMPT the preempted path's
 next command gets "reservations preempted", which is expected and not the answer.
+
+After the preempt comes the fence proof (:mod:`.proof`): SYNCHRONIZE CACHE(10) from both paths
+under the Write Exclusive reservation (the write-side candidate), then the holder turns it into
+Exclusive Access - Registrants Only and READ(10) of one block goes through both paths: the
+preempted one must get RESERVATION CONFLICT, the holder GOOD. No data is written.
 """
 
 
@@ -33,14 +38,16 @@ from guestprobe.decode.persist import (
     key_hex,
     pr_in_data_from_hexdump,
 )
-from guestprobe.fencing import prout
+from guestprobe.fencing import proof, prout
 from guestprobe.fencing.keys import sg_key
 from guestprobe.fencing.preflight import PEER, TARGET
 from guestprobe.fencing.signals import Interrupted, SignalGuard
 
 PASS, FAIL, UNSUPPORTED, NOT_RUN = "pass", "fail", "unsupported", "not_run"
+NOT_PROVEN, NOT_CHECKED = "not_proven", "not_checked"  # a proof command that proves nothing
 TEST, CLEANUP, VERIFY = "test", "cleanup", "verify"
 WERO = prout.WRITE_EXCLUSIVE_REGISTRANTS_ONLY
+EARO = proof.EXCLUSIVE_ACCESS_REGISTRANTS_ONLY
 
 # what a step checks
 PROUT_OK = "prout_ok"  # PR OUT answered GOOD
@@ -48,6 +55,12 @@ KEYS = "keys"  # READ KEYS lists ``present`` and not ``absent``
 RESERVATION = "reservation"  # READ RESERVATION: ``holder`` holds a type-5 reservation
 NO_RESERVATION_BY = "no_reservation_by"  # READ RESERVATION: ``holder`` holds none
 CONFLICT = "conflict"  # PR OUT answered RESERVATION CONFLICT
+OBSERVE = "observe"  # READ RESERVATION: whatever it shows, decoded (fencing-node status)
+REFUSED = "refused"  # fence proof: the reservation must refuse it (RESERVATION CONFLICT)
+ACCEPTED = "accepted"  # fence proof: must answer GOOD (the holder; a read under Write Exclusive)
+WRITE_SIDE = "write_side"  # a write-side candidate: a conflict proves, GOOD says "not checked"
+PROOF_CHECKS = (REFUSED, ACCEPTED, WRITE_SIDE)
+GOOD_ANSWER = proof.GOOD
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,7 @@ class PrPath:
     device: str  # the node commands go to
     dev_path: str
     key: int
+    block_size: int = 512  # READ(10) of the fence proof asks for one block
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,7 @@ class PlannedStep:
     absent: "tuple[int, ...]" = ()
     holder: "int | None" = None
     fallback_for: "str | None" = None  # sent only when that step answered "unsupported"
+    reservation_type: int = WERO  # RESERVATION: the type the holder must hold
 
 
 @dataclass
@@ -224,7 +239,51 @@ def planned_steps(target: "PrPath", peer: "PrPath | None") -> "list[PlannedStep]
             CONFLICT,
         ),
     ]
-    return steps
+    return steps + proof_steps(holder=peer, fenced=target)
+
+
+def proof_steps(holder: "PrPath", fenced: "PrPath") -> "list[PlannedStep]":
+    """The fence proof, after ``holder`` preempted ``fenced`` (Write Exclusive held by holder)."""
+    h, f = holder.device, fenced.device
+    return [
+        PlannedStep("proof_sync_cache_fenced",
+                    "SYNCHRONIZE CACHE(10) from the preempted path, Write Exclusive held",
+                    fenced.role, tuple(proof.synchronize_cache10(f)), WRITE_SIDE),
+        PlannedStep("proof_sync_cache_holder", "SYNCHRONIZE CACHE(10) from the holder",
+                    holder.role, tuple(proof.synchronize_cache10(h)), ACCEPTED),
+        PlannedStep("proof_read_fenced_we",
+                    "READ(10) from the preempted path under Write Exclusive: GOOD",
+                    fenced.role, tuple(proof.read10(f, fenced.block_size)), ACCEPTED),
+        PlannedStep("proof_release", "RELEASE Write Exclusive (to reserve Exclusive Access)",
+                    holder.role, tuple(prout.release(h, holder.key)), PROUT_OK),
+        PlannedStep("proof_reserve_ea", "RESERVE Exclusive Access - Registrants Only",
+                    holder.role, tuple(prout.reserve(h, holder.key, EARO)), PROUT_OK),
+        PlannedStep("proof_read_reservation_ea",
+                    "READ RESERVATION: the holder holds it, type 6", holder.role,
+                    tuple(prout.read_reservation(h)), RESERVATION, holder=holder.key,
+                    reservation_type=EARO),
+        PlannedStep("proof_read_fenced",
+                    "READ(10) from the preempted path: reservation conflict",
+                    fenced.role, tuple(proof.read10(f, fenced.block_size)), REFUSED),
+        PlannedStep("proof_read_holder", "READ(10) from the holder: GOOD",
+                    holder.role, tuple(proof.read10(h, holder.block_size)), ACCEPTED),
+    ]  # fmt: skip
+
+
+def fence_proof(steps: "Sequence[Step]") -> "dict[str, Any]":
+    """The proof's summary (:func:`guestprobe.fencing.proof.summarize`) from its steps."""
+    answers = {
+        step.id: proof.answer(step.exit_status)
+        for step in steps
+        if step.id.startswith("proof_") and step.exit_statuses
+    }
+    return proof.summarize(
+        fenced_read=answers.get("proof_read_fenced"),
+        holder_read=answers.get("proof_read_holder"),
+        fenced_read_we=answers.get("proof_read_fenced_we"),
+        fenced_sync=answers.get("proof_sync_cache_fenced"),
+        holder_sync=answers.get("proof_sync_cache_holder"),
+    )
 
 
 def cleanup_commands(target: "PrPath", peer: "PrPath | None") -> "list[list[str]]":
@@ -240,15 +299,23 @@ def cleanup_commands(target: "PrPath", peer: "PrPath | None") -> "list[list[str]
 def _expected(planned: "PlannedStep") -> str:
     if planned.check == PROUT_OK:
         return "exit 0"
-    if planned.check == CONFLICT:
+    if planned.check in (CONFLICT, REFUSED):
         return f"exit {SG_LIB_CAT_RES_CONFLICT} (reservation conflict)"
+    if planned.check == ACCEPTED:
+        return "exit 0 (GOOD)"
+    if planned.check == WRITE_SIDE:
+        return f"exit {SG_LIB_CAT_RES_CONFLICT} proves the write side; exit 0: not checked"
+    if planned.check == OBSERVE:
+        return "exit 0"
     if planned.check == KEYS:
         wanted = [f"{sg_key(k)} registered" for k in planned.present]
         wanted += [f"{sg_key(k)} not registered" for k in planned.absent]
         return "exit 0; " + ", ".join(wanted)
     assert planned.holder is not None
     if planned.check == RESERVATION:
-        return f"exit 0; reservation held by {sg_key(planned.holder)}, type {WERO}"
+        return (
+            f"exit 0; reservation held by {sg_key(planned.holder)}, type {planned.reservation_type}"
+        )
     return f"exit 0; no reservation held by {sg_key(planned.holder)}"
 
 
@@ -275,6 +342,7 @@ class FencingResult:
     pending_commands: int = 0  # timed-out commands that may still be in the kernel
     peer_other_lu: bool = False  # READ KEYS through the peer did not show the target's key
     keys_after_by_path: "dict[str, list[int] | None]" = field(default_factory=dict)
+    fence_proof: "dict[str, Any] | None" = None  # sequence.fence_proof(), after the test
 
 
 class FencingTest:
@@ -392,7 +460,30 @@ class FencingTest:
         else:
             step.status = PASS
 
-    def _judge_reservation(self, step: "Step", holder: int, held: bool) -> None:
+    def _judge_proof(self, step: "Step", check: str) -> None:
+        """A fence-proof command: what its answer proves (never a data change: see proof.py)."""
+        got = proof.answer(step.exit_status)
+        meaning = f"exit {step.exit_status} ({step.exit_meaning})"
+        if check == REFUSED and got == GOOD_ANSWER:
+            step.status = FAIL
+            step.detail = (
+                "the preempted path still reads under Exclusive Access - Registrants Only: it "
+                "shares the holder's I_T nexus or bypasses the reservation; they cannot fence "
+                "each other"
+            )
+        elif check == WRITE_SIDE and got == GOOD_ANSWER:
+            step.status = NOT_CHECKED
+            step.detail = "accepted: this target does not check it against Write Exclusive"
+        elif got == (GOOD_ANSWER if check == ACCEPTED else proof.CONFLICT):
+            step.status = PASS
+            step.detail = "refused: reservation conflict" if got == proof.CONFLICT else "GOOD"
+        else:
+            step.status = NOT_PROVEN
+            step.detail = f"{meaning}: proves nothing about the fence"
+
+    def _judge_reservation(
+        self, step: "Step", holder: int, held: bool, prout_type: int = WERO
+    ) -> None:
         decoded = self._decode(step, decode_read_reservation)
         if decoded is None:
             return
@@ -408,11 +499,11 @@ class FencingTest:
         if reservation is None:
             step.status = FAIL
             step.detail = "no reservation is held"
-        elif reservation.key != holder or reservation.type_code != WERO:
+        elif reservation.key != holder or reservation.type_code != prout_type:
             step.status = FAIL
             step.detail = (
                 f"held by {sg_key(reservation.key)}, type {reservation.type_code} "
-                f"({reservation.type_name}); expected {sg_key(holder)}, type {WERO}"
+                f"({reservation.type_name}); expected {sg_key(holder)}, type {prout_type}"
             )
         else:
             step.status = PASS
@@ -427,15 +518,23 @@ class FencingTest:
         if registers and path.key not in self.maybe_registered:
             self.maybe_registered.append(path.key)
         self._send(step)
-        if planned.check in (PROUT_OK, CONFLICT):
+        if planned.check in PROOF_CHECKS:
+            self._judge_proof(step, planned.check)
+        elif planned.check in (PROUT_OK, CONFLICT):
             self._judge_prout(step, want_conflict=planned.check == CONFLICT)
         elif planned.check == KEYS:
             self._judge_keys(step, planned.present, planned.absent)
             if planned.id == "peer_read_keys":
                 self._check_same_lu(step)
+        elif planned.check == OBSERVE:
+            decoded = self._decode(step, decode_read_reservation)
+            if decoded is not None:
+                step.status, step.observed = PASS, decoded.to_dict()
         else:
             assert planned.holder is not None
-            self._judge_reservation(step, planned.holder, planned.check == RESERVATION)
+            self._judge_reservation(
+                step, planned.holder, planned.check == RESERVATION, planned.reservation_type
+            )
         if planned.id == "preempt_abort" and step.exit_status == SG_LIB_CAT_ILLEGAL_REQ:
             step.status = UNSUPPORTED
             step.detail = (
@@ -461,16 +560,28 @@ class FencingTest:
             )
 
     def _test(self) -> None:
+        self.send_planned(planned_steps(self.target, self.peer))
+        self.guard.check()
+
+    def send_planned(self, plan: "Sequence[PlannedStep]") -> "dict[str, str]":
+        """Send ``plan`` in order (a fallback only after its step was unsupported), stopping at
+        the first failure; the statuses by step id."""
         answers: "dict[str, str]" = {}
-        for planned in planned_steps(self.target, self.peer):
+        for planned in plan:
             fallback = planned.fallback_for
             if fallback is not None and answers.get(fallback) != UNSUPPORTED:
                 continue
             step = self._run_planned(planned)
             answers[planned.id] = step.status
             if step.status == FAIL:
-                return
-        self.guard.check()
+                break
+        return answers
+
+    def cleanup_only(self, registered: "Sequence[int]") -> "FencingResult":
+        """Cleanup and verification alone, for keys a run of another process may have left."""
+        self.maybe_registered = [key for key in registered if key in self.ours]
+        self._cleanup_whatever_arrives()
+        return self.result
 
     def run(self) -> "FencingResult":
         """The test, then cleanup and verification, whatever happens in the test."""
@@ -483,6 +594,8 @@ class FencingTest:
             self.result.interrupted = exc.name if isinstance(exc, Interrupted) else "SIGINT"
         finally:
             self._cleanup_whatever_arrives()
+        if self.peer is not None:
+            self.result.fence_proof = fence_proof(self.result.steps)
         if self.result.interrupted is None and self.guard.signal_name is not None:
             self.result.interrupted = self.guard.signal_name
         return self.result

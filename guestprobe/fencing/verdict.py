@@ -2,7 +2,9 @@
 
 | code | exit | when |
 |---|---|---|
-| ``fencing_proven`` | 0 | --peer: every step passed, PREEMPT AND ABORT included |
+| ``fencing_proven`` | 0 | --peer: every step passed, PREEMPT AND ABORT included (and the fence |
+| | | proof's result: proven, not_proven) |
+| ``fence_not_enforced`` | 9 | the preempted path's READ(10) was GOOD under Exclusive Access |
 | ``pr_basics_proven`` | 0 | no --peer: register, reserve, release passed (preempt not tested) |
 | ``preempt_abort_unsupported`` | 9 | PREEMPT AND ABORT refused, all else passed |
 | ``peer_is_another_lu`` | 9 | READ KEYS through --peer did not show the target's key: another LU |
@@ -87,6 +89,9 @@ def judge(result: "FencingResult", with_peer: bool) -> "Verdict":
             "and checked through each",
             ExitStatus.TEST_FAILED,
         )
+    proof = result.fence_proof or {}
+    if proof.get("result") == "not_enforced":
+        return Verdict("fence_not_enforced", str(proof["text"]), ExitStatus.TEST_FAILED)
     if failed:
         first = failed[0]
         return Verdict(
@@ -99,7 +104,8 @@ def judge(result: "FencingResult", with_peer: bool) -> "Verdict":
             "preempt_abort_unsupported",
             "PR basics proven, preempt-and-abort unsupported: REGISTER, RESERVE, RELEASE and "
             "PREEMPT work, but the target refuses PREEMPT AND ABORT, which Veritas I/O fencing "
-            "relies on",
+            f"relies on; fence proof: {proof.get('result', 'not_run')} "
+            f"({proof.get('text', 'not sent')})",
             ExitStatus.TEST_FAILED,
         )
     if with_peer:
@@ -107,7 +113,8 @@ def judge(result: "FencingResult", with_peer: bool) -> "Verdict":
             "fencing_proven",
             "REGISTER, RESERVE, RELEASE and PREEMPT AND ABORT work "
             "and the preempted path is fenced off: SCSI-3 PR fencing works on this LU "
-            "from this guest",
+            f"from this guest; fence proof: {proof.get('result', 'not_run')} "
+            f"({proof.get('text', 'not sent')})",
             ExitStatus.OK,
         )
     return Verdict(

@@ -93,6 +93,7 @@ def test_preempt_and_abort_refused_falls_back_to_preempt_and_is_not_a_pass(fp):
     verdict = judge(result, with_peer=True)
     assert verdict.code == "preempt_abort_unsupported" and verdict.exit_status == 9
     assert verdict.text.startswith("PR basics proven, preempt-and-abort unsupported")
+    assert "fence proof: proven" in verdict.text  # PREEMPT fenced it off: the proof still ran
 
 
 def test_pr_out_rejected_by_scsi_hd_is_a_clear_failure(fp):
@@ -212,9 +213,16 @@ def test_the_plan_sends_only_pr_commands_with_the_documented_options():
         "register", "read_keys", "reserve", "read_reservation", "release",
         "read_reservation_released", "peer_register", "peer_read_keys", "reserve_again",
         "preempt_abort", "preempt", "peer_read_keys_preempted", "peer_read_reservation",
-        "fenced_path_register",
+        "fenced_path_register", "proof_sync_cache_fenced", "proof_sync_cache_holder",
+        "proof_read_fenced_we", "proof_release", "proof_reserve_ea", "proof_read_reservation_ea",
+        "proof_read_fenced", "proof_read_holder",
     ]  # fmt: skip
     for step in plan:
+        if step.argv[0] == "sg_raw":  # the fence proof: READ(10) to /dev/null, SYNC CACHE(10)
+            cdb = step.argv[-10:]
+            assert cdb[0] in ("28", "35") and step.argv[-11] in (A, B)
+            assert cdb[0] == "35" or list(step.argv[1:5]) == ["-r", "512", "-o", "/dev/null"]
+            continue
         assert step.argv[0] == "sg_persist" and "--no-inquiry" in step.argv
         assert ("--out" in step.argv) != ("--in" in step.argv)
         if "--in" in step.argv:
@@ -323,3 +331,45 @@ def test_a_cleanup_command_killed_by_a_signal_is_sent_again(fp):
     assert unregister.exit_statuses == [-2, 0] and unregister.status == PASS
     assert "killed by a signal" in unregister.exit_meaning
     assert result.cleanup_verified
+
+
+def _proof_run(fp, read_from_fenced_rc, sync_rc=24):
+    script = Script(fp)
+    single_path_pass(script)
+    peer_part(script, proof_read_rc=read_from_fenced_rc, proof_sync_rc=sync_rc)
+    peer_cleanup(script)
+    result = _run(PEER)
+    assert script.sent() == script.expected
+    return result
+
+
+def test_the_fence_proof_reads_refused_from_the_preempted_path_and_good_from_the_holder(fp):
+    result = _proof_run(fp, 24)
+    proof = result.fence_proof
+    assert (proof["result"], proof["write_side"]) == ("proven", "proven")
+    read = next(s for s in result.steps if s.id == "proof_read_fenced")
+    assert (read.status, read.exit_status, read.role) == (PASS, 24, "target")
+    verdict = judge(result, with_peer=True)
+    assert verdict.code == "fencing_proven" and "fence proof: proven" in verdict.text
+
+
+def test_a_preempted_path_that_still_reads_cannot_be_fenced(fp):
+    result = _proof_run(fp, 0)  # one I_T nexus (one host initiator): the READ goes through
+    assert result.fence_proof["result"] == "not_enforced"
+    assert result.cleanup_verified  # the proof's own reservation (type 6) was released
+    verdict = judge(result, with_peer=True)
+    assert (verdict.code, verdict.exit_status) == ("fence_not_enforced", 9)
+    assert "cannot fence each other" in verdict.text
+
+
+def test_an_answer_that_is_no_conflict_proves_nothing(fp):
+    # sg3_utils 1.37's sg_raw exits 99 on a bare RESERVATION CONFLICT status; LIO answers the
+    # SYNCHRONIZE CACHE with GOOD under Write Exclusive
+    result = _proof_run(fp, 99, sync_rc=0)
+    proof = result.fence_proof
+    assert (proof["result"], proof["write_side"]) == ("not_proven", "not_checked")
+    steps = {s.id: s for s in result.steps}
+    assert steps["proof_read_fenced"].status == "not_proven"
+    assert steps["proof_sync_cache_fenced"].status == "not_checked"
+    verdict = judge(result, with_peer=True)
+    assert verdict.code == "fencing_proven" and "fence proof: not_proven" in verdict.text

@@ -94,15 +94,16 @@ def test_two_paths_full_pass_report(guest, fp, capsys, tmp_path):
     assert document["cleanup"]["verified"] is True
     assert document["target"]["lu_designator"] == document["peer"]["lu_designator"]
     steps = document["steps"]
-    # 13 test steps, 4 of cleanup, 4 of verification (through both paths)
-    assert len(steps) == 13 + 8 and all(s["status"] == "pass" for s in steps)
+    # 13 test steps, 8 of the fence proof, 4 of cleanup, 4 of verification (both paths)
+    assert document["fence_proof"]["result"] == "proven"
+    assert len(steps) == 13 + 8 + 8 and all(s["status"] == "pass" for s in steps)
     assert [s["path"] for s in steps[-4:]] == ["target", "target", "peer", "peer"]
     assert steps[0]["command"] == (
         "sg_persist --out --no-inquiry --register --param-sark=0x6770a1b2c3d4e501 /dev/sg1"
     )
     assert {"argv", "exit_status", "exit_meaning", "status", "duration_s"} <= set(steps[0])
     planned = [p["argv"] for p in document["plan"]["test"] if not p["only_if_refused"]]
-    assert planned == [s["argv"] for s in steps[:13]]  # sent exactly as planned and printed
+    assert planned == [s["argv"] for s in steps[:21]]  # sent exactly as planned and printed
     assert not any(call[0] == "sg_write_same" for call in fp.calls)
 
 
@@ -197,3 +198,34 @@ def test_the_dry_run_says_the_preflight_would_refuse(guest, fp, capsys):
     assert "nothing was sent" in err and "the read-only preflight would refuse it" in err
     assert "[in_use_mounted]" in err and "is mounted: / (ext4)" in err
     assert not any("--out" in call for call in fp.calls)
+
+
+def _designator(fake, name):
+    from guestprobe.collect.discover import Discoverer
+    from guestprobe.fencing.preflight import sysfs_lu_designator
+
+    return sysfs_lu_designator(Discoverer(*machine(fake)).describe(name))
+
+
+def test_fencing_node_preflight_finds_the_path_by_designator_and_records_it(guest, fp, capsys,
+                                                                            tmp_path):
+    fake = guest()
+    lu = _designator(fake, "sda")
+    record_file = tmp_path / "node.jsonl"
+    node = ["fencing-node", "--lu", lu, "--run-id", "a1b2c3d4e5", "--node", "2", "--nodes", "3",
+            "--record", str(record_file)]  # fmt: skip
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*node[:1], "preflight", *node[1:], "--json"])
+    out, err = capsys.readouterr()
+    assert exited.value.code in (0, None), err
+    record = json.loads(record_file.read_text().splitlines()[-1])
+    assert json.loads(out) == record
+    assert (record["status"], record["device"], record["other_paths"]) == (
+        "pass", "/dev/sg1", ["/dev/sdc"]
+    )  # sda is chosen (first by name); sdc, the other path, is judged too
+    assert record["key"] == "6770a1b2c3d4e512" and record["role"] == "preempted"
+    assert not any(call[0] == "sg_raw" or "--out" in call for call in fp.calls)
+    with pytest.raises(SystemExit) as exited:  # a PR OUT step needs the confirmation flag
+        cli.main([*node[:1], "register", *node[1:]])
+    assert exited.value.code == 10
+    assert "nothing was sent" in capsys.readouterr().err

@@ -12,7 +12,7 @@ import struct
 from pathlib import Path
 
 from guestprobe.collect.sg3 import PR_READ_KEYS, PR_READ_RESERVATION
-from guestprobe.fencing import prout
+from guestprobe.fencing import proof, prout
 from guestprobe.fencing.keys import new_run_keys
 
 RUN_ID = bytes.fromhex("a1b2c3d4e5")
@@ -77,7 +77,7 @@ class Script:
         self.add(prout.read_reservation(device), 0, hexdump(read_reservation_data(key, prtype)))
 
     def sent(self) -> "list[list[str]]":
-        return [list(call) for call in self.fp.calls if call[0] == "sg_persist"]
+        return [list(call) for call in self.fp.calls if call[0] in ("sg_persist", "sg_raw")]
 
 
 def through_reserve(script: "Script", reserve_callback=None) -> None:
@@ -93,7 +93,9 @@ def single_path_pass(script: "Script") -> None:
     script.reservation(A, None)
 
 
-def peer_part(script: "Script", preempt_abort_rc: int = 0) -> None:
+def peer_part(
+    script: "Script", preempt_abort_rc: int = 0, proof_read_rc: int = 24, proof_sync_rc: int = 24
+) -> None:
     script.add(prout.register(B, KB))
     script.keys(B, [KA, KB])
     script.add(prout.reserve(A, KA))
@@ -109,12 +111,26 @@ def peer_part(script: "Script", preempt_abort_rc: int = 0) -> None:
     stale = prout.reregister_stale(A, KA)
     script.add(stale, 6, stderr=b"PR out (Register): Unit attention\n")
     script.add(stale, 24, stderr=b"PR out (Register): Reservation conflict\n")
+    fence_proof(script, read_from_fenced_rc=proof_read_rc, sync_rc=proof_sync_rc)
+
+
+def fence_proof(script: "Script", read_from_fenced_rc: int = 24, sync_rc: int = 24) -> None:
+    """The proof after the peer preempted the target: tgt's answers (issue 20's table)."""
+    script.add(proof.synchronize_cache10(A), sync_rc)
+    script.add(proof.synchronize_cache10(B))
+    script.add(proof.read10(A))
+    script.add(prout.release(B, KB))
+    script.add(prout.reserve(B, KB, proof.EXCLUSIVE_ACCESS_REGISTRANTS_ONLY))
+    script.reservation(B, KB, proof.EXCLUSIVE_ACCESS_REGISTRANTS_ONLY)
+    script.add(proof.read10(A), read_from_fenced_rc)
+    if read_from_fenced_rc != 0:  # a GOOD there fails the step: the test stops
+        script.add(proof.read10(B))
 
 
 def peer_cleanup(script: "Script") -> None:
     script.keys(A, [KB])  # cleanup reads what is left: the peer's key and its reservation
-    script.reservation(A, KB)
-    script.add(prout.release(B, KB))
+    script.reservation(A, KB, proof.EXCLUSIVE_ACCESS_REGISTRANTS_ONLY)
+    script.add(prout.release(B, KB, proof.EXCLUSIVE_ACCESS_REGISTRANTS_ONLY))
     script.add(prout.unregister(B, KB))
     script.keys(A, [])  # verify: through the target, then through the peer, which registered too
     script.reservation(A, None)

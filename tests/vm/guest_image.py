@@ -32,6 +32,7 @@ GUEST_MODULES = (
     # modules that look them up at load time (t10-pi via crc64-rocksoft, crc-t10dif).
     "crc64_rocksoft_generic",
     "crct10dif_generic",
+    "crc32c_generic",  # cluster rig: ext4 (for ext2) asks the crypto API for crc32c at mount
     "virtio_pci",
     "virtio_blk",
     "virtio_scsi",
@@ -44,6 +45,8 @@ GUEST_MODULES = (
     "ahci",
     "nvme",
     "dm_mod",  # fencing-test rig: a device-mapper holder on another path of the LU
+    "virtio_net",  # cluster rig: sshd on QEMU user networking
+    "ext4",  # cluster rig: a node mounts the data LU (ext2, read-only) for the refused run
 )
 # Loaded where the kernel has them: crc64-rocksoft came with 6.0 (Debian 11's 5.10 lacks it).
 OPTIONAL_MODULES = frozenset({"crc64_rocksoft_generic"})

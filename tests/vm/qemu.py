@@ -130,8 +130,11 @@ def command_line(
     memory_mib: int = 1024,
     cpus: int = 2,
     binary_args: Sequence[str] = (str(QEMU),),
+    ssh_port: int | None = None,
 ) -> list[str]:
-    """The full argv. No network device at all (``-nodefaults``); the serial console to a file.
+    """The full argv; the serial console to a file. No network device (``-nodefaults``), except
+    with ``ssh_port``: virtio-net on QEMU user networking, only 127.0.0.1:ssh_port forwarded to
+    the guest's port 22 (the cluster rig's nodes).
 
     ``binary_args``: the QEMU binary and its data directories (another QEMU than the system's:
     :class:`tests.vm.versions.HostQemu`).
@@ -155,8 +158,11 @@ def command_line(
         "-fsdev", f"local,id=fs{RUN_TAG},path={run_dir},security_model=none,multidevs=remap",
         "-device", f"virtio-9p-pci,fsdev=fs{RUN_TAG},mount_tag={RUN_TAG},bus=pci.0,addr=0x3",
     ]  # fmt: skip
-    placer = PciPlacer(_pci_devices_needed(disks))
+    placer = PciPlacer(_pci_devices_needed(disks) + (ssh_port is not None))
     argv += placer.bridge_args
+    if ssh_port is not None:
+        argv += ["-netdev", f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{ssh_port}-:22",
+                 "-device", f"virtio-net-pci,netdev=net0,{placer.next()}"]  # fmt: skip
     kinds = {attached.disk.kind for attached in disks}
     if kinds & set(VIRTIO_SCSI_KINDS):
         argv += ["-device", f"virtio-scsi-pci,id={VIRTIO_SCSI_ID},{placer.next()}"]

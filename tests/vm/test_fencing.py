@@ -150,6 +150,12 @@ def test_tgt_lun_through_two_initiators():
     assert {"register", "reserve", "release", "preempt", "fenced_path_register"} <= set(steps)
     fenced = steps["fenced_path_register"]
     assert fenced["exit_status"] == 24  # reservation conflict, after "reservations preempted"
+    # the fence proof (issue 20): READ(10) refused from the preempted path under Exclusive
+    # Access - Registrants Only, GOOD from the holder; tgt refuses SYNCHRONIZE CACHE under WE
+    assert document["fence_proof"]["result"] == "proven", document["fence_proof"]
+    assert document["fence_proof"]["write_side"] == "proven"
+    assert steps["proof_read_fenced"]["exit_status"] == 24
+    assert steps["proof_read_holder"]["exit_status"] == 0
     assert document["keys_before"] == document["keys_after"] == []
     assert document["cleanup"]["verified"] is True
     assert document["target"]["lu_designator"] == document["peer"]["lu_designator"]
