@@ -307,6 +307,17 @@ def fencing_node(step, lu, run_id, node, nodes, holder, victim, record_file, con
         record = NodeStep(step, run, located, timeout_s=timeout_s, guard=guard,
                           on_step=lambda s: _progress(s, counter)).execute()  # fmt: skip
     line = json.dumps(record, sort_keys=True)
+    _append_record(record_file, line)
+    common.write_out((line if as_json else _node_summary(record)) + "\n")
+    status = {"pass": 0, "refused": 10, "interrupted": 130}.get(record["status"], 9)
+    if record["interrupted"] == "SIGTERM":
+        status = 143
+    if status:
+        sys.exit(status)
+
+
+def _append_record(record_file: str, line: str) -> None:
+    """One step's record, a JSON line, appended to the node's record file."""
     try:
         with open(record_file, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
@@ -314,12 +325,6 @@ def fencing_node(step, lu, run_id, node, nodes, holder, victim, record_file, con
         from guestprobe.errors import OutputError
 
         raise OutputError(f"{record_file}: {exc.strerror}") from exc
-    click.echo(line if as_json else _node_summary(record))
-    status = {"pass": 0, "refused": 10, "interrupted": 130}.get(record["status"], 9)
-    if record["interrupted"] == "SIGTERM":
-        status = 143
-    if status:
-        sys.exit(status)
 
 
 def _node_summary(record: "dict[str, Any]") -> str:

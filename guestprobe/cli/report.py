@@ -112,6 +112,19 @@ def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None,
     return NodeReport(path, document, report_fingerprint(original), notes, host)
 
 
+def _host_views(host_files: "tuple[str, ...]") -> "tuple[list[Any] | None, dict[int, str]]":
+    """compare --host: every domain of the host files, and which file each came from."""
+    if not host_files:
+        return None, {}
+    hosts: "list[Any]" = []
+    host_of: "dict[int, str]" = {}
+    for host_file in host_files:
+        domains = pipeline.host_domains([host_file])
+        host_of.update((id(domain), host_file) for domain in domains)
+        hosts.extend(domains)
+    return hosts, host_of
+
+
 @click.command("compare")
 @click.argument("reports", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
@@ -161,14 +174,7 @@ def compare(
     if len(reports) < 2:
         raise click.UsageError("compare needs the reports of at least two nodes")
     key = input_key(redact_key)
-    hosts: "list[Any] | None" = None
-    host_of: "dict[int, str]" = {}
-    if host_files:
-        hosts = []
-        for host_file in host_files:
-            domains = pipeline.host_domains([host_file])
-            host_of.update((id(domain), host_file) for domain in domains)
-            hosts.extend(domains)
+    hosts, host_of = _host_views(host_files)
     nodes = [_load_node(path, key, hosts, host_of) for path in reports]
     result = compare_nodes(nodes, cluster_id)
     if html_output:

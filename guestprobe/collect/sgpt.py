@@ -105,10 +105,11 @@ def candidates() -> "list[str]":
 def untrusted_reason(path: str) -> "str | None":
     """Why a scan running as root must not load ``path`` (its constructors would run as root);
     None when it may: the file, after symlinks, and every directory above it and above the
-    path as given are owned by root and writable by nobody else. Not root: None.
+    path as given are owned by root and writable by nobody else (or, for a directory, sticky
+    like /tmp: then only root may replace root's entry in it). Not root: None.
 
-    >>> untrusted_reason("/tmp/libsgutils2.so.2")  # doctest: +SKIP
-    "/tmp/libsgutils2.so.2: /tmp is writable by others"
+    >>> untrusted_reason("/var/tmp/x/libsgutils2.so.2")  # doctest: +SKIP
+    "/var/tmp/x/libsgutils2.so.2: /var/tmp/x is not owned by root"
     """
     if os.geteuid() != 0:
         return None
@@ -122,7 +123,9 @@ def untrusted_reason(path: str) -> "str | None":
             return f"{path}: {name}: {exc.strerror}"
         if info.st_uid != 0:
             return f"{path}: {name} is not owned by root"
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        sticky_dir = stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not sticky_dir:
+            # /tmp (1777) is fine: nobody else may rename or remove root's entry in it
             return f"{path}: {name} is writable by group or others"
     return None
 

@@ -383,6 +383,21 @@ def test_a_library_that_others_could_write_is_not_loaded_and_is_named(tmp_path, 
     assert sgpt.untrusted_reason(os.path.realpath("/bin/sh")) is None  # root's, 0755 up to /
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs files owned by root (CI runs as root)")
+def test_a_library_below_a_sticky_directory_like_tmp_is_loaded_when_the_rest_is_roots(tmp_path):
+    """A checkout under /tmp (1777): nobody else may rename or remove root's entries there."""
+    sticky = tmp_path / "tmp"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    library = sticky / "checkout" / "libsgutils2.so.2"
+    library.parent.mkdir()
+    library.write_bytes(b"\x7fELF")
+    library.chmod(0o644)
+    assert sgpt.untrusted_reason(str(library)) is None
+    sticky.chmod(0o777)  # not sticky: anyone may swap the checkout folder
+    assert f"{sticky} is writable by group or others" in sgpt.untrusted_reason(str(library))
+
+
 def test_a_library_without_a_function_names_the_candidate(monkeypatch):
     monkeypatch.setenv("GUESTPROBE_LIBSGUTILS2", "/opt/sg3/libsgutils2.so.2")
     library = FakeLibrary({})
