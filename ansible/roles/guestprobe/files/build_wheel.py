@@ -36,6 +36,9 @@ def main(source: str, out: str) -> int:
         src.mkdir()
         for name in ("pyproject.toml", "README.md"):
             shutil.copy2(top / name, src / name)
+        (src / "packaging").mkdir()
+        for name in ("guestprobe.8", "guestprobe.bash"):  # pyproject's data-files
+            shutil.copy2(top / "packaging" / name, src / "packaging" / name)
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
         for name in ("guestprobe", "checks"):
             if (top / name).is_dir():
