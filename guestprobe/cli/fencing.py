@@ -336,6 +336,9 @@ def _node_summary(record: "dict[str, Any]") -> str:
     return terminal_lines("\n".join(lines) + "\n").rstrip("\n")
 
 
+RECORDS_MAX_BYTES = 16 << 20  # one node's record file (a few KiB per step)
+
+
 @click.command("fencing-cluster")
 @click.argument("records", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--run-id", metavar="HEX", help="The run to judge (default: the last one).")
@@ -348,25 +351,23 @@ def fencing_cluster(records, run_id, as_json, output):
     every node. Exit 0: fencing proven; 9: a step failed, the nodes cannot fence each other or
     something is left (the commands that remove it are printed); 10: a node refused the LU.
     """
-    import json
-
     from guestprobe.errors import BadInputError
     from guestprobe.fencing.crossnode import judge, render_table
+    from guestprobe.report.inputs import load_json, read_input_file
 
     lines = []
     for name in records:
-        try:
-            with open(name, encoding="utf-8") as handle:
-                text = handle.read(16 << 20)
-        except OSError as exc:
-            raise BadInputError(f"{name}: {exc.strerror}") from exc
-        for number, line in enumerate(text.splitlines(), start=1):
+        data = read_input_file(name)  # a regular file, opened without blocking, bounded
+        if len(data) > RECORDS_MAX_BYTES:
+            raise BadInputError(f"{name}: larger than the {RECORDS_MAX_BYTES >> 20} MiB "
+                                "a node's records may be")  # fmt: skip
+        for number, line in enumerate(data.splitlines(), start=1):
             if not line.strip():
                 continue
-            try:
-                lines.append(json.loads(line))
-            except ValueError as exc:
-                raise BadInputError(f"{name}:{number}: not a JSON record") from exc
+            record = load_json(line, f"{name}:{number}")  # strict JSON, depth capped
+            if not isinstance(record, dict):
+                raise BadInputError(f"{name}:{number}: not a JSON record")
+            lines.append(record)
     document = judge(lines, run_id)
     emit(document, as_json, output, render_table)
     verdict = document["verdict"]

@@ -220,3 +220,38 @@ def test_node_keys_are_this_tools_and_name_their_node():
     assert leftover_run_id(keys.key(2)) == RUN_ID and keys.node_of(keys.key(3)) == 3
     with pytest.raises(ValueError):
         node_keys("xyz", 3)
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"\xff\xfe\n", "not valid JSON"),  # not UTF-8: was an internal error (exit 70)
+        (b'{"step": "register", "x": NaN}\n', "NaN is not a JSON number"),  # was accepted
+        (b"[1, 2]\n", "not a JSON record"),
+        (b"[" * 100 + b"]" * 100 + b"\n", "nested"),
+    ],
+    ids=["not_utf8", "nan", "not_a_record", "deep"],
+)
+def test_fencing_cluster_reads_records_as_every_input_is_read(tmp_path, capsys, content, said):
+    """One line and exit 8, through the bounded reader (a FIFO or a device is refused too)."""
+    from guestprobe import cli
+
+    records = tmp_path / "node1.jsonl"
+    records.write_bytes(content)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["fencing-cluster", str(records)])
+    assert exited.value.code == 8
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1
+
+
+def test_fencing_cluster_refuses_a_fifo_at_once(tmp_path, capsys):
+    import os
+
+    from guestprobe import cli
+
+    fifo = tmp_path / "records"
+    os.mkfifo(fifo)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["fencing-cluster", str(fifo)])
+    assert exited.value.code == 8 and "FIFO" in capsys.readouterr().err
