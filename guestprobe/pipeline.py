@@ -156,10 +156,9 @@ def join_host(document: "Document", host_path: str, redaction: "Any" = None,
     """Judge ``document`` again with the facts of its KVM host (``guestprobe host --json``):
     each guest disk matched to its host disk; the join's record (matches, conflicts, changes).
     A redacted bundle's host view is redacted with its key, or refused (``host_view_for``)."""
-    from guestprobe.host.join import join_report
-    from guestprobe.report.inputs import load_json, read_input_file
+    from guestprobe.host.join import join_report, read_host_json
 
-    host = load_json(read_input_file(host_path), host_path)
+    host = read_host_json(host_path)
     return join_report(document, host, host_path, judge, redaction, key, report)
 
 

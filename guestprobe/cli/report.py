@@ -48,7 +48,7 @@ def report(report, as_json, output, fail_on, redact_key, brief, html_output, hos
     refuse_brief_json(as_json, brief)
     _, document, manifest = pipeline.rejudge(report, input_key(redact_key))
     redaction = (manifest or {}).get("redaction")
-    joined = (_join_host(document, host_file, redaction, input_key(redact_key), report)
+    joined = (pipeline.join_host(document, host_file, redaction, input_key(redact_key), report)
               if host_file else None)
     emit(document, as_json, output, brief=brief, html_output=html_output,
          redacted=bool(manifest and manifest.get("redaction")),
@@ -59,25 +59,6 @@ def report(report, as_json, output, fail_on, redact_key, brief, html_output, hos
         write_out(terminal_lines(render_join(joined)))
     if fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)
-
-
-def _join_host(document: "dict[str, Any]", host_file: str, *join: "Any") -> "dict[str, Any]":
-    """The join, or, for a domain XML given where the host's JSON is due, where to get it."""
-    from guestprobe.errors import BadInputError
-
-    try:
-        return pipeline.join_host(document, host_file, *join)
-    except BadInputError:
-        try:
-            with open(host_file, "rb") as stream:
-                xml = stream.read(256).lstrip().startswith(b"<")
-        except OSError:
-            xml = False
-        if not xml:
-            raise
-        raise BadInputError(
-            f"{host_file}: a domain XML, not the host's JSON: make that with 'guestprobe host "
-            f"--xml {host_file} --json -o HOST.json' and give --host HOST.json") from None
 
 
 def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None,

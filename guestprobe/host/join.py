@@ -280,11 +280,22 @@ def join_report(document: "Dict[str, Any]", host_document: "Any", path: str,
     return joined
 
 
-def load_host_file(path: str) -> "List[Dict[str, Any]]":
-    """The domains of a host document file (read bounded; BadInputError when foreign)."""
+def read_host_json(path: str) -> "Any":
+    """A ``guestprobe host --json`` file, read bounded; a domain XML given in its place is
+    refused with where to get the JSON from."""
     from guestprobe.report.inputs import load_json, read_input_file
 
-    return check_host_document(load_json(read_input_file(path), path), path)
+    data = read_input_file(path)
+    if data.lstrip()[:1] == b"<":
+        raise BadInputError(
+            f"{path}: a domain XML, not the host's JSON: make that with 'guestprobe host "
+            f"--xml {path} --json -o HOST.json' and give --host HOST.json")
+    return load_json(data, path)
+
+
+def load_host_file(path: str) -> "List[Dict[str, Any]]":
+    """The domains of a host document file (read bounded; BadInputError when foreign)."""
+    return check_host_document(read_host_json(path), path)
 
 
 def join_domains(document: "Dict[str, Any]", domains: "List[Dict[str, Any]]", source: str,

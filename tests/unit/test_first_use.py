@@ -41,6 +41,23 @@ def test_a_domain_xml_given_to_report_host_points_at_host_json(capsys):
     assert err.count("\n") == 1
 
 
+def test_a_domain_xml_given_to_compare_host_points_at_host_json_too(capsys):
+    status, _, err = run_cli(capsys, "compare", str(EXAMPLES / "mixed.tar.gz"),
+                             str(EXAMPLES / "two-paths.tar.gz"), "--host", str(HOST_XML))
+    assert status == 8, err
+    assert f"guestprobe host --xml {HOST_XML} --json -o HOST.json" in err
+
+
+def test_a_fifo_given_as_the_host_file_is_refused_not_waited_on(capsys, tmp_path):
+    import os
+
+    fifo = tmp_path / "host.json"
+    os.mkfifo(fifo)  # the hint's own read of the file once opened a FIFO and waited
+    status, _, err = run_cli(capsys, "report", str(EXAMPLES / "mixed.tar.gz"),
+                             "--host", str(fifo))
+    assert status == 8 and "FIFO" in err
+
+
 def test_the_root_message_names_guestprobe_once(monkeypatch, capsys):
     monkeypatch.setattr(common.os, "geteuid", lambda: 1000)
     status, _, err = run_cli(capsys, "scan")
