@@ -19,7 +19,7 @@ Document = Dict[str, Any]
 
 def judge(document: "Document") -> None:
     """Add the rules' verdicts to a report document (the check engine, loaded on first use)."""
-    from guestprobe.check.engine import apply_checks
+    from guestprobe.check.rule_engine import apply_checks
 
     apply_checks(document)
 

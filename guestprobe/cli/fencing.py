@@ -176,7 +176,7 @@ class _Run:
 
     def preflight(self, discoverer: "Any", options: "dict[str, Any]", sys_root, udev) -> None:
         """Scan the paths read-only; RefusedError (after the report) when the test may not run."""
-        from guestprobe.fencing.verdict import refused
+        from guestprobe.fencing.outcome import refused
 
         reasons = self.refusals(discoverer, options, sys_root, udev)
         if reasons:
@@ -217,10 +217,10 @@ class _Run:
 
     def test(self) -> None:
         """Send the planned steps, clean up, judge, report; exit with the verdict's status."""
+        from guestprobe.fencing.outcome import judge
         from guestprobe.fencing.preflight import PEER, TARGET
         from guestprobe.fencing.sequence import FencingTest
         from guestprobe.fencing.signals import SignalGuard
-        from guestprobe.fencing.verdict import judge
 
         counter = [0]
         facts, paths = self.facts, self.paths

@@ -7,7 +7,7 @@ import click
 
 from guestprobe.errors import BadInputError, ExitStatus
 
-# what one run may expand into (each domain is also capped: guestprobe.host.decode)
+# what one run may expand into (each domain is also capped: guestprobe.host.domain_xml)
 MAX_HOST_DISKS = 4096
 MAX_HOST_OUTPUT_BYTES = 64 * 1024 * 1024
 

@@ -101,7 +101,7 @@ class ProbeOptions:
     # the sg3_utils release the argvs are adapted to (sg3_releases.adapt); None: the newest
     sg3_release: "tuple[int, int] | None" = None
     # "lib" (libsgutils2 in a worker process per disk), "cli" (the executables) or "auto" (lib
-    # where usable): collect/engine.py choose_engine
+    # where usable): collect/lib_engine.py choose_engine
     engine: str = "cli"
 
 

@@ -71,7 +71,7 @@ class Collection:
     tool_version: str = __version__
     processes_started: int = 0
     abandoned_processes: int = 0
-    engine: "dict[str, Any] | None" = None  # collect/engine.py EngineChoice.to_dict
+    engine: "dict[str, Any] | None" = None  # collect/lib_engine.py EngineChoice.to_dict
     startup_s: "float | None" = None  # from the process's start to the scan's (imports)
 
     def to_dict(self) -> "dict[str, Any]":
@@ -263,10 +263,10 @@ def _since_process_start() -> "float | None":
 
 def _choose_engine(options: "ProbeOptions") -> "Any":
     if options.engine == "cli":  # no import of ctypes for the executables
-        from guestprobe.collect.engine import EngineChoice
+        from guestprobe.collect.lib_engine import EngineChoice
 
         return EngineChoice("cli", "asked for (--engine cli)")
-    from guestprobe.collect.engine import choose_engine
+    from guestprobe.collect.lib_engine import choose_engine
 
     return choose_engine(options.engine, options.sg3_release)
 
@@ -282,7 +282,7 @@ def _probe_in_workers(
 ) -> "tuple[list[DiskCollection], tuple[int, int]]":
     """The lib engine: each disk in a forked worker (collect/workers.py); (disks, (processes
     the workers started, processes they abandoned))."""
-    from guestprobe.collect.engine import LibEngine
+    from guestprobe.collect.lib_engine import LibEngine
     from guestprobe.collect.workers import probe_in_workers
 
     engine = LibEngine(choice.pt, run)

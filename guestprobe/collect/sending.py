@@ -1,7 +1,7 @@
 """Send one sg3_utils command: the one place that retries a UNIT ATTENTION.
 
 Used by the scan (collect/probe.py) and by fencing-test (fencing/sequence.py), whichever engine
-runs the command (the executable, or libsgutils2 through collect/engine.py). A UNIT ATTENTION
+runs the command (the executable, or libsgutils2 through collect/lib_engine.py). A UNIT ATTENTION
 (reset, power on, reservations preempted by another host) is reported once per condition, so the
 same command is sent once more; the record says so. ``retry_killed`` (fencing-test's cleanup): a
 command killed by a signal is sent again, that many times at most.

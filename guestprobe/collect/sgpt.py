@@ -5,7 +5,7 @@ command at the ioctl's cost instead of a process start's. This module only *load
 (whatever its soname: ``libsgutils2.so.2`` on RHEL/SUSE, ``libsgutils2-1.46.so.2`` on Debian),
 declares every function it calls with its argument and result types, and sends one CDB:
 :meth:`PassThrough.send` returns what happened as a :class:`PtAnswer`. Which CDBs a tool's argv
-stands for is :mod:`guestprobe.collect.engine`'s job.
+stands for is :mod:`guestprobe.collect.lib_engine`'s job.
 
 The functions used exist in every release from 1.37 to 1.48 (checked against the headers of
 each, tests/vm/.cache/sg3/<release>/*/include): ``sg_get_sense_str`` returns ``void`` in 1.37

@@ -20,9 +20,9 @@ from guestprobe import __version__
 from guestprobe.compat import shell_join
 from guestprobe.decode.persist import key_hex
 from guestprobe.fencing.keys import RunKeys, sg_key
+from guestprobe.fencing.outcome import FencingOutcome
 from guestprobe.fencing.preflight import PathFacts, Refusal, describe_key
 from guestprobe.fencing.sequence import FencingResult, PlannedStep, PrPath
-from guestprobe.fencing.verdict import Verdict
 from guestprobe.report.document import SCHEMA_VERSION
 from guestprobe.report.table import grid
 
@@ -35,7 +35,7 @@ def build_document(
     peer: "PathFacts | None",
     keys: "RunKeys",
     plan: "dict[str, Any]",
-    verdict: "Verdict",
+    verdict: "FencingOutcome",
     options: "dict[str, Any]",
     refusals: "list[Refusal] | None" = None,
     result: "FencingResult | None" = None,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from guestprobe.errors import BadInputError, ExitStatus, GuestprobeError
-from guestprobe.host.decode import MAX_HOST_INPUT_BYTES, decode_domain
+from guestprobe.host.domain_xml import MAX_HOST_INPUT_BYTES, decode_domain
 
 LIBVIRT_STATES = {0: "nostate", 1: "running", 2: "blocked", 3: "paused", 4: "shutdown",
                   5: "shutoff", 6: "crashed", 7: "pmsuspended"}

@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from guestprobe.check.derived import _get
 from guestprobe.errors import BadInputError
-from guestprobe.host.decode import MAX_DISKS_PER_DOMAIN
+from guestprobe.host.domain_xml import MAX_DISKS_PER_DOMAIN
 from guestprobe.host.judge import HOST_SCHEMA_VERSION, domain_facts
 
 VIRTIO_BLK_SERIAL_BYTES = 20

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
 from guestprobe import __version__
-from guestprobe.check.engine import evaluate
+from guestprobe.check.rule_engine import evaluate
 from guestprobe.check.rules import load_rules, rules_dir
 
 HOST_SCHEMA_VERSION = "1.0"

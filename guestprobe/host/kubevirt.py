@@ -1,5 +1,5 @@
 """A KubeVirt VirtualMachineInstance (``kubectl get vmi NAME -o json``) into the host facts of
-:mod:`guestprobe.host.decode`, as far as the VMI spec says them. Pure.
+:mod:`guestprobe.host.domain_xml`, as far as the VMI spec says them. Pure.
 
 Sample (one disk)::
 
@@ -13,15 +13,15 @@ unset cache reads ``cache_effective`` null); machine type q35; errorPolicy ``sto
 writes error_policy='stop' into the domain when the VMI sets none).
 
 Every field read is type-checked as a report's are: a field of the wrong JSON type, a string
-longer than :data:`~guestprobe.host.decode.MAX_HOST_TEXT` or more disks than
-:data:`~guestprobe.host.decode.MAX_DISKS_PER_DOMAIN` is one BadInputError naming the field.
+longer than :data:`~guestprobe.host.domain_xml.MAX_HOST_TEXT` or more disks than
+:data:`~guestprobe.host.domain_xml.MAX_DISKS_PER_DOMAIN` is one BadInputError naming the field.
 """
 
 
 from typing import Any, Dict, List, Optional
 
 from guestprobe.errors import BadInputError
-from guestprobe.host.decode import (
+from guestprobe.host.domain_xml import (
     HOST_CACHE_OFF,
     MAX_DISKS_PER_DOMAIN,
     MAX_HOST_TEXT,

@@ -19,7 +19,7 @@ from guestprobe.check.conditions import (
     resolve,
     template_fields,
 )
-from guestprobe.check.engine import apply_checks, evaluate
+from guestprobe.check.rule_engine import apply_checks, evaluate
 from guestprobe.check.rules import (
     RULES_DIR_ENV,
     RuleFileError,

@@ -4,7 +4,7 @@
 import checkfacts as cf
 import pytest
 
-from guestprobe.check.engine import apply_checks
+from guestprobe.check.rule_engine import apply_checks
 
 DISK_FEATURES = [
     "discovery", "naming", "fast_recovery", "pr_fencing", "thin_reclaim", "resize", "hot_plug",

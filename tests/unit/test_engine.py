@@ -1,4 +1,4 @@
-"""The lib engine (collect/engine.py over collect/sgpt.py) against a fake libsgutils2.
+"""The lib engine (collect/lib_engine.py over collect/sgpt.py) against a fake libsgutils2.
 
 The fake plays the library's pass-through object and a SCSI disk behind it: it keeps every CDB,
 data direction, length and timeout it is given, so each test asserts what the engine would send
@@ -15,7 +15,7 @@ import pytest
 
 from guestprobe.collect import sgpt
 from guestprobe.collect.discover import BlockDisk
-from guestprobe.collect.engine import LibEngine, render_hex
+from guestprobe.collect.lib_engine import LibEngine, render_hex
 from guestprobe.collect.probe import ProbeOptions
 from guestprobe.collect.process import CommandResult
 from guestprobe.collect.sending import send

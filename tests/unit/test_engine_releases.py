@@ -20,7 +20,7 @@ from test_engine import (
 )
 
 from guestprobe.collect import sgpt
-from guestprobe.collect.engine import LibEngine, render_hex, render_hex_before_1_43
+from guestprobe.collect.lib_engine import LibEngine, render_hex, render_hex_before_1_43
 from guestprobe.collect.process import CommandResult
 from guestprobe.collect.sending import send
 from guestprobe.collect.sg3 import (

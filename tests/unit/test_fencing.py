@@ -22,6 +22,7 @@ from test_fencing_fakes import (
 from guestprobe.collect import process
 from guestprobe.compat import shell_join
 from guestprobe.fencing import prout
+from guestprobe.fencing.outcome import judge
 from guestprobe.fencing.sequence import (
     CLEANUP,
     PASS,
@@ -33,7 +34,6 @@ from guestprobe.fencing.sequence import (
     planned_steps,
 )
 from guestprobe.fencing.signals import SignalGuard
-from guestprobe.fencing.verdict import judge
 
 TARGET = PrPath("target", A, "/dev/sda", KA)
 PEER = PrPath("peer", B, "/dev/sdc", KB)

@@ -69,7 +69,7 @@ import json, sys
 from guestprobe.fencing.keys import new_run_keys
 from guestprobe.fencing.sequence import FencingTest, PrPath
 from guestprobe.fencing.signals import SignalGuard
-from guestprobe.fencing.verdict import judge
+from guestprobe.fencing.outcome import judge
 key = new_run_keys(bytes.fromhex("a1b2c3d4e5")).target
 with SignalGuard() as guard:
     result = FencingTest(PrPath("target", "/dev/fake", "/dev/fake", key), None, [], None,

@@ -11,7 +11,7 @@ from test_bundle_cli import run_cli
 
 from guestprobe.errors import BadInputError, ExitStatus
 from guestprobe.host import collect
-from guestprobe.host.decode import lu_designator_of_path
+from guestprobe.host.domain_xml import lu_designator_of_path
 from guestprobe.host.judge import host_document
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -501,7 +501,7 @@ def test_kubevirts_vmi_sata_example_has_its_disk():
 def test_one_truth_about_the_default_error_policy():
     """libvirt without error_policy passes no werror/rerror: QEMU's block backend defaults,
     werror=enospc and rerror=report, apply; only KubeVirt writes error_policy='stop'."""
-    from guestprobe.host.decode import DEFAULT_ERROR_POLICY, DEFAULT_RERROR_POLICY
+    from guestprobe.host.domain_xml import DEFAULT_ERROR_POLICY, DEFAULT_RERROR_POLICY
 
     assert (DEFAULT_ERROR_POLICY, DEFAULT_RERROR_POLICY) == ("enospc", "report")
     texts = {str(p.relative_to(CHECKS)): p.read_text()

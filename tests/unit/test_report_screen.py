@@ -8,7 +8,7 @@ import pytest
 from reportpages import EXAMPLE_BUNDLES, EXAMPLES, example_report, judge
 from test_bundle_cli import run_cli
 
-from guestprobe.check.engine import apply_checks
+from guestprobe.check.rule_engine import apply_checks
 from guestprobe.report.findings import build_report_view
 from guestprobe.report.table import STATUS_SYMBOLS, feature_head, matrix_features
 from guestprobe.report.terminal import render_report

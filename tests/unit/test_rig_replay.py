@@ -5,7 +5,7 @@ the whole pipeline — discovery, probes, decoders, classifier, rules — withou
 from fakesys import RIG, rig_probe_node, rig_virtio_scsi_guest
 from replay import SG_INQ_VERSION, register_disk
 
-from guestprobe.check.engine import apply_checks
+from guestprobe.check.rule_engine import apply_checks
 from guestprobe.collect.probe import ProbeOptions
 from guestprobe.collect.scan import collect
 from guestprobe.collect.sysfs import SysRoot

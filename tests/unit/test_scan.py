@@ -10,7 +10,7 @@ import pytest
 from fakesys import MIXED, kvm_mixed
 from replay import SG_INQ_VERSION, register_disk
 
-from guestprobe.check.engine import apply_checks
+from guestprobe.check.rule_engine import apply_checks
 from guestprobe.collect import process
 from guestprobe.collect.probe import ProbeOptions
 from guestprobe.collect.scan import collect

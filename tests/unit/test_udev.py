@@ -9,7 +9,7 @@ from pathlib import Path
 import checkfacts as cf
 import pytest
 
-from guestprobe.check.engine import apply_checks
+from guestprobe.check.rule_engine import apply_checks
 from guestprobe.collect.udev import UdevView
 
 # What udev made for the mixed guest's disks (tests/vm, scenario mixed-udev)

@@ -13,7 +13,7 @@ import time
 
 from guestprobe.collect import process
 from guestprobe.collect.discover import BlockDisk
-from guestprobe.collect.engine import EngineChoice, choose_engine
+from guestprobe.collect.lib_engine import EngineChoice, choose_engine
 from guestprobe.collect.probe import ProbeOptions, probe_disk
 from guestprobe.collect.process import CommandResult
 from guestprobe.collect.sgpt import LibraryUnusable

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
-from guestprobe.collect.engine import VERIFIED_RELEASES
+from guestprobe.collect.lib_engine import VERIFIED_RELEASES
 from guestprobe.collect.sg3_releases import ReleaseDifference, differences_for
 
 from .sg3_builds import RELEASES, Sg3Build
@@ -37,7 +37,7 @@ def scan_name(release: str) -> str:
     return SCAN_FILE.format(release=release)[: -len(".json")]
 
 
-# The releases whose tools' command sequences the lib engine sends (collect/engine.py)
+# The releases whose tools' command sequences the lib engine sends (collect/lib_engine.py)
 LIB_ENGINE_RELEASES = tuple(f"{major}.{minor}" for major, minor in VERIFIED_RELEASES)
 
 

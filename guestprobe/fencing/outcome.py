@@ -1,4 +1,4 @@
-"""The verdict of a fencing test, from its steps and its cleanup. Pure.
+"""The outcome of a fencing test (code, sentence, exit status) from its steps and cleanup. Pure.
 
 | code | exit | when |
 |---|---|---|
@@ -26,7 +26,7 @@ SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
 
 
 @dataclass(frozen=True)
-class Verdict:
+class FencingOutcome:
     code: str
     text: str
     exit_status: int
@@ -35,8 +35,8 @@ class Verdict:
         return {"code": self.code, "text": self.text, "exit_status": self.exit_status}
 
 
-def refused(refusals: "list[Refusal]") -> "Verdict":
-    return Verdict("refused", "; ".join(r.text for r in refusals), ExitStatus.REFUSED)
+def refused(refusals: "list[Refusal]") -> "FencingOutcome":
+    return FencingOutcome("refused", "; ".join(r.text for r in refusals), ExitStatus.REFUSED)
 
 
 def _cleanup_text(result: "FencingResult") -> str:
@@ -59,21 +59,21 @@ def _cleanup_text(result: "FencingResult") -> str:
     )
 
 
-def judge(result: "FencingResult", with_peer: bool) -> "Verdict":
+def judge(result: "FencingResult", with_peer: bool) -> "FencingOutcome":
     test_steps = [s for s in result.steps if s.phase == TEST]
     failed = [s for s in test_steps if s.status == FAIL]
     unsupported = [s for s in test_steps if s.status == UNSUPPORTED]
     if result.error is not None:
-        return Verdict(
+        return FencingOutcome(
             "internal_error",
             f"guestprobe failed ({result.error}); cleanup "
             + ("verified" if result.cleanup_verified else _cleanup_text(result)),
             ExitStatus.INTERNAL,
         )
     if not result.cleanup_verified:
-        return Verdict("cleanup_incomplete", _cleanup_text(result), ExitStatus.TEST_FAILED)
+        return FencingOutcome("cleanup_incomplete", _cleanup_text(result), ExitStatus.TEST_FAILED)
     if result.interrupted is not None:
-        return Verdict(
+        return FencingOutcome(
             "interrupted",
             f"interrupted by {result.interrupted} after "
             f"{len(test_steps)} step(s); every key and reservation of the test was "
@@ -81,7 +81,7 @@ def judge(result: "FencingResult", with_peer: bool) -> "Verdict":
             SIGNAL_EXIT.get(result.interrupted, ExitStatus.TEST_FAILED),
         )
     if result.peer_other_lu:
-        return Verdict(
+        return FencingOutcome(
             "peer_is_another_lu",
             "--peer reaches another LU than the tested disk although their LU designators are "
             "the same (READ KEYS through it did not show the key registered through the tested "
@@ -91,16 +91,16 @@ def judge(result: "FencingResult", with_peer: bool) -> "Verdict":
         )
     proof = result.fence_proof or {}
     if proof.get("result") == "not_enforced":
-        return Verdict("fence_not_enforced", str(proof["text"]), ExitStatus.TEST_FAILED)
+        return FencingOutcome("fence_not_enforced", str(proof["text"]), ExitStatus.TEST_FAILED)
     if failed:
         first = failed[0]
-        return Verdict(
+        return FencingOutcome(
             "step_failed",
             f"{first.id} ({first.title}) failed: {first.detail}",
             ExitStatus.TEST_FAILED,
         )
     if unsupported:
-        return Verdict(
+        return FencingOutcome(
             "preempt_abort_unsupported",
             "PR basics proven, preempt-and-abort unsupported: REGISTER, RESERVE, RELEASE and "
             "PREEMPT work, but the target refuses PREEMPT AND ABORT, which Veritas I/O fencing "
@@ -109,7 +109,7 @@ def judge(result: "FencingResult", with_peer: bool) -> "Verdict":
             ExitStatus.TEST_FAILED,
         )
     if with_peer:
-        return Verdict(
+        return FencingOutcome(
             "fencing_proven",
             "REGISTER, RESERVE, RELEASE and PREEMPT AND ABORT work "
             "and the preempted path is fenced off: SCSI-3 PR fencing works on this LU "
@@ -117,7 +117,7 @@ def judge(result: "FencingResult", with_peer: bool) -> "Verdict":
             f"({proof.get('text', 'not sent')})",
             ExitStatus.OK,
         )
-    return Verdict(
+    return FencingOutcome(
         "pr_basics_proven",
         "REGISTER, RESERVE and RELEASE work; preempt-and-abort "
         "was not tested (it needs --peer, a second path to the LU)",
