@@ -32,6 +32,23 @@ from guestprobe.decode.vpd import (
     decode_unit_serial_number,
     lu_designators,
 )
+from guestprobe.document.model import (
+    BlockDeviceCharacteristicsFacts,
+    BlockLimitsFacts,
+    CapacityFacts,
+    DecodeFailure,
+    DiskReport,
+    Facts,
+    FullStatusFacts,
+    Identity,
+    InquiryFacts,
+    Passthrough,
+    PersistentReservations,
+    ProvisioningFacts,
+    SupportedOpcodesFacts,
+    WriteSameFacts,
+    WriteSameProbe,
+)
 
 WRITE_SAME_PROBES = ("write_same16_oor", "write_same10_oor", "write_same16_unmap_oor")
 
@@ -54,7 +71,7 @@ class _Decoder:
     def __init__(self, collected: "DiskCollection") -> None:
         self.collected = collected
         self.disk = collected.disk
-        self.errors: "list[dict[str, str]]" = []
+        self.errors: "list[DecodeFailure]" = []
         self.inquiry: "Any" = None  # standard INQUIRY data: live, else the kernel's copy
         self.inquiry_source: str = self.probe_id("inquiry")
         self.nvme_identify: "Any" = None
@@ -69,7 +86,7 @@ class _Decoder:
         try:
             return decoder(probe.response_bytes())
         except (DecodeError, ValueError) as exc:
-            self.errors.append({"probe": self.probe_id(name), "error": str(exc)})
+            self.errors.append(DecodeFailure(self.probe_id(name), str(exc)))
             return None
 
     def outcome(self, name: str) -> "str | None":
@@ -89,7 +106,7 @@ class _Decoder:
                 self.inquiry = decode_standard_inquiry(bytes.fromhex(disk.sysfs_pages["inquiry"]))
                 self.inquiry_source = f"sysfs:{disk.sysfs_path}/device/inquiry"
             except DecodeError as exc:
-                self.errors.append({"probe": "sysfs inquiry", "error": str(exc)})
+                self.errors.append(DecodeFailure("sysfs inquiry", str(exc)))
 
     def vendor_product_revision(self) -> "tuple[Any, Any, Any]":
         inquiry, disk = self.inquiry, self.disk
@@ -100,111 +117,98 @@ class _Decoder:
         return disk.scsi_vendor, disk.scsi_model, disk.scsi_rev
 
 
-def _to_dict(value: "Any") -> "Any":
-    return None if value is None else value.to_dict()
+def _passthrough(d: "_Decoder") -> "Passthrough":
+    return Passthrough(
+        d.outcome("inquiry"), _passthrough_works(d.outcome("inquiry")), [d.probe_id("inquiry")]
+    )
 
 
-def _passthrough(d: "_Decoder") -> "dict[str, Any]":
-    return {
-        "inquiry_outcome": d.outcome("inquiry"),
-        "works": _passthrough_works(d.outcome("inquiry")),
-        "evidence": [d.probe_id("inquiry")],
-    }
-
-
-def _inquiry(d: "_Decoder") -> "dict[str, Any]":
+def _inquiry(d: "_Decoder") -> "InquiryFacts":
     answered = d.inquiry is not None or d.nvme_identify is not None
-    return {
-        "decoded": _to_dict(d.inquiry),
-        "nvme_identify_controller": _to_dict(d.nvme_identify),
-        "source": d.inquiry_source if answered else None,
-    }
+    return InquiryFacts(d.inquiry, d.nvme_identify, d.inquiry_source if answered else None)
 
 
-def _identity(d: "_Decoder") -> "dict[str, Any]":
+def _identity(d: "_Decoder") -> "Identity":
     vendor, product, revision = d.vendor_product_revision()
     supported_pages = d.decode("vpd_0x00", decode_supported_vpd_pages)
     serial = d.decode("vpd_0x80", decode_unit_serial_number)
     identification = d.decode("vpd_0x83", decode_device_identification)
     lu_ids = lu_designators(identification) if identification is not None else []
-    return {
-        "vendor": vendor,
-        "product": product,
-        "revision": revision,
-        "unit_serial_number": serial.serial if serial is not None else None,
-        "kernel_serial": d.disk.serial,
-        "wwid": d.disk.wwid,
-        "supported_vpd_pages": supported_pages,
-        "designators": [] if identification is None else identification.to_dict()["designators"],
-        "lu_designator": lu_ids[0].text if lu_ids else None,
-        "lu_designator_type": lu_ids[0].designator_type if lu_ids else None,
-        "vpd_0x83_outcome": d.outcome("vpd_0x83"),
-        "evidence": [d.probe_id(n) for n in ("vpd_0x80", "vpd_0x83") if d.collected.probe(n)],
-    }
+    return Identity(
+        vendor=vendor,
+        product=product,
+        revision=revision,
+        unit_serial_number=serial.serial if serial is not None else None,
+        kernel_serial=d.disk.serial,
+        wwid=d.disk.wwid,
+        supported_vpd_pages=supported_pages,
+        designators=[] if identification is None else list(identification.designators),
+        lu_designator=lu_ids[0].text if lu_ids else None,
+        lu_designator_type=lu_ids[0].designator_type.value if lu_ids else None,
+        vpd_0x83_outcome=d.outcome("vpd_0x83"),
+        evidence=[d.probe_id(n) for n in ("vpd_0x80", "vpd_0x83") if d.collected.probe(n)],
+    )
 
 
 def _one_probe(
-    probe: str, decoder: "Callable[[bytes], Any]", outcome_first: bool = False
-) -> "Callable[[_Decoder], dict[str, Any]]":
-    """A fact group that is one probe's decoded answer, its outcome and the probe as evidence
-    (``outcome_first``: the key order of the capacity group, kept as the report has it)."""
+    probe: str, decoder: "Callable[[bytes], Any]", group: "type"
+) -> "Callable[[_Decoder], Any]":
+    """A fact group (record ``group``) that is one probe's decoded answer, its outcome and the
+    probe as evidence."""
 
-    def group(d: "_Decoder") -> "dict[str, Any]":
-        decoded = _to_dict(d.decode(probe, decoder))
-        evidence = [d.probe_id(probe)]
-        if outcome_first:
-            return {"outcome": d.outcome(probe), "decoded": decoded, "evidence": evidence}
-        return {"decoded": decoded, "outcome": d.outcome(probe), "evidence": evidence}
+    def build(d: "_Decoder") -> "Any":
+        return group(
+            decoded=d.decode(probe, decoder), outcome=d.outcome(probe), evidence=[d.probe_id(probe)]
+        )
 
-    return group
+    return build
 
 
 PR_PROBES = ("pr_read_keys", "pr_read_reservation", "pr_report_capabilities")
 
 
-def _persistent_reservations(d: "_Decoder") -> "dict[str, Any]":
+def _persistent_reservations(d: "_Decoder") -> "PersistentReservations":
     keys = d.decode("pr_read_keys", decode_read_keys)
     reservation = d.decode("pr_read_reservation", decode_read_reservation)
     capabilities = d.decode("pr_report_capabilities", decode_report_capabilities)
     registered = [] if keys is None else list(keys.keys)
-    return {
-        "read_keys_outcome": d.outcome("pr_read_keys"),
-        "read_reservation_outcome": d.outcome("pr_read_reservation"),
-        "report_capabilities_outcome": d.outcome("pr_report_capabilities"),
-        "keys": _to_dict(keys),
-        "registered_key_count": None if keys is None else len(registered),
-        "veritas_keys": [
-            vk.to_dict() for vk in (decode_veritas_key(key) for key in registered) if vk is not None
+    return PersistentReservations(
+        read_keys_outcome=d.outcome("pr_read_keys"),
+        read_reservation_outcome=d.outcome("pr_read_reservation"),
+        report_capabilities_outcome=d.outcome("pr_report_capabilities"),
+        keys=keys,
+        registered_key_count=None if keys is None else len(registered),
+        veritas_keys=[
+            vk for vk in (decode_veritas_key(key) for key in registered) if vk is not None
         ],
-        "reservation": _to_dict(reservation),
-        "capabilities": _to_dict(capabilities),
-        "evidence": [d.probe_id(n) for n in PR_PROBES],
-    }
+        reservation=reservation,
+        capabilities=capabilities,
+        evidence=[d.probe_id(n) for n in PR_PROBES],
+    )
 
 
-def _supported_opcodes(d: "_Decoder") -> "dict[str, Any]":
+def _supported_opcodes(d: "_Decoder") -> "SupportedOpcodesFacts":
     opcodes = d.decode("opcodes", decode_supported_opcodes)
-    return {
-        "outcome": d.outcome("opcodes"),
-        "count": None if opcodes is None else len(opcodes.commands),
-        "commands_of_interest": None
+    return SupportedOpcodesFacts(
+        outcome=d.outcome("opcodes"),
+        count=None if opcodes is None else len(opcodes.commands),
+        commands_of_interest=None
         if opcodes is None
         else {name: opcodes.supports(op, sa) for name, (op, sa) in OPCODES_OF_INTEREST.items()},
-        "evidence": [d.probe_id("opcodes")],
-    }
+        evidence=[d.probe_id("opcodes")],
+    )
 
 
-def _write_same(d: "_Decoder") -> "dict[str, Any]":
-    group: "dict[str, Any]" = {
-        name: {
-            "outcome": d.outcome(name),
-            "exit_status": getattr(d.collected.probe(name), "exit_status", None),
-            "implemented": _write_same_implemented(d.outcome(name)),
-        }
+def _write_same(d: "_Decoder") -> "WriteSameFacts":
+    probes = {
+        name: WriteSameProbe(
+            outcome=d.outcome(name),
+            exit_status=getattr(d.collected.probe(name), "exit_status", None),
+            implemented=_write_same_implemented(d.outcome(name)),
+        )
         for name in WRITE_SAME_PROBES
     }
-    group["evidence"] = [d.probe_id(n) for n in WRITE_SAME_PROBES]
-    return group
+    return WriteSameFacts(evidence=[d.probe_id(n) for n in WRITE_SAME_PROBES], **probes)
 
 
 # Which fact group is read from which probe(s), by which decoder, in the report's order.
@@ -212,25 +216,48 @@ FACT_GROUPS: "tuple[tuple[str, Callable[[_Decoder], Any]], ...]" = (
     ("passthrough", _passthrough),  # inquiry: did SCSI pass-through answer at all
     ("inquiry", _inquiry),  # inquiry (or sysfs inquiry): standard INQUIRY / NVMe Identify
     ("identity", _identity),  # vpd_0x00, vpd_0x80, vpd_0x83 + the INQUIRY above
-    ("capacity", _one_probe("readcap16", decode_read_capacity_16, outcome_first=True)),
-    ("block_limits", _one_probe("vpd_0xb0", decode_block_limits)),
-    ("block_device_characteristics", _one_probe("vpd_0xb1", decode_block_device_characteristics)),
-    ("logical_block_provisioning", _one_probe("vpd_0xb2", decode_logical_block_provisioning)),
+    ("capacity", _one_probe("readcap16", decode_read_capacity_16, CapacityFacts)),
+    ("block_limits", _one_probe("vpd_0xb0", decode_block_limits, BlockLimitsFacts)),
+    ("block_device_characteristics", _one_probe(
+        "vpd_0xb1", decode_block_device_characteristics, BlockDeviceCharacteristicsFacts)),
+    ("logical_block_provisioning", _one_probe(
+        "vpd_0xb2", decode_logical_block_provisioning, ProvisioningFacts)),
     ("persistent_reservations", _persistent_reservations),  # the three PR IN probes
     # READ FULL STATUS: each registration's key and TransportID (outcome null: not collected,
     # a report of a guestprobe without this probe)
-    ("pr_full_status", _one_probe("pr_read_full_status", decode_read_full_status)),
+    ("pr_full_status", _one_probe(
+        "pr_read_full_status", decode_read_full_status, FullStatusFacts)),
     ("supported_opcodes", _supported_opcodes),  # opcodes: REPORT SUPPORTED OPERATION CODES
     ("write_same", _write_same),  # the WRITE SAME probes' outcomes (no data to decode)
 )
 
 
-def disk_facts(collected: "DiskCollection") -> "tuple[dict[str, Any], Transport]":
+def disk_report(collected: "DiskCollection") -> "DiskReport":
+    """One disk of the report: its collection decoded (:func:`disk_facts`) and classified."""
+    facts, transport = disk_facts(collected)
+    disk = collected.disk
+    return DiskReport(
+        name=disk.name,
+        dev_path=disk.dev_path,
+        sg_path=disk.sg_path,
+        hctl=disk.hctl,
+        by_id=disk.by_id,
+        by_path=disk.by_path,
+        size_bytes=disk.size_bytes,
+        status=collected.status,
+        transport=transport,
+        facts=facts,
+        processes=collected.processes,
+        inventory=disk,
+        probes=list(collected.probes),
+    )
+
+
+def disk_facts(collected: "DiskCollection") -> "tuple[Facts, Transport]":
     """Decoded facts of one disk (the groups of :data:`FACT_GROUPS`) and its transport."""
     d = _Decoder(collected)
     d.read_inquiry()
-    facts: "dict[str, Any]" = {group: build(d) for group, build in FACT_GROUPS}
-    facts["decode_errors"] = d.errors
+    facts = Facts(decode_errors=d.errors, **{group: build(d) for group, build in FACT_GROUPS})
     vendor, product, _ = d.vendor_product_revision()
     source = d.inquiry_source if d.inquiry is not None else None
     return facts, classify_transport(collected.disk, vendor, product, source)

@@ -1,10 +1,11 @@
 """The one place that wires the stages: collect -> decode -> classify -> judge.
 
 ``scan``, ``collect``, fencing-test's preflight and ``report``/``compare`` all come here; nothing
-else joins the stages. Collectors return raw results (:mod:`guestprobe.collect`), the report
-document decodes and classifies them (:mod:`guestprobe.report.document`, :mod:`guestprobe.facts`),
-and the rules judge (:mod:`guestprobe.check`). Saved reports and bundles come back in through one
-bounded reader (:mod:`guestprobe.report.inputs`, typed checks in :mod:`guestprobe.report.validate`).
+else joins the stages. Collectors return raw results (:mod:`guestprobe.collect`), the decoders
+read them into typed facts (:mod:`guestprobe.facts`), the typed report holds them
+(:mod:`guestprobe.document`) and the rules judge it (:mod:`guestprobe.check`). Saved reports and
+bundles come back in through one bounded reader (:mod:`guestprobe.document.inputs`), checked and
+built by :mod:`guestprobe.document.codec`.
 """
 
 
@@ -17,22 +18,31 @@ from guestprobe.errors import BadInputError
 Document = Dict[str, Any]
 
 
-def judge(document: "Document") -> None:
-    """Add the rules' verdicts to a report document (the check engine, loaded on first use)."""
+def judge(report: "Any") -> None:
+    """Add the rules' verdicts to a report (the rule engine, loaded on first use)."""
     from guestprobe.check.rule_engine import apply_checks
 
-    apply_checks(document)
+    apply_checks(report)
+
+
+def judge_document(document: "Document") -> None:
+    """Judge a report's JSON form in place (the host join's documents)."""
+    from guestprobe.document.model import Report
+
+    report = Report.from_dict(document, "report")
+    judge(report)
+    document.update(report.to_dict())
 
 
 def load_input(path: str, key: "bytes | None" = None) -> "Tuple[Any, Optional[Document]]":
     """(the report as saved, the bundle's manifest or None) of a JSON report or a bundle.
 
     The one reader of ``report`` and ``compare``: regular files only, bounded in size and JSON
-    depth (``report.inputs``); bundles verified against their manifest, and against its MAC when
+    depth (``document.inputs``); bundles verified against their manifest, and against its MAC when
     ``key`` is given. BadInputError (one line, exit 8) for anything else.
     """
     from guestprobe.bundle.archive import is_bundle, read_bundle
-    from guestprobe.report.inputs import load_json, read_input_file
+    from guestprobe.document.inputs import load_json, read_input_file
 
     data = read_input_file(path)
     if is_bundle(data):  # a support bundle (guestprobe collect): verified against its manifest
@@ -47,18 +57,19 @@ def load_input(path: str, key: "bytes | None" = None) -> "Tuple[Any, Optional[Do
 
 def rejudge(
     path: str, key: "bytes | None" = None
-) -> "Tuple[Any, Document, Optional[Document]]":
-    """(the report as saved, decoded and judged again here, the bundle's manifest or None)."""
-    from guestprobe.report.document import check_expansion, collection_from_document
+) -> "Tuple[Any, Any, Optional[Document]]":
+    """(the report as saved, decoded and judged again here as a typed
+    :class:`~guestprobe.document.model.Report`, the bundle's manifest or None)."""
+    from guestprobe.document.build import check_expansion, collection_from_document
 
     original, manifest = load_input(path, key)
     try:
         collection = collection_from_document(original)
-        document = report_of(collection)
-        check_expansion(document)
+        report = report_of(collection)
+        check_expansion(report)
     except BadInputError as exc:
         raise BadInputError(f"{path}: {exc}") from None
-    return original, document, manifest
+    return original, report, manifest
 
 
 @dataclass(frozen=True)
@@ -100,19 +111,21 @@ def collect(
     )
 
 
-def report_of(collection: "Any", judged: bool = True) -> "Document":
-    """Decode, classify and (unless ``judged`` is false) judge a collection: the report."""
-    from guestprobe.report.document import build_document
+def report_of(collection: "Any", judged: bool = True) -> "Any":
+    """Decode, classify and (unless ``judged`` is false) judge a collection: the typed report."""
+    from guestprobe.document.build import build_report
+    from guestprobe.facts import disk_report
 
-    return build_document(collection, judge if judged else None)
+    disks = [disk_report(disk) for disk in collection.disks]
+    return build_report(collection, disks, judge if judged else None)
 
 
 def scan(
     request: "ScanRequest",
     progress: "Optional[Callable[[int, int], None]]" = None,
     **machine: "Any",
-) -> "Document":
-    """collect -> decode -> classify -> judge: the report of this machine's disks."""
+) -> "Any":
+    """collect -> decode -> classify -> judge: the typed report of this machine's disks."""
     return report_of(collect(request, progress, **machine))
 
 
@@ -142,7 +155,7 @@ def bundle(
         key = redact_key.encode() if redact_key else new_key()
         collection = Collection.from_dict(redact_collection(collection.to_dict(), key))
         redaction = {"method": "hmac-sha256", "key": "given" if redact_key else "random"}
-    document = report_of(collection)
+    document = report_of(collection).to_dict()
     mac_key = redact_key.encode() if redact_key else None
     page = output_bytes(render_html(document, redacted=redaction is not None))
     data = build_bundle(
@@ -159,7 +172,7 @@ def join_host(document: "Document", host_path: str, redaction: "Any" = None,
     from guestprobe.host.join import join_report, read_host_json
 
     host = read_host_json(host_path)
-    return join_report(document, host, host_path, judge, redaction, key, report)
+    return join_report(document, host, host_path, judge_document, redaction, key, report)
 
 
 def join_node_host(document: "Document", hosts: "list[Any]", redaction: "Any" = None,
@@ -170,7 +183,7 @@ def join_node_host(document: "Document", hosts: "list[Any]", redaction: "Any" = 
     from guestprobe.host.join import host_view_for, join_domains
 
     domains = host_view_for(hosts, redaction, key, report)
-    return join_domains(document, domains, "--host", judge, require_strong=True)
+    return join_domains(document, domains, "--host", judge_document, require_strong=True)
 
 
 def host_domains(paths: "Sequence[str]") -> "list[Any]":

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from guestprobe import __version__
+from guestprobe.document import inputs
 from guestprobe.errors import BadInputError
-from guestprobe.report import inputs
 
 BUNDLE_FORMAT = "guestprobe-bundle"
 BUNDLE_FORMAT_VERSION = 1
@@ -333,7 +333,7 @@ def read_bundle(data: bytes, source: str = "bundle", key: "bytes | None" = None)
     if key is not None:
         _check_mac(manifest, key, source)
     report = _load_json(files[REPORT], REPORT, source)
-    from guestprobe.report.document import check_schema_version  # (imports the decoders)
+    from guestprobe.document.build import check_schema_version  # (imports the decoders)
 
     try:
         check_schema_version(report)

@@ -37,8 +37,8 @@ Two paths of one LU inside one node are one node's paths, never "shared": they c
 from dataclasses import dataclass
 from typing import Any
 
-from guestprobe.check.verdict import Verdict, verdicts_of
 from guestprobe.decode.persist import KeyOwner, key_owner
+from guestprobe.document.verdict import Verdict, verdicts_of
 
 MIN_COORDINATOR_DISKS = 3
 # the disk verdict about SCSI-3 PR I/O fencing (checks/pr_fencing.toml)

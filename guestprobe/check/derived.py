@@ -301,8 +301,10 @@ def host_context(document: "Mapping[str, Any]", disk_name: "str | None"
             "matched_by": entry.get("matched_by")}
 
 
-def contexts(document: "Mapping[str, Any]") -> "tuple[dict[str, Any], list[dict[str, Any]]]":
-    """(guest context, one context per disk, in document order)."""
+def contexts(report: "Any") -> "tuple[dict[str, Any], list[dict[str, Any]]]":
+    """(guest context, one context per disk, in the report's order), from the report's JSON
+    form, made once."""
+    document = report.to_dict()
     platform = dict(document.get("platform") or {})
     platform["hypervisor"] = hypervisor(platform)
     guest = guest_derived(document)

@@ -29,10 +29,11 @@ from guestprobe.check.conditions import (
     resolve,
 )
 from guestprobe.check.derived import contexts, source_facts
-from guestprobe.check.rules import Clause, Remedy, Rule, load_rules
-from guestprobe.check.verdict import Reason, Remediation, Verdict
+from guestprobe.check.rules import Clause, RemedyTemplate, Rule, load_rules
+from guestprobe.document.model import Report
+from guestprobe.document.verdict import Reason, Remedy, Verdict
 
-__all__ = ["apply_checks", "evaluate", "judge_document"]
+__all__ = ["apply_checks", "evaluate", "judge_report"]
 
 FACTS_MISSING = "facts_missing"
 NO_CASE = "no_case_matched"
@@ -70,19 +71,21 @@ def _evidence_ids(context: "Mapping[str, Any]", path: str) -> "list[str]":
 
 def _remediation(
     rule: "Rule", context: "Mapping[str, Any]", names: "Sequence[str]"
-) -> "list[Remediation]":
-    out: "list[Remediation]" = []
+) -> "list[Remedy]":
+    out: "list[Remedy]" = []
     for name in names:
-        remedy: "Remedy" = rule.remedies[name]
+        remedy: "RemedyTemplate" = rule.remedies[name]
         if _holds(context, remedy.when, remedy.when_any).value is not True:
             continue  # offered only where its condition holds (and no condition always holds)
-        entry = Remediation(remedy.platform, render(remedy.text, context))
+        entry = Remedy(remedy.platform, render(remedy.text, context))
         if entry not in out:
             out.append(entry)
     return out
 
 
-def _unknown(rule: "Rule", context: "Mapping[str, Any]", paths: "Sequence[str]", why: str) -> dict:
+def _unknown(
+    rule: "Rule", context: "Mapping[str, Any]", paths: "Sequence[str]", why: str
+) -> "Verdict":
     missing = source_facts(list(paths))
     listed = ", ".join(missing)
     return _verdict(
@@ -106,7 +109,7 @@ def _verdict(
     remedies: "list[str]",
     missing: "list[str]",
     details: "dict[str, Any]",
-) -> "dict[str, Any]":
+) -> "Verdict":
     evidence: "list[str]" = []
     for path in [*rule.evidence, *evidence_paths]:
         for probe_id in _evidence_ids(context, path):
@@ -122,7 +125,7 @@ def _verdict(
         rule.guide_section,
         missing,
         details or None,
-    ).to_dict()
+    )
 
 
 def _show(context: "Mapping[str, Any]", paths: "Sequence[str]", into: "dict[str, Any]") -> None:
@@ -136,7 +139,7 @@ def _reason(clause: "Clause", context: "Mapping[str, Any]") -> "Reason":
     return Reason(clause.code, render(clause.text, context))
 
 
-def evaluate(rule: "Rule", context: "Mapping[str, Any]") -> "dict[str, Any]":
+def evaluate(rule: "Rule", context: "Mapping[str, Any]") -> "Verdict":
     """One rule over one context (a disk's or the guest's; see :mod:`.derived`)."""
     absent = [p for p in rule.needs if resolve(context, p) in (MISSING, None)]
     if absent:
@@ -177,17 +180,18 @@ def evaluate(rule: "Rule", context: "Mapping[str, Any]") -> "dict[str, Any]":
     )
 
 
-def judge_document(document: "Mapping[str, Any]", rules: "Sequence[Rule]") -> None:
-    """Fill every disk's ``verdicts`` and the document's ``guest_verdicts`` (in place)."""
-    guest_context, disk_contexts = contexts(document)
-    for disk, context in zip(document.get("disks") or [], disk_contexts):
-        disk["verdicts"] = [evaluate(r, context) for r in rules if r.scope == "disk"]
-    document["guest_verdicts"] = [evaluate(r, guest_context) for r in rules if r.scope == "guest"]
+def judge_report(report: "Report", rules: "Sequence[Rule]") -> None:
+    """Fill every disk's ``verdicts`` and the report's ``guest_verdicts`` (in place). The rules
+    read their fact paths in contexts made once per disk from the report's JSON form."""
+    guest_context, disk_contexts = contexts(report)
+    for disk, context in zip(report.disks, disk_contexts):
+        disk.verdicts = [evaluate(r, context) for r in rules if r.scope == "disk"]
+    report.guest_verdicts = [evaluate(r, guest_context) for r in rules if r.scope == "guest"]
 
 
 def apply_checks(
-    document: "dict[str, Any]", rules_dir: "str | os.PathLike[str] | None" = None
+    report: "Report", rules_dir: "str | os.PathLike[str] | None" = None
 ) -> None:
-    """The report's checker: judge ``document`` with the rules of ``rules_dir`` (see
+    """The report's checker: judge ``report`` with the rules of ``rules_dir`` (see
     :func:`guestprobe.check.rules.rules_dir` for where they come from)."""
-    judge_document(document, load_rules(rules_dir))
+    judge_report(report, load_rules(rules_dir))

@@ -42,7 +42,7 @@ class RuleFileError(BadInputError):
 
 
 @dataclass(frozen=True)
-class Remedy:
+class RemedyTemplate:
     name: str
     platform: str
     text: str
@@ -77,7 +77,7 @@ class Rule:
     evidence: "tuple[str, ...]"
     cases: "tuple[Clause, ...]"
     notes: "tuple[Clause, ...]"
-    remedies: "Mapping[str, Remedy]" = field(default_factory=dict)
+    remedies: "Mapping[str, RemedyTemplate]" = field(default_factory=dict)
     source: str = ""
     order: int = 1000
 
@@ -149,7 +149,7 @@ def _clause(table: "Any", what: str, is_case: bool) -> "Clause":
     )
 
 
-def parse_remedies(data: "Any", what: str) -> "dict[str, Remedy]":
+def parse_remedies(data: "Any", what: str) -> "dict[str, RemedyTemplate]":
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -164,11 +164,13 @@ def parse_remedies(data: "Any", what: str) -> "dict[str, Remedy]":
             raise ValueError(f"{where}: platform must be one of {', '.join(PLATFORMS)}")
         when, when_any = _conditions(table, where)
         text = _text(table, "text", where)
-        remedies[name] = Remedy(name, table["platform"], text, when, when_any)
+        remedies[name] = RemedyTemplate(name, table["platform"], text, when, when_any)
     return remedies
 
 
-def parse_rule(data: "Mapping[str, Any]", source: str, library: "Mapping[str, Remedy]") -> "Rule":
+def parse_rule(
+    data: "Mapping[str, Any]", source: str, library: "Mapping[str, RemedyTemplate]"
+) -> "Rule":
     """A :class:`Rule` from a parsed rule file; ValueError naming what is wrong."""
     _unknown_keys(data, _RULE_KEYS, source)
     feature = data.get("feature")

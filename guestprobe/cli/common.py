@@ -157,7 +157,7 @@ def emit(
 def fail_on_status(document: "dict[str, Any]", fail_on: "str | None") -> bool:
     if not fail_on:
         return False
-    from guestprobe.check.verdict import verdicts_of
+    from guestprobe.document.verdict import verdicts_of
 
     verdicts = [v for d in document["disks"] for v in verdicts_of(d.get("verdicts"))]
     verdicts += verdicts_of(document.get("guest_verdicts"))

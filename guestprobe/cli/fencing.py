@@ -351,9 +351,9 @@ def fencing_cluster(records, run_id, as_json, output):
     every node. Exit 0: fencing proven; 9: a step failed, the nodes cannot fence each other or
     something is left (the commands that remove it are printed); 10: a node refused the LU.
     """
+    from guestprobe.document.inputs import load_json, read_input_file
     from guestprobe.errors import BadInputError
     from guestprobe.fencing.crossnode import judge, render_table
-    from guestprobe.report.inputs import load_json, read_input_file
 
     lines = []
     for name in records:

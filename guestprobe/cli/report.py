@@ -46,7 +46,8 @@ def report(report, as_json, output, fail_on, redact_key, brief, html_output, hos
            features):
     """Decode and judge a saved report again, with this machine's guestprobe and rules."""
     refuse_brief_json(as_json, brief)
-    _, document, manifest = pipeline.rejudge(report, input_key(redact_key))
+    _, judged, manifest = pipeline.rejudge(report, input_key(redact_key))
+    document = judged.to_dict()
     redaction = (manifest or {}).get("redaction")
     joined = (pipeline.join_host(document, host_file, redaction, input_key(redact_key), report)
               if host_file else None)
@@ -68,7 +69,8 @@ def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None,
 
     notes = []
     host = None
-    original, document, manifest = pipeline.rejudge(path, key)
+    original, judged, manifest = pipeline.rejudge(path, key)
+    document = judged.to_dict()
     redaction = (manifest or {}).get("redaction") or {}
     if hosts:  # compare --host: judged with the host's facts of its own domain
         joined = pipeline.join_node_host(document, hosts, redaction, key, path)

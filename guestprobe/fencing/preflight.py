@@ -139,7 +139,8 @@ def gather(
         names=list(names), timeout_s=timeout_s, write_probes=False, workers=max(1, len(names))
     )
     collection = pipeline.collect(request, sys=sys, udev=udev, run=run)
-    return {disk["name"]: disk for disk in pipeline.report_of(collection, judged=False)["disks"]}
+    report = pipeline.report_of(collection, judged=False).to_dict()
+    return {disk["name"]: disk for disk in report["disks"]}
 
 
 def scanned_lu_paths(

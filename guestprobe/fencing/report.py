@@ -19,11 +19,11 @@ from typing import Any
 from guestprobe import __version__
 from guestprobe.compat import shell_join
 from guestprobe.decode.persist import key_hex
+from guestprobe.document.build import SCHEMA_VERSION
 from guestprobe.fencing.keys import RunKeys, sg_key
 from guestprobe.fencing.outcome import FencingOutcome
 from guestprobe.fencing.preflight import PathFacts, Refusal, describe_key
 from guestprobe.fencing.sequence import FencingResult, PlannedStep, PrPath
-from guestprobe.report.document import SCHEMA_VERSION
 from guestprobe.report.table import grid
 
 KIND = "fencing-test"

@@ -138,7 +138,7 @@ def domains_from_libvirt(uri: "Optional[str]", names: "List[str]") -> "List[Dict
 
 def _read_host_input(path: str) -> bytes:
     """A domain XML or VMI file, at most MAX_HOST_INPUT_BYTES (BadInputError past it)."""
-    from guestprobe.report.inputs import read_input_file
+    from guestprobe.document.inputs import read_input_file
 
     try:
         size = os.stat(path).st_size
@@ -164,7 +164,7 @@ def domain_from_file(path: str) -> "Dict[str, Any]":
 
 def load_vmi(path: str) -> "Dict[str, Any]":
     """A VirtualMachineInstance as JSON; as YAML only where PyYAML imports (no target ships it)."""
-    from guestprobe.report.inputs import load_json
+    from guestprobe.document.inputs import load_json
 
     data = _read_host_input(path)
     if data.lstrip()[:1] in (b"{", b"["):

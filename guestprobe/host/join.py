@@ -283,7 +283,7 @@ def join_report(document: "Dict[str, Any]", host_document: "Any", path: str,
 def read_host_json(path: str) -> "Any":
     """A ``guestprobe host --json`` file, read bounded; a domain XML given in its place is
     refused with where to get the JSON from."""
-    from guestprobe.report.inputs import load_json, read_input_file
+    from guestprobe.document.inputs import load_json, read_input_file
 
     data = read_input_file(path)
     if data.lstrip()[:1] == b"<":

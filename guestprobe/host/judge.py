@@ -39,9 +39,11 @@ def judge_domain(domain: "Dict[str, Any]", rules: "List[Any]") -> None:
     """Fill each disk's ``verdicts`` and the domain's ``domain_verdicts`` (in place)."""
     for disk in domain["disks"]:
         context = disk_context(disk, domain)
-        disk["verdicts"] = [evaluate(r, context) for r in rules if r.scope == "disk"]
+        disk["verdicts"] = [evaluate(r, context).to_dict() for r in rules if r.scope == "disk"]
     context = {"host": {"domain": domain_facts(domain)}}
-    domain["domain_verdicts"] = [evaluate(r, context) for r in rules if r.scope == "guest"]
+    domain["domain_verdicts"] = [
+        evaluate(r, context).to_dict() for r in rules if r.scope == "guest"
+    ]
 
 
 def host_document(domains: "List[Dict[str, Any]]", source: "Dict[str, Any]",

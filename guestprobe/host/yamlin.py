@@ -14,8 +14,8 @@ yaml`` writes neither aliases nor such tags.
 import math
 from typing import Any, List
 
+from guestprobe.document.inputs import MAX_JSON_DEPTH
 from guestprobe.errors import BadInputError
-from guestprobe.report.inputs import MAX_JSON_DEPTH
 
 # PyYAML's pure-Python reader takes seconds per 100,000 values and builds an object of a few
 # hundred bytes for each; a VMI with 1,024 disks is some 10,000 values and 150 KB of YAML.

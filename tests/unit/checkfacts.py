@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from documents import build_document
 from fakesys import MIXED, SATA_NVME, kvm_mixed, kvm_sata_nvme
 from pytest_subprocess import FakeProcess
 from replay import SG_INQ_VERSION, register_disk
@@ -27,7 +28,6 @@ from guestprobe.decode.persist import (
     decode_read_reservation,
     decode_veritas_key,
 )
-from guestprobe.report.document import build_document
 
 _GUESTS = {
     "mixed": (

@@ -14,9 +14,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from documents import build_document
+
 from guestprobe import pipeline
 from guestprobe.bundle.archive import build_bundle, read_bundle
-from guestprobe.report.document import build_document, collection_from_document
+from guestprobe.document.build import collection_from_document
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_BUNDLES = sorted(EXAMPLES.glob("*.tar.gz"))

@@ -13,6 +13,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from documents import build_document
 from fakesys import MIXED, kvm_mixed
 from replay import register_disk
 from test_bundle_archive import _tar_gz
@@ -24,7 +25,6 @@ from guestprobe.collect import scan as scan_module
 from guestprobe.collect.probe import ProbeOptions
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
-from guestprobe.report.document import build_document
 
 SG3_FACTS = {"tools": {}, "sg_inq_version": "2.10", "release": "1.46"}
 

@@ -62,7 +62,8 @@ RULES_NEWER_THAN_THE_EXAMPLES = {"raw_io"}
 def test_an_example_judged_again_keeps_its_stored_verdicts(path):
     """The pipeline's re-judgement of a bundle (``report``) against the report stored in it at
     collection: the same statuses and reason codes, the same LUs, platform and scan."""
-    original, document, manifest = pipeline.rejudge(str(path))
+    original, judged, manifest = pipeline.rejudge(str(path))
+    document = judged.to_dict()
     assert manifest is not None
     # a rule newer than the examples adds its verdict; every stored one stays as it was
     document["guest_verdicts"] = [v for v in document["guest_verdicts"]

@@ -11,13 +11,14 @@ import re
 import tarfile
 from pathlib import Path
 
+from documents import build_document
 from test_bundle_redact import IQN, PORTAL_IP, SECRETS, _collection
 
 from guestprobe.bundle.archive import build_bundle, describe_versions, read_bundle
 from guestprobe.bundle.redact import hexdump_bytes, redact_collection
 from guestprobe.collect.scan import Collection
+from guestprobe.document.build import collection_from_document
 from guestprobe.pipeline import judge
-from guestprobe.report.document import build_document, collection_from_document
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 KEY = b"k" * 32

@@ -9,6 +9,7 @@ from pathlib import Path
 import checkfacts as cf
 import pytest
 from click.testing import CliRunner
+from documents import judge_in_place as apply_checks
 
 from guestprobe.check.conditions import (
     MISSING,
@@ -19,7 +20,7 @@ from guestprobe.check.conditions import (
     resolve,
     template_fields,
 )
-from guestprobe.check.rule_engine import apply_checks, evaluate
+from guestprobe.check.rule_engine import evaluate
 from guestprobe.check.rules import (
     RULES_DIR_ENV,
     RuleFileError,
@@ -115,7 +116,7 @@ RULE = {
 
 def test_evaluate_a_rule():
     rule = parse_rule(RULE, "demo.toml", {})
-    verdict = evaluate(rule, CONTEXT)
+    verdict = evaluate(rule, CONTEXT).to_dict()
     assert verdict == {
         "feature": "demo", "title": "Demo", "status": "degraded",
         "reasons": [{"code": "b", "text": "on virtio-scsi"}, {"code": "n", "text": "2 keys"}],
@@ -127,11 +128,11 @@ def test_evaluate_a_rule():
 
 def test_missing_needs_and_undecidable_cases_give_unknown():
     rule = parse_rule(RULE, "demo.toml", {})
-    verdict = evaluate(rule, {"name": "vda", "transport": {"kind": None}})
+    verdict = evaluate(rule, {"name": "vda", "transport": {"kind": None}}).to_dict()
     assert verdict["status"] == "unknown"
     assert verdict["missing"] == ["transport.kind"]
     assert verdict["reasons"][0]["code"] == "facts_missing"
-    verdict = evaluate(rule, {"name": "vda", "transport": {"kind": "virtio-scsi"}})
+    verdict = evaluate(rule, {"name": "vda", "transport": {"kind": "virtio-scsi"}}).to_dict()
     assert verdict["status"] == "unknown"
     assert verdict["missing"] == ["transport.mode"]  # case 1 undecidable: no guessing past it
 
@@ -206,7 +207,7 @@ def test_bad_rule_files_are_one_clear_error(tmp_path, name, text, message):
 
 
 def _verdict_schema():
-    path = Path(__file__).resolve().parents[2] / "guestprobe/report/schema.json"
+    path = Path(__file__).resolve().parents[2] / "guestprobe/document/schema.json"
     if not path.exists():
         pytest.skip("report schema not present")
     schema = json.loads(path.read_text())

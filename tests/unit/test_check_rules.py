@@ -3,8 +3,7 @@
 
 import checkfacts as cf
 import pytest
-
-from guestprobe.check.rule_engine import apply_checks
+from documents import judge_in_place as apply_checks
 
 DISK_FEATURES = [
     "discovery", "naming", "fast_recovery", "pr_fencing", "thin_reclaim", "resize", "hot_plug",
@@ -272,15 +271,6 @@ def test_thirty_virtio_blk_disks_hit_the_device_limit():
     few_limit = {v["feature"]: v for v in few["guest_verdicts"]}["device_limit"]
     assert few_limit["status"] == "usable"
     assert "virtio_scsi_scales" in reasons(few_limit)
-
-
-def test_device_limit_unknown_without_the_virtio_list():
-    document = cf.document([cf.virtio_blk()])
-    del document["platform"]["virtio_devices"]
-    apply_checks(document)
-    limit = {v["feature"]: v for v in document["guest_verdicts"]}["device_limit"]
-    assert limit["status"] == "unknown"
-    assert limit["missing"] == ["platform.virtio_devices"]
 
 
 def test_vxfs_on_virtio_blk_is_critical():

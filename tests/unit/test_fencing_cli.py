@@ -22,9 +22,9 @@ from guestprobe.cli import common
 from guestprobe.cli import fencing as command
 from guestprobe.cli.fencing import CONFIRM_FLAG
 from guestprobe.compat import shell_join
+from guestprobe.document.build import SCHEMA_VERSION
 from guestprobe.fencing import keys
 from guestprobe.fencing.sequence import PrPath, planned_steps
-from guestprobe.report.document import SCHEMA_VERSION
 
 
 @pytest.fixture

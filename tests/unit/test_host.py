@@ -354,10 +354,10 @@ def test_join_survives_every_field_of_a_host_document_being_any_json_type(tmp_pa
     """A host document is input like any other: each field of its first disk and of its domain,
     set to each JSON type in turn, gives a joined report or one BadInputError, nothing else."""
     from guestprobe.host.join import join_report
-    from guestprobe.pipeline import judge, rejudge
+    from guestprobe.pipeline import judge_document, rejudge
     from guestprobe.report.output import to_json
 
-    _, guest, _ = rejudge(str(EXAMPLES / "mixed.tar.gz"))
+    guest = rejudge(str(EXAMPLES / "mixed.tar.gz"))[1].to_dict()
     host = json.loads(Path(_host_json(tmp_path, (FIXTURES / "mixed.xml").read_text())).read_text())
     values = (None, [{"a": 1}])  # null, and a container where text is expected
     places = [("disk", key) for key in host["domains"][0]["disks"][1]]
@@ -372,7 +372,7 @@ def test_join_survives_every_field_of_a_host_document_being_any_json_type(tmp_pa
             target[key] = value
             report = json.loads(json.dumps(guest))
             try:
-                join_report(report, document, "host.json", judge)
+                join_report(report, document, "host.json", judge_document)
             except BadInputError:
                 outcomes["refused"] += 1
                 continue

@@ -21,8 +21,8 @@ from test_bundle_cli import run_cli
 
 from guestprobe import cli, pipeline
 from guestprobe.bundle.archive import read_bundle
+from guestprobe.document import inputs
 from guestprobe.errors import BadInputError
-from guestprobe.report import inputs
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

@@ -11,8 +11,8 @@ from test_bundle_archive import DOCUMENT, _members, _tar_gz
 from test_bundle_cli import run_cli
 
 from guestprobe.bundle.archive import build_bundle, read_bundle
+from guestprobe.document.inputs import load_json
 from guestprobe.errors import BadInputError, ExitStatus
-from guestprobe.report.inputs import load_json
 
 NOT_JSON_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e999", "-1e400"]
 

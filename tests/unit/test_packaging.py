@@ -143,7 +143,7 @@ def test_rpm_holds_the_program_rules_man_page_completion_and_licences(built):
     for path in ("/usr/bin/guestprobe", "/usr/share/man/man8/guestprobe.8.gz",
                  "/usr/share/bash-completion/completions/guestprobe",
                  f"{app}/guestprobe/cli/__init__.py", f"{app}/guestprobe/bundle/archive.py",
-                 f"{app}/guestprobe/report/schema.json", f"{app}/guestprobe/rules/__init__.py",
+                 f"{app}/guestprobe/document/schema.json", f"{app}/guestprobe/rules/__init__.py",
                  f"{app}/guestprobe-0.1.0.dist-info/METADATA"):
         assert path in files, path
     assert not [f for f in files if "site-packages" in f or "dist-packages" in f]

@@ -15,9 +15,10 @@ from reportpages import EXAMPLES, example_report
 from test_bundle_cli import run_cli
 
 from guestprobe.collect.scan import Collection
+from guestprobe.document import build as document_module
+from guestprobe.document import codec as validate
+from guestprobe.document import inputs
 from guestprobe.errors import BadInputError, ExitStatus
-from guestprobe.report import document as document_module
-from guestprobe.report import inputs, validate
 
 
 @pytest.fixture(scope="module")

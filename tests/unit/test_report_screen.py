@@ -5,10 +5,10 @@ import json
 
 import checkfacts as cf
 import pytest
+from documents import judge_in_place as apply_checks
 from reportpages import EXAMPLE_BUNDLES, EXAMPLES, example_report, judge
 from test_bundle_cli import run_cli
 
-from guestprobe.check.rule_engine import apply_checks
 from guestprobe.report.findings import build_report_view
 from guestprobe.report.table import STATUS_SYMBOLS, feature_head, matrix_features
 from guestprobe.report.terminal import render_report

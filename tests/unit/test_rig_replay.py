@@ -2,6 +2,7 @@
 the whole pipeline — discovery, probes, decoders, classifier, rules — without booting QEMU."""
 
 
+from documents import build_document
 from fakesys import RIG, rig_probe_node, rig_virtio_scsi_guest
 from replay import SG_INQ_VERSION, register_disk
 
@@ -10,7 +11,6 @@ from guestprobe.collect.probe import ProbeOptions
 from guestprobe.collect.scan import collect
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
-from guestprobe.report.document import build_document
 
 
 def scan_rig(tmp_path, fp, scenario: str) -> "tuple[dict, dict[str, str]]":

@@ -1,6 +1,6 @@
 """Every fact path a rule in checks/*.toml names (needs, evidence, when, when_any, show, missing,
 and the {placeholders} of its sentences and remedies) exists: in the report's schema
-(guestprobe/report/schema.json) for the report's own facts, or among the facts check/derived.py
+(guestprobe/document/schema.json) for the report's own facts, or among the facts check/derived.py
 computes (``derived.*``, ``guest.*``, ``platform.hypervisor``) for the derived ones."""
 
 
@@ -15,7 +15,7 @@ from guestprobe.check.derived import contexts
 from guestprobe.check.rules import Rule, load_rules
 
 TOP = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((TOP / "guestprobe/report/schema.json").read_text())
+SCHEMA = json.loads((TOP / "guestprobe/document/schema.json").read_text())
 # ``host.*`` (report --host): the host document's disk and domain (guestprobe/host/schema.json)
 HOST_SCHEMA = json.loads((TOP / "guestprobe/host/schema.json").read_text())
 HOST_ROOTS = {"disk": "#/$defs/disk", "domain": "#/$defs/domain"}
@@ -92,8 +92,8 @@ def _derived_keys() -> "set[str]":
     """The derived facts check/derived.py computes, over every example."""
     keys = {"platform.hypervisor"}
     for path in sorted((TOP / "examples").glob("*.tar.gz")):
-        _, document, _ = pipeline.rejudge(str(path))
-        guest, disks = contexts(document)
+        _, judged, _ = pipeline.rejudge(str(path))
+        guest, disks = contexts(judged)
         keys |= {f"guest.{key}" for key in guest["guest"]}
         for disk in disks:
             keys |= {f"derived.{key}" for key in disk["derived"]}

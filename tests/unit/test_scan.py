@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from documents import build_document
 from fakesys import MIXED, kvm_mixed
 from replay import SG_INQ_VERSION, register_disk
 
@@ -17,10 +18,10 @@ from guestprobe.collect.scan import collect
 from guestprobe.collect.sg3 import SG3_TOOLS
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
-from guestprobe.report.document import build_document, collection_from_document
+from guestprobe.document.build import collection_from_document
 
 SCHEMA = json.loads(
-    (Path(__file__).resolve().parents[2] / "guestprobe/report/schema.json").read_text()
+    (Path(__file__).resolve().parents[2] / "guestprobe/document/schema.json").read_text()
 )
 
 

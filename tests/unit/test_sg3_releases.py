@@ -9,6 +9,7 @@ unknown option, its usage message, and exit status 0.
 from pathlib import Path
 
 import pytest
+from documents import build_document
 from fakesys import MIXED, kvm_mixed
 from replay import register_disk
 
@@ -36,7 +37,6 @@ from guestprobe.collect.sg3_releases import (
 )
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
-from guestprobe.report.document import build_document
 
 OLD = Path(__file__).resolve().parents[1] / "fixtures" / "sg3-releases" / "1.37"
 IET = MIXED / "IET_beaf11"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import checkfacts as cf
 import pytest
+from documents import judge_in_place as apply_checks
 
-from guestprobe.check.rule_engine import apply_checks
 from guestprobe.collect.udev import UdevView
 
 # What udev made for the mixed guest's disks (tests/vm, scenario mixed-udev)

@@ -1,5 +1,5 @@
-"""The one verdict type (guestprobe.check.verdict): its fields are the schema's, and every verdict
-the rules give on the examples goes through from_dict/to_dict unchanged."""
+"""The one verdict type (guestprobe.document.verdict): its fields are the schema's, and
+every verdict the rules give on the examples goes through from_dict/to_dict unchanged."""
 
 
 import json
@@ -10,10 +10,10 @@ import jsonschema
 import pytest
 
 from guestprobe import pipeline
-from guestprobe.check.verdict import STATUSES, Reason, Verdict
+from guestprobe.document.verdict import STATUSES, Reason, Verdict
 
 TOP = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((TOP / "guestprobe/report/schema.json").read_text())
+SCHEMA = json.loads((TOP / "guestprobe/document/schema.json").read_text())
 VERDICT_SCHEMA = SCHEMA["$defs"]["verdict"]
 VERDICT_ONLY = {"$schema": SCHEMA["$schema"], "$ref": "#/$defs/verdict", "$defs": SCHEMA["$defs"]}
 
@@ -28,7 +28,8 @@ def test_the_verdict_record_has_the_schemas_fields():
 
 @pytest.mark.parametrize("path", sorted((TOP / "examples").glob("*.tar.gz")), ids=lambda p: p.name)
 def test_every_verdict_of_an_example_round_trips(path):
-    _, document, _ = pipeline.rejudge(str(path))
+    _, judged, _ = pipeline.rejudge(str(path))
+    document = judged.to_dict()
     records = [v for d in document["disks"] for v in d["verdicts"]] + document["guest_verdicts"]
     assert records
     for record in records:

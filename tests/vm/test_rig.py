@@ -25,7 +25,7 @@ from .scenarios import VIRTIO_BLK
 
 pytestmark = pytest.mark.vm
 
-SCHEMA = REPO / "guestprobe" / "report" / "schema.json"
+SCHEMA = REPO / "guestprobe" / "document" / "schema.json"
 ENOTTY_EXIT = 75  # sg3_utils: 50 + ENOTTY, SG_IO refused by virtio-blk
 INVALID_OPCODE_EXIT = 9
 ILLEGAL_REQUEST_EXIT = 5

@@ -1,4 +1,4 @@
-"""Build the JSON report document from a collection, and read one back.
+"""Build the typed report from a collection, and read a saved one back.
 
 The document carries the raw collection (inventory, every probe's argv, exit status and bytes)
 beside the decoded facts, so ``guestprobe report`` can decode and judge it again elsewhere.
@@ -6,14 +6,14 @@ beside the decoded facts, so ``guestprobe report`` can decode and judge it again
 
 
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict
+from typing import Any, Callable, List
 
 from guestprobe import __version__
 from guestprobe.classify.paths import group_paths
-from guestprobe.collect.scan import DISK_PROBED, Collection, DiskCollection
+from guestprobe.collect.scan import DISK_PROBED, Collection
+from guestprobe.document.codec import check_record
+from guestprobe.document.model import DiskReport, LogicalUnit, Report, ScanSummary, Tool
 from guestprobe.errors import BadInputError
-from guestprobe.facts import disk_facts
-from guestprobe.report.validate import check_record
 
 # What one report read back may hold and expand into (a guest of more disks is not a KVM guest
 # guestprobe is made for; 14 rules give at most 16 verdicts a disk): BadInputError past them.
@@ -22,76 +22,49 @@ MAX_VERDICTS = 64 * MAX_DISKS
 SCHEMA_VERSION = "1.1"
 SCHEMA_MAJOR = SCHEMA_VERSION.split(".", 1)[0]
 
-# A checker adds verdicts: (document) -> None. Set by the check engine; None = facts only.
-Checker = Callable[[Dict[str, Any]], None]
+# A checker adds verdicts: (report) -> None. Set by the rule engine; None = facts only.
+Checker = Callable[[Report], None]
 
 
-def _disk_document(collected: "DiskCollection") -> "dict[str, Any]":
-    facts, transport = disk_facts(collected)
-    disk = collected.disk
-    probes = []
-    for probe in collected.probes:
-        entry = {"id": f"{disk.name}/{probe.name}"}
-        entry.update(probe.to_dict())
-        probes.append(entry)
-    return {
-        "name": disk.name,
-        "dev_path": disk.dev_path,
-        "sg_path": disk.sg_path,
-        "hctl": disk.hctl,
-        "by_id": disk.by_id,
-        "by_path": disk.by_path,
-        "size_bytes": disk.size_bytes,
-        "status": collected.status,
-        "transport": transport.to_dict(),
-        "facts": facts,
-        "processes": collected.processes,
-        "inventory": disk.to_dict(),
-        "probes": probes,
-        "verdicts": [],
-    }
-
-
-def build_document(collection: "Collection", checker: "Checker | None" = None) -> "dict[str, Any]":
-    disks = [_disk_document(d) for d in collection.disks]
-    groups = group_paths((d["name"], d["facts"]["identity"]["lu_designator"]) for d in disks)
-    complete = all(d["status"] == DISK_PROBED for d in disks)
-    document: "dict[str, Any]" = {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "guestprobe", "version": __version__},
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "scan": {
-            "collected_by_version": collection.tool_version,
-            "started_at": collection.started_at,
-            "duration_s": round(collection.duration_s, 3),
-            "options": collection.options,
-            "complete": complete,
-            "disk_count": len(disks),
-            "processes_started": collection.processes_started,
-            "processes_per_disk": round(collection.processes_started / len(disks), 2)
-            if disks
-            else 0,
-            "abandoned_processes": collection.abandoned_processes,
-            # which engine sent the probes, and the start-up time (absent from reports collected
+def build_report(
+    collection: "Collection", disks: "List[DiskReport]", checker: "Checker | None" = None
+) -> "Report":
+    """The typed report of a collection whose ``disks`` are decoded and classified
+    (:func:`guestprobe.facts.disk_report`): their paths grouped into LUs, then judged by
+    ``checker``."""
+    groups = group_paths((d.name, d.facts.identity.lu_designator) for d in disks)
+    processes = collection.processes_started
+    report = Report(
+        schema_version=SCHEMA_VERSION,
+        tool=Tool("guestprobe", __version__),
+        generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        scan=ScanSummary(
+            collected_by_version=collection.tool_version,
+            started_at=collection.started_at,
+            duration_s=round(collection.duration_s, 3),
+            options=collection.options,
+            complete=all(d.status == DISK_PROBED for d in disks),
+            disk_count=len(disks),
+            processes_started=processes,
+            processes_per_disk=round(processes / len(disks), 2) if disks else 0,
+            abandoned_processes=collection.abandoned_processes,
+            # which engine sent the probes, and the start-up time (None in reports collected
             # before guestprobe had them: a report judged again keeps its own shape)
-            **{k: v for k, v in (("engine", collection.engine),
-                                 ("startup_s", collection.startup_s)) if v is not None},
-        },
-        "platform": collection.platform.to_dict(),
-        "disks": disks,
-        "logical_units": groups,
-        "guest_verdicts": [],
-    }
-    if checker is not None:
-        checker(document)
-    return document
-
-
-def check_expansion(document: "dict[str, Any]") -> None:
-    """BadInputError when a report judged again holds more verdicts than :data:`MAX_VERDICTS`."""
-    count = len(document.get("guest_verdicts") or []) + sum(
-        len(disk.get("verdicts") or []) for disk in document.get("disks") or []
+            engine=collection.engine,
+            startup_s=collection.startup_s,
+        ),
+        platform=collection.platform,
+        disks=disks,
+        logical_units=[LogicalUnit(**group) for group in groups],
     )
+    if checker is not None:
+        checker(report)
+    return report
+
+
+def check_expansion(report: "Report") -> None:
+    """BadInputError when a report judged again holds more verdicts than :data:`MAX_VERDICTS`."""
+    count = len(report.guest_verdicts) + sum(len(disk.verdicts) for disk in report.disks)
     if count > MAX_VERDICTS:
         raise BadInputError(
             f"report judged again gives {count:,} verdicts, more than {MAX_VERDICTS:,}; refused"

@@ -1,4 +1,11 @@
-"""Type checks of a saved report's raw records against the dataclasses that will hold them.
+"""The JSON edge of every record: checked and built from JSON in one walk, and back to JSON.
+
+:func:`load` checks JSON data against a dataclass's annotations and builds the record in the same
+walk; :class:`Record` gives a dataclass ``to_dict()`` (its fields, in order) and a validated
+``from_dict()``. Every record of the report (:mod:`guestprobe.document.model`) is one, and the
+collector's records are checked by :func:`check_record` before their own ``from_dict``.
+
+Type checks of a saved report's raw records against the dataclasses that will hold them.
 
 A report read back (``guestprobe report``, ``compare``) is rebuilt into the collector's dataclasses
 (``Collection.from_dict``) and decoded and judged again. Every field is checked first against the
@@ -19,7 +26,8 @@ guestprobe.errors.BadInputError: x.device_id: a string, expected int | None
 
 import re
 from dataclasses import MISSING, fields, is_dataclass
-from typing import Any, Callable
+from enum import Enum
+from typing import Any, Callable, ClassVar, Dict, Tuple
 
 from guestprobe.collect.process import OUTPUT_LIMIT
 from guestprobe.errors import BadInputError
@@ -65,7 +73,7 @@ def _normalise(annotation: str) -> str:
         return _normalise(annotation[len("Optional[") : -1]) + " | None"
     if annotation.startswith("Union[") and annotation.endswith("]"):
         return " | ".join(_split_top(annotation[len("Union[") : -1], ","))
-    for old, new in (("List[", "list["), ("Dict[", "dict[")):
+    for old, new in (("List[", "list["), ("Dict[", "dict["), ("Tuple[", "tuple[")):
         if annotation.startswith(old):
             annotation = new + annotation[len(old) :]
     return annotation
@@ -94,6 +102,11 @@ class _Type:
     def check(self, value: "Any", where: str) -> None:
         if not self.kind(value):
             raise self.wrong(value, where)
+
+    def load(self, value: "Any", where: str) -> "Any":
+        """``value`` checked, as the typed value the field holds."""
+        self.check(value, where)
+        return value
 
 
 def _check_each(checker: "_Type", items: "Any", where: "Callable[[Any], str]") -> None:
@@ -125,13 +138,24 @@ class _Hex(_Type):
 class _List(_Type):
     inner = True
 
-    def __init__(self, annotation: str, item: "_Type") -> None:
+    def __init__(self, annotation: str, item: "_Type", as_tuple: bool = False) -> None:
         super().__init__(annotation, frozenset({list}))
         self.item = item
+        self.as_tuple = as_tuple
 
     def check(self, value: "Any", where: str) -> None:
         super().check(value, where)
         _check_each(self.item, enumerate(value), lambda index: f"{where}[{index}]")
+
+    def load(self, value: "Any", where: str) -> "Any":
+        super().check(value, where)
+        item = self.item
+        if not item.inner and item.types is not None:
+            _check_each(item, enumerate(value), lambda index: f"{where}[{index}]")
+            items = list(value)
+        else:
+            items = [item.load(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if self.as_tuple else items
 
 
 class _Dict(_Type):
@@ -145,6 +169,14 @@ class _Dict(_Type):
         super().check(value, where)
         _check_each(self.key, ((key, key) for key in value), lambda key: f"{where}.{key}")
         _check_each(self.item, value.items(), lambda key: f"{where}.{key}")
+
+    def load(self, value: "Any", where: str) -> "Any":
+        if not self.item.inner:
+            self.check(value, where)
+            return dict(value)
+        super().check(value, where)
+        _check_each(self.key, ((key, key) for key in value), lambda key: f"{where}.{key}")
+        return {key: self.item.load(item, f"{where}.{key}") for key, item in value.items()}
 
 
 class _Union(_Type):
@@ -163,11 +195,24 @@ class _Union(_Type):
                     return
                 except BadInputError as exc:
                     problems.append(exc)
+        self._fail(value, where, problems)
+
+    def _fail(self, value: "Any", where: str, problems: "list[BadInputError]") -> None:
         # one alternative matched the JSON type but failed inside: report that one
         deeper = [p for p in problems if not str(p).startswith(where + ":")]
         if deeper:
             raise deeper[0]
         raise self.wrong(value, where)
+
+    def load(self, value: "Any", where: str) -> "Any":
+        problems = []
+        for choice in self.choices:
+            if choice.kind(value):
+                try:
+                    return choice.load(value, where)
+                except BadInputError as exc:
+                    problems.append(exc)
+        self._fail(value, where, problems)
 
 
 class _Record(_Type):
@@ -179,6 +224,44 @@ class _Record(_Type):
 
     def check(self, value: "Any", where: str) -> None:
         _check_fields(self.cls, value, where)
+
+    def load(self, value: "Any", where: str) -> "Any":
+        return load(self.cls, value, where)
+
+
+class _Bytes(_Type):
+    """Bytes, saved as lowercase hex (:func:`guestprobe.decode.json_ready`)."""
+
+    inner = True
+
+    def check(self, value: "Any", where: str) -> None:
+        super().check(value, where)
+        if not _HEX.fullmatch(value):
+            raise BadInputError(f"{where}: not hex bytes")
+
+    def load(self, value: "Any", where: str) -> "Any":
+        self.check(value, where)
+        return bytes.fromhex(value)
+
+
+class _Enum(_Type):
+    """An enumeration, saved as its value."""
+
+    inner = True
+
+    def __init__(self, annotation: str, cls: "type") -> None:
+        super().__init__(annotation, frozenset({str}))
+        self.cls = cls
+
+    def load(self, value: "Any", where: str) -> "Any":
+        super().check(value, where)
+        try:
+            return self.cls(value)
+        except ValueError:
+            raise BadInputError(f"{where}: {value[:40]!r} is not a {self.annotation}") from None
+
+    def check(self, value: "Any", where: str) -> None:
+        self.load(value, where)
 
 
 _SCALARS: "dict[str, frozenset[type] | None]" = {
@@ -201,8 +284,13 @@ def _compile(annotation: str, owner: "type", name: str) -> "_Type":
         return _Hex(annotation, _SCALARS["str"])
     if annotation in _SCALARS:
         return _Type(annotation, _SCALARS[annotation])
+    if annotation == "bytes":
+        return _Bytes(annotation, _SCALARS["str"])
     if annotation.startswith("list["):
         return _List(annotation, _compile(annotation[len("list[") : -1], owner, name))
+    if annotation.startswith("tuple[") and annotation.endswith(", ...]"):
+        item = _compile(annotation[len("tuple[") : -len(", ...]")], owner, name)
+        return _List(annotation, item, as_tuple=True)
     if annotation.startswith("dict["):
         key_type, item_type = _split_top(annotation[len("dict[") : -1], ",")
         return _Dict(
@@ -210,6 +298,8 @@ def _compile(annotation: str, owner: "type", name: str) -> "_Type":
         )
     found = _dataclasses_in(owner).get(annotation)
     if found is not None:
+        if isinstance(found, type) and issubclass(found, Enum):
+            return _Enum(annotation, found)
         return _Record(annotation, found)
     # an annotation this checker does not know: a programming error, not input
     raise TypeError(f"cannot check values of type {annotation!r} ({owner.__name__}.{name})")
@@ -217,6 +307,8 @@ def _compile(annotation: str, owner: "type", name: str) -> "_Type":
 
 # per dataclass: (the key it is saved under, whether it must be there, its checker) per field
 _PLANS: "dict[type, list[tuple[str, bool, _Type]]]" = {}
+# per dataclass: (field name, the key it is saved under, its checker) of each field
+_LOADS: "dict[type, list[tuple[str, str, _Type]]]" = {}
 
 
 def _plan(cls: "type") -> "list[tuple[str, bool, _Type]]":
@@ -231,6 +323,7 @@ def _plan(cls: "type") -> "list[tuple[str, bool, _Type]]":
             required = field.default is MISSING and field.default_factory is MISSING
             annotation = field.type if isinstance(field.type, str) else field.type.__name__
             plan.append((key, required, _compile(annotation, cls, field.name)))
+        _LOADS[cls] = [(f.name, key, checker) for f, (key, _, checker) in zip(fields(cls), plan)]
     return plan
 
 
@@ -253,10 +346,81 @@ def _dataclasses_in(cls: "type") -> "dict[str, type]":
     return {
         name: value
         for name, value in vars(module).items()
-        if isinstance(value, type) and is_dataclass(value)
+        if isinstance(value, type) and (is_dataclass(value) or issubclass(value, Enum))
     }
 
 
 def check_record(cls: "type", data: "Any", where: str) -> None:
     """:class:`BadInputError` unless ``data`` has the JSON types the dataclass ``cls`` holds."""
     _check_fields(cls, data, where)
+
+
+def load(cls: "type", data: "Any", where: str) -> "Any":
+    """The record ``cls`` built from JSON ``data``, checked in the same walk: BadInputError (one
+    line naming the field) for a value of the wrong type, a missing required key, bad hex. A
+    class with a ``from_dict`` of its own that is not a :class:`Record` (the collector's) is
+    checked, then built by it."""
+    own = getattr(cls, "from_dict", None)
+    if own is not None and not issubclass(cls, Record):
+        _check_fields(cls, data, where)
+        return own(data)
+    if not isinstance(data, dict):
+        raise BadInputError(f"{where}: {_json_name(data)}, expected an object")
+    _plan(cls)
+    values = {}
+    for name, key, checker in _LOADS[cls]:
+        if key in data:
+            values[name] = checker.load(data[key], f"{where}.{key}")
+    required = [key for key, must, _ in _PLANS[cls] if must and key not in data]
+    if required:
+        raise BadInputError(f"{where}.{required[0]}: missing")
+    return cls(**values)
+
+
+def plain(value: "Any") -> "Any":
+    """A typed value as JSON-ready data: records by their ``to_dict()``, enums by value, bytes
+    as hex, tuples as lists."""
+    to_dict = getattr(value, "to_dict", None)
+    if to_dict is not None:
+        return to_dict()
+    if isinstance(value, Enum):
+        return plain(value.value)
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex()
+    return value
+
+
+_NAMES: "Dict[type, Tuple[str, ...]]" = {}
+
+
+class Record:
+    """Mixin for the document's dataclasses: ``to_dict()`` (the fields, in order; a field of
+    ``OMIT_NONE`` is left out when None, of ``OMIT_EMPTY`` when empty: keys a report of an
+    older guestprobe does not have) and a validated ``from_dict()`` (:func:`load`)."""
+
+    __slots__ = ()
+    OMIT_NONE: "ClassVar[Tuple[str, ...]]" = ()
+    OMIT_EMPTY: "ClassVar[Tuple[str, ...]]" = ()
+
+    def to_dict(self) -> "Dict[str, Any]":
+        cls = type(self)
+        names = _NAMES.get(cls)
+        if names is None:
+            names = _NAMES[cls] = tuple(f.name for f in fields(cls))
+        out: "Dict[str, Any]" = {}
+        for name in names:
+            value = getattr(self, name)
+            if (value is None and name in self.OMIT_NONE) or (
+                not value and name in self.OMIT_EMPTY
+            ):
+                continue
+            out[name] = plain(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: "Any", where: "str | None" = None) -> "Any":
+        return load(cls, data, where or cls.__name__)
