@@ -146,14 +146,13 @@ def bundle(
     manifest's MAC) judged and packed as a support bundle with its HTML page."""
     from guestprobe.bundle.archive import build_bundle, default_bundle_name, describe_versions
     from guestprobe.bundle.redact import new_key, redact_collection
-    from guestprobe.collect.scan import Collection
     from guestprobe.report.escape import output_bytes
     from guestprobe.report.html import render_html
 
     redaction = None
     if redact or redact_key:
         key = redact_key.encode() if redact_key else new_key()
-        collection = Collection.from_dict(redact_collection(collection.to_dict(), key))
+        collection = redact_collection(collection, key)
         redaction = {"method": "hmac-sha256", "key": "given" if redact_key else "random"}
     document = report_of(collection).to_dict()
     mac_key = redact_key.encode() if redact_key else None

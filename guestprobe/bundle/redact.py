@@ -1,9 +1,11 @@
 """Redaction for support bundles: identifiers become stable keyed hashes, consistently everywhere.
 
-Works on the raw collection (``Collection.to_dict()``), before the report is built from it, so the
-decoded facts, the verdicts and the raw bytes all carry the *same* tokens: one LU seen through two
-paths still groups as one LU, and ``guestprobe report BUNDLE`` decodes the redacted bytes to the
-redacted facts.
+Works on the raw collection (the typed :class:`~guestprobe.collect.scan.Collection`: a redacted
+copy of each record, made with ``dataclasses.replace``), before the report is built from it, so
+the decoded facts, the verdicts and the raw bytes all carry the *same* tokens: one LU seen
+through two paths still groups as one LU, and ``guestprobe report BUNDLE`` decodes the redacted
+bytes to the redacted facts. Every string field of every record is redacted unless a field
+says how (a new field is redacted as text without a word here).
 
 What is replaced, and how (HMAC-SHA256 with a key that is never written to the bundle):
 
@@ -15,9 +17,11 @@ What is replaced, and how (HMAC-SHA256 with a key that is never written to the b
   built from them, IPv4 and IPv6 (``[fd00::1]``) portal addresses in udev paths, and the
   PERSISTENT RESERVE keys in the PR IN answers.
 
-Raw answers are redacted *by layout*: the fields that hold identifiers are decoded and replaced
-at their offsets (VPD 0x80 serial, VPD 0x83 designators, NVMe Identify Controller SN and SUBNQN,
-PR IN keys at bytes 8+8n of READ KEYS and 8..15 of READ RESERVATION), so no other byte changes —
+Raw answers are redacted *by layout*: the fields that hold identifiers are found where the
+decoders find them (``decode/vpd.py`` designator_spans and serial_number_span, ``decode/nvme.py``
+SERIAL_NUMBER and SUBSYSTEM_NQN, ``decode/persist.py`` pr_key_offsets, full_status_descriptors
+and initiator_span, the sg3_utils hex dump through ``decode/hexdump.py``) and replaced at their
+offsets, so no other byte changes —
 a redacted reservation keeps its type and scope. Identifiers of 4 characters or more are then
 also replaced wherever their text appears; shorter ones only by field (a whole value, a by-id
 link component, their offset in a page), never by substring search, which would hit unrelated
@@ -27,18 +31,30 @@ same ``--redact-key`` on every node for that (``guestprobe compare``).
 """
 
 
-import copy
 import hashlib
 import hmac
 import re
 import secrets
 import typing
-from collections.abc import Iterator
+from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
+from guestprobe.collect.discover import BlockDisk
+from guestprobe.collect.platform import PlatformFacts
+from guestprobe.collect.probe import ProbeResult
+from guestprobe.collect.scan import Collection, DiskCollection
 from guestprobe.compat import is_ascii
 from guestprobe.decode import DecodeError
-from guestprobe.decode.persist import decode_veritas_key, pr_in_header_from_text
+from guestprobe.decode.hexdump import dump_line_bytes, rewrite_hexdump
+from guestprobe.decode.nvme import SERIAL_NUMBER, SUBSYSTEM_NQN
+from guestprobe.decode.persist import (
+    decode_veritas_key,
+    full_status_descriptors,
+    initiator_span,
+    pr_in_header_from_text,
+    pr_key_offsets,
+)
+from guestprobe.decode.vpd import designator_spans, serial_number_span
 
 MIN_IDENTIFIER = 4
 # iSCSI and NVMe qualified names (RFC 3720 3.2.6.3.1, NVMe Base 4.5)
@@ -48,128 +64,19 @@ IQN = re.compile(_QN)
 IQN_BYTES = re.compile(_QN.encode())
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 IPV6_BRACKETED = re.compile(r"\[[0-9A-Fa-f]*:[0-9A-Fa-f:.]*\]")  # udev: ip-[fd00:10::5]:3260
-# NVMe Identify Controller: serial number, subsystem NQN (NVMe Base, Identify Controller)
-NVME_SN = (4, 24)
-NVME_SUBNQN = (768, 1024)
 HEX_DIGITS = "0123456789abcdef"
 # udev properties whose values identify a disk (ID_SERIAL, ID_SERIAL_SHORT, ID_WWN, …)
 IDENTIFYING_UDEV_KEY = re.compile(r"SERIAL|WWN|UUID|SCSI_IDENT|ID_PATH|DM_NAME")
 # VPD 0x83 designator types that identify an LU or port: vendor specific, T10, EUI-64, NAA,
 # MD5 LU identifier, SCSI name string, UUID (relative target port/port groups do not)
 IDENTIFYING_DESIGNATORS = {0x0, 0x1, 0x2, 0x3, 0x7, 0x8, 0xA}
-PR_KEY_PROBES = ("pr_read_keys", "pr_read_reservation", "pr_read_full_status")
+FULL_STATUS_FIXED = 24  # a READ FULL STATUS descriptor before its TransportID
 _UDEV_TAG = re.compile(r"[^A-Za-z0-9-]")  # what udev's path_id turns into "_" in ID_PATH_TAG
-_HEXDUMP_LINE = re.compile(r"^(\s*[0-9a-fA-F]+\s+)((?:[0-9a-fA-F]{2}(?: {1,2}|$))+)")
-_HEX_BYTE = re.compile(r"[0-9a-fA-F]{2}")
 
 
 def new_key() -> bytes:
     """A per-bundle random key; kept in memory only."""
     return secrets.token_bytes(32)
-
-
-def _vpd_page(data: bytes, page: int) -> "bytes | None":
-    if len(data) < 4 or data[1] != page:
-        return None
-    return data[: 4 + int.from_bytes(data[2:4], "big")]
-
-
-def vpd83_designators(data: bytes) -> "Iterator[tuple[int, int, bytes]]":
-    """(code set, designator type, identifier) of each designator of a VPD page 0x83 response.
-
-    >>> list(vpd83_designators(bytes.fromhex("00830008" "01030004" "5001405f")))
-    [(1, 3, b'P\\x01@_')]
-    """
-    page = _vpd_page(data, 0x83)
-    if page is None:
-        return
-    offset = 4
-    while offset + 4 <= len(page):
-        length = page[offset + 3]
-        yield page[offset] & 0x0F, page[offset + 1] & 0x0F, page[offset + 4 : offset + 4 + length]
-        offset += 4 + length
-
-
-def vpd80_serial(data: bytes) -> "bytes | None":
-    """The product serial number of a VPD page 0x80 response (padding included)."""
-    page = _vpd_page(data, 0x80)
-    return None if page is None else page[4:]
-
-
-def hexdump_bytes(text: str) -> bytes:
-    """The bytes of an sg3_utils hex dump (``" 00     00 08 00 80 ea 01 00 00"``)."""
-    out = bytearray()
-    for line in text.splitlines():
-        match = _HEXDUMP_LINE.match(line)
-        if match:
-            out += bytes.fromhex("".join(_HEX_BYTE.findall(match.group(2))))
-    return bytes(out)
-
-
-def rewrite_hexdump(text: str, new: bytes) -> str:
-    """The same hex dump, layout kept, with its bytes replaced by ``new`` (same length)."""
-    values = iter(new)
-    lines = []
-    for line in text.splitlines(keepends=True):
-        match = _HEXDUMP_LINE.match(line)
-        if match:
-            body = _HEX_BYTE.sub(lambda token: _hex_like(token.group(0), next(values)), match[2])
-            lines.append(match.group(1) + body + line[match.end(2) :])
-        else:
-            lines.append(line)
-    return "".join(lines)
-
-
-def _hex_like(original: str, value: int) -> str:
-    return f"{value:02X}" if original.isupper() else f"{value:02x}"
-
-
-def pr_key_offsets(probe_name: "str | None", data: bytes) -> "list[int]":
-    """Where the reservation keys are in PR IN parameter data (SPC-4 6.15.2, 6.15.3).
-
-    READ KEYS: one 8-byte key per 8 bytes after the 8-byte header, as far as the additional
-    length and the data reach. READ RESERVATION: the descriptor's key at bytes 8..15 only —
-    bytes 16..23 hold the obsolete field, scope and type (byte 21), never a key.
-
-    >>> pr_key_offsets("pr_read_reservation", bytes.fromhex("00000001 00000010") + bytes(16))
-    [8]
-    """
-    if len(data) < 16:
-        return []
-    additional = int.from_bytes(data[4:8], "big")
-    end = min(len(data), 8 + additional)
-    if probe_name == "pr_read_reservation":
-        return [8] if additional >= 8 else []
-    if probe_name == "pr_read_keys":
-        return list(range(8, end - 7, 8))
-    if probe_name == "pr_read_full_status":
-        return [start for start, _ in full_status_descriptors(data)]
-    return []
-
-
-FULL_STATUS_FIXED = 24  # a READ FULL STATUS descriptor before its TransportID
-
-
-def full_status_descriptors(data: bytes) -> "list[tuple[int, int]]":
-    """(start, end) of each whole READ FULL STATUS descriptor (SPC-4 6.16.5) in PR IN parameter
-    data, header included: key at start..start+7, TransportID at start+24..end."""
-    if len(data) < 8:
-        return []
-    end = min(len(data), 8 + int.from_bytes(data[4:8], "big"))
-    out = []
-    at = 8
-    while at + FULL_STATUS_FIXED <= end:
-        stop = at + FULL_STATUS_FIXED + int.from_bytes(data[at + 20 : at + 24], "big")
-        if stop > end:
-            break
-        out.append((at, stop))
-        at = stop
-    return out
-
-
-def pr_keys(data: bytes, probe_name: str = "pr_read_keys") -> "list[bytes]":
-    """The reservation keys in PR IN parameter data (header included), by layout."""
-    return [data[at : at + 8] for at in pr_key_offsets(probe_name, data)]
 
 
 def _replace_at(data: "bytearray", start: int, old: bytes, new: bytes) -> None:
@@ -363,40 +270,30 @@ class Redactor:
         return [(offset, value)] if value else []
 
     def redact_vpd83(self, data: bytes) -> bytes:
-        page = _vpd_page(data, 0x83)
-        if page is None:
-            return data
         out = bytearray(data)
-        offset = 4
-        while offset + 4 <= len(page):
-            code_set, dtype = page[offset] & 0x0F, page[offset + 1] & 0x0F
-            length = page[offset + 3]
-            start = offset + 4
-            ident = page[start : start + length]
+        for span in designator_spans(data):
+            dtype, ident = span.type_code, span.value
             if dtype in IDENTIFYING_DESIGNATORS and ident:
-                if code_set == 1:
-                    _replace_at(out, start, ident, self.add_binary(ident, dtype))
+                if span.code_set == 1:
+                    _replace_at(out, span.start, ident, self.add_binary(ident, dtype))
                 else:
                     for at, value in self._ascii_designator_spans(dtype, ident):
                         text = value.decode("ascii", "replace")
                         token = self.token(text).encode("ascii", "replace")
-                        _replace_at(out, start + at, value, token)
-            offset = start + length
+                        _replace_at(out, span.start + at, value, token)
         return bytes(out)
 
     def redact_vpd80(self, data: bytes) -> bytes:
-        page = _vpd_page(data, 0x80)
-        if page is None:
-            return data
-        return self._redact_fields(data, [(4, len(page))])
+        field = serial_number_span(data)
+        return data if field is None else self._redact_fields(data, [field])
 
     def redact_identify(self, data: bytes) -> bytes:
         """NVMe Identify Controller: its serial number and subsystem NQN, in place."""
-        return self._redact_fields(data, [NVME_SN, NVME_SUBNQN])
+        return self._redact_fields(data, [SERIAL_NUMBER, SUBSYSTEM_NQN])
 
-    def _redact_fields(self, data: bytes, fields: "list[tuple[int, int]]") -> bytes:
+    def _redact_fields(self, data: bytes, spans: "list[tuple[int, int]]") -> bytes:
         out = bytearray(data)
-        for start, end in fields:
+        for start, end in spans:
             at, value = _stripped_span(data, start, min(end, len(data)))
             if value:
                 token = self.token(value.decode("ascii", "replace")).encode("ascii", "replace")
@@ -404,34 +301,33 @@ class Redactor:
         return bytes(out)
 
     def redact_pr_keys(self, probe_name: "str | None", data: bytes) -> bytes:
-        """The keys in PR IN parameter data, and in READ FULL STATUS each TransportID's
-        initiator (iSCSI name, FC N_Port_Name, SAS address), replaced at their offsets."""
+        """The keys in PR IN parameter data (probe ``pr_read_keys``, ``pr_read_reservation``
+        or ``pr_read_full_status``), and in READ FULL STATUS each TransportID's initiator
+        (iSCSI name, FC N_Port_Name, SAS address), replaced at their offsets."""
+        service_action = (probe_name or "")[len("pr_"):] if (probe_name or "")[:3] == "pr_" else ""
         out = bytearray(data)
-        for at in pr_key_offsets(probe_name, data):
+        for at in pr_key_offsets(service_action, data):
             key = data[at : at + 8]
             _replace_at(out, at, key, self.add_binary(key))
-        if probe_name == "pr_read_full_status":
+        if service_action == "read_full_status":
             for start, end in full_status_descriptors(data):
-                self._redact_transport_id(out, data, start + FULL_STATUS_FIXED, end)
+                self._redact_transport_id(out, data[start + FULL_STATUS_FIXED : end],
+                                          start + FULL_STATUS_FIXED)
         return bytes(out)
 
-    def _redact_transport_id(self, out: "bytearray", data: bytes, at: int, end: int) -> None:
-        """One TransportID (SPC-4 7.6.4) at ``data[at:end]``: the iSCSI name (format 01: the
-        part before ``,i,0x``; the session id identifies nobody), FC bytes 8-15, SAS 4-11."""
-        if end - at < 4:
+    def _redact_transport_id(self, out: "bytearray", tid: bytes, at: int) -> None:
+        """One TransportID (SPC-4 7.6.4), ``tid``, at offset ``at`` of ``out``: its initiator's
+        name (decode/persist.py initiator_span; the iSCSI session id identifies nobody)."""
+        span = initiator_span(tid)
+        if span is None:
             return
-        protocol, format_code = data[at] & 0x0F, data[at] >> 6
-        if protocol == 0x5 and format_code in (0, 1):
-            stop = min(end, at + 4 + int.from_bytes(data[at + 2 : at + 4], "big"))
-            name = data[at + 4 : stop].split(b"\0", 1)[0].split(b",i,0x", 1)[0]
-            if name and is_ascii(name.decode("latin-1")):
-                token = self.token(name.decode("ascii")).encode("ascii", "replace")
-                _replace_at(out, at + 4, name, token)
-        elif format_code == 0 and protocol in (0x0, 0x6):
-            first = at + (8 if protocol == 0x0 else 4)
-            if first + 8 <= end:
-                value = data[first : first + 8]
-                _replace_at(out, first, value, self.add_binary(value, 0x3))
+        value = tid[span[0] : span[1]]
+        if tid[0] & 0x0F == 0x5:  # an iSCSI name: text
+            if value and is_ascii(value.decode("latin-1")):
+                token = self.token(value.decode("ascii")).encode("ascii", "replace")
+                _replace_at(out, at + span[0], value, token)
+        else:  # an FC N_Port_Name or a SAS address: as an NAA designator
+            _replace_at(out, at + span[0], value, self.add_binary(value, 0x3))
 
     # -- replacing in texts ----------------------------------------------------------------------
     def _compiled_text(self) -> "typing.Pattern[str] | None":
@@ -487,26 +383,28 @@ class Redactor:
         return pattern.sub(lambda m: self.text[m.group(0).decode()].encode(), value)
 
     def apply(self, value: "Any") -> "Any":
-        """Replace identifiers in every string of a JSON-like value."""
+        """Replace identifiers in every string of a JSON-like value (or record)."""
         if isinstance(value, str):
             return self.apply_text(value)
         if isinstance(value, list):
             return [self.apply(item) for item in value]
         if isinstance(value, dict):
             return {self.apply(k): self.apply(v) for k, v in value.items()}
+        if is_dataclass(value) and not isinstance(value, type):  # a record inside one
+            return _redacted(self, value)
         return value
 
 
-def _probe_payload(probe: "dict[str, Any]") -> bytes:
+def _probe_payload(probe: "ProbeResult") -> bytes:
     try:
-        return bytes.fromhex(probe.get("stdout_hex") or "")
+        return bytes.fromhex(probe.stdout_hex or "")
     except ValueError:
         return b""
 
 
-def _is_nvme(inventory: "dict[str, Any]") -> bool:
+def _is_nvme(disk: "BlockDisk") -> bool:
     """As ``facts.disk_facts`` tells it: sg_inq then answers with Identify Controller data."""
-    return "nvme" in (inventory.get("driver_chain") or []) or bool(inventory.get("nvme_transport"))
+    return "nvme" in (disk.driver_chain or []) or bool(disk.nvme_transport)
 
 
 def _redact_page(
@@ -523,85 +421,86 @@ def _redact_page(
     return redactor.apply_bytes(data) if everywhere else data
 
 
+def _pr_in_data(text: str) -> "tuple[bytes, bytes]":
+    """(the header where sg_persist printed it as text (sg3_utils 1.37), else nothing; the
+    parameter data: that header and the dump's bytes) of ``sg_persist --hex --hex`` output."""
+    try:
+        header = pr_in_header_from_text(text)
+    except DecodeError:
+        header = b""
+    return header, header + dump_line_bytes(text)
+
+
 def _redact_hex_probe(redactor: "Redactor", name: "str | None", text: str) -> str:
     """``sg_persist --hex --hex`` output: the keys replaced at their offsets, nothing else; lines
     that are not part of the dump are texts."""
-    header = _pr_header_of(text)  # sg3_utils 1.37 prints the header as text, not in the dump
-    data = header + hexdump_bytes(text)
+    header, data = _pr_in_data(text)
     redacted = redactor.redact_pr_keys(name, data)[len(header):]
-    lines = []
-    for line in rewrite_hexdump(text, redacted).splitlines(keepends=True):
-        lines.append(line if _HEXDUMP_LINE.match(line) else redactor.apply_text(line))
-    return "".join(lines)
+    return rewrite_hexdump(text, redacted, other=redactor.apply_text)
 
 
-def _udev_values(inventory: "dict[str, Any]") -> "list[tuple[str, str]]":
-    values = [
-        (k, v) for k, v in (inventory.get("udev_properties") or {}).items() if isinstance(v, str)
-    ]
-    return values + [("", link) for link in inventory.get("udev_links") or []]
+def _udev_values(disk: "BlockDisk") -> "list[tuple[str, str]]":
+    values = [(k, v) for k, v in (disk.udev_properties or {}).items() if isinstance(v, str)]
+    return values + [("", link) for link in disk.udev_links or []]
 
 
-def _pr_header_of(text: str) -> bytes:
-    """The PR IN header where sg_persist printed it as text (sg3_utils 1.37), else nothing."""
-    try:
-        return pr_in_header_from_text(text)
-    except DecodeError:
-        return b""
-
-
-def _gather(redactor: "Redactor", collection: "dict[str, Any]") -> None:
-    platform = collection.get("platform") or {}
-    redactor.add_hostname(platform.get("hostname"))
-    disks = collection.get("disks") or []
+def _gather(redactor: "Redactor", collection: "Collection") -> None:
+    platform = collection.platform
+    redactor.add_hostname(platform.hostname)
     # identifiers found in SCSI pages first, so sysfs/udev texts built from them reuse their tokens
-    for disk in disks:
-        inventory = disk.get("inventory") or {}
-        nvme = _is_nvme(inventory)
-        pages = inventory.get("sysfs_pages") or {}
+    for disk in collection.disks:
+        nvme = _is_nvme(disk.disk)
+        pages = disk.disk.sysfs_pages or {}
         payloads = [(name, bytes.fromhex(hexed)) for name, hexed in pages.items() if hexed]
-        for probe in disk.get("probes") or []:
+        for probe in disk.probes:
             data = _probe_payload(probe)
-            if probe.get("output_format") == "hex":
-                text = data.decode("ascii", "replace")
-                data = _pr_header_of(text) + hexdump_bytes(text)
-                redactor.redact_pr_keys(probe.get("name"), data)
+            if probe.output_format == "hex":
+                redactor.redact_pr_keys(probe.name, _pr_in_data(data.decode("ascii", "replace"))[1])
             else:
-                payloads.append((probe.get("name"), data))
+                payloads.append((probe.name, data))
         for name, data in payloads:
             for match in IQN_BYTES.finditer(data):
                 redactor.add_text(match.group(0).decode())
             _redact_page(redactor, name, data, nvme, everywhere=False)  # registers the fields
-    for disk in disks:
-        inventory = disk.get("inventory") or {}
-        redactor.add_text(inventory.get("serial"))
-        wwid = inventory.get("wwid") or ""
+    for inventory in (disk.disk for disk in collection.disks):
+        redactor.add_text(inventory.serial)
+        wwid = inventory.wwid or ""
         redactor.add_text(wwid.split(".", 1)[-1] if re.match(r"^[a-z0-9]+\.", wwid) else wwid)
-        redactor.add_text((inventory.get("dm_uuid") or "").split("-", 1)[-1])
-        redactor.add_field(inventory.get("dm_name"))  # LVM names carry host names, multipath WWIDs
+        redactor.add_text((inventory.dm_uuid or "").split("-", 1)[-1])
+        redactor.add_field(inventory.dm_name)  # LVM names carry host names, multipath WWIDs
         for key, value in _udev_values(inventory):
             redactor.scan_texts(value)
             if key == "DM_NAME":
                 redactor.add_field(value)
             elif key and IDENTIFYING_UDEV_KEY.search(key):
                 redactor.add_text(value)
-    redactor.add_text(platform.get("dmi_chassis_asset_tag"))
+    redactor.add_text(platform.dmi_chassis_asset_tag)
 
 
-def _redact_probe(redactor: "Redactor", probe: "dict[str, Any]", nvme: bool) -> "dict[str, Any]":
-    payload = _probe_payload(probe)
-    name = probe.get("name")
-    result = {k: redactor.apply(v) for k, v in probe.items() if k != "stdout_hex"}
-    if probe.get("output_format") == "hex":
-        payload = _redact_hex_probe(redactor, name, payload.decode("ascii", "replace")).encode()
-    else:
-        payload = _redact_page(redactor, name, payload, nvme)
-    result["stdout_hex"] = payload.hex()
-    return result
+Record = typing.TypeVar("Record")
 
 
-# inventory fields that hold an identifier (a whole value, or links and names built from one)
-IDENTIFYING_FIELDS = ("serial", "wwid", "dm_name", "dm_uuid")
+def _redacted(
+    redactor: "Redactor", record: "Record", **how: "typing.Callable[[Any], Any]"
+) -> "Record":
+    """A copy of the dataclass ``record``, each field named in ``how`` through its function,
+    every other one through :meth:`Redactor.apply` (so a field added later is redacted too)."""
+    changes = {f.name: how.get(f.name, redactor.apply)(getattr(record, f.name))
+               for f in fields(record)}
+    return replace(record, **changes)  # type: ignore[type-var]
+
+
+def _redact_probe(redactor: "Redactor", probe: "ProbeResult", nvme: bool) -> "ProbeResult":
+    def payload(_: str) -> str:
+        data = _probe_payload(probe)
+        if probe.output_format == "hex":
+            text = data.decode("ascii", "replace")
+            return _redact_hex_probe(redactor, probe.name, text).encode().hex()
+        return _redact_page(redactor, probe.name, data, nvme).hex()
+
+    return _redacted(redactor, probe, stdout_hex=payload)
+
+
 # udev properties that are paths (by-path names: "-lun-1" is no serial)
 _UDEV_PATHS = re.compile(r"^ID_PATH")
 
@@ -621,59 +520,58 @@ def _redact_udev(redactor: "Redactor", key: str, value: "Any") -> "Any":
     return redactor.apply_text(value)
 
 
-def _redact_inventory(redactor: "Redactor", inventory: "dict[str, Any]") -> "dict[str, Any]":
-    nvme = _is_nvme(inventory)
-    out = {}
-    for key, value in inventory.items():
-        if key == "sysfs_pages":
-            out[key] = {
-                name: _redact_page(redactor, name, bytes.fromhex(hexed), nvme).hex()
-                for name, hexed in (value or {}).items()
-            }
-        elif key == "udev_links":
-            out[key] = [_redact_link(redactor, link) for link in value or []]
-        elif key == "udev_properties":
-            out[key] = {k: _redact_udev(redactor, k, v) for k, v in (value or {}).items()}
-        elif key == "mounts":
-            out[key] = [
-                {k: redactor.apply_field(v) if k == "source" else redactor.apply(v)
-                 for k, v in mount.items()}
-                for mount in value or []
-            ]
-        elif key in IDENTIFYING_FIELDS:
-            out[key] = redactor.apply_field(value)
-        else:
-            out[key] = redactor.apply(value)
-    return out
+def _redact_inventory(redactor: "Redactor", disk: "BlockDisk") -> "BlockDisk":
+    """The disk's record: the fields that hold an identifier (a whole value, or links and names
+    built from one) by field, its pages by layout, the rest as texts."""
+    nvme = _is_nvme(disk)
+
+    def mount(entry: "dict[str, Any]") -> "dict[str, Any]":
+        return {k: redactor.apply_field(v) if k == "source" else redactor.apply(v)
+                for k, v in entry.items()}
+
+    return _redacted(
+        redactor, disk,
+        sysfs_pages=lambda pages: {
+            name: _redact_page(redactor, name, bytes.fromhex(hexed), nvme).hex()
+            for name, hexed in (pages or {}).items()
+        },
+        udev_links=lambda links: [_redact_link(redactor, link) for link in links or []],
+        udev_properties=lambda properties: {
+            k: _redact_udev(redactor, k, v) for k, v in (properties or {}).items()
+        },
+        mounts=lambda mounts: [mount(entry) for entry in mounts or []],
+        serial=redactor.apply_field,
+        wwid=redactor.apply_field,
+        dm_name=redactor.apply_field,
+        dm_uuid=redactor.apply_field,
+    )
 
 
-def _redact_platform(redactor: "Redactor", platform: "dict[str, Any]") -> "dict[str, Any]":
-    return {
-        k: redactor.apply_field(v) if k in ("hostname", "dmi_chassis_asset_tag") else
-        redactor.apply(v)
-        for k, v in platform.items()
-    }
+def _redact_disk(redactor: "Redactor", disk: "DiskCollection") -> "DiskCollection":
+    nvme = _is_nvme(disk.disk)
+    return _redacted(
+        redactor, disk,
+        disk=lambda inventory: _redact_inventory(redactor, inventory),
+        probes=lambda probes: [_redact_probe(redactor, p, nvme) for p in probes or []],
+    )
 
 
-def redact_collection(collection: "dict[str, Any]", key: bytes) -> "dict[str, Any]":
-    """A redacted copy of ``Collection.to_dict()``; the input is left as it was."""
+def _redact_platform(redactor: "Redactor", platform: "PlatformFacts") -> "PlatformFacts":
+    return _redacted(redactor, platform, hostname=redactor.apply_field,
+                     dmi_chassis_asset_tag=redactor.apply_field)
+
+
+def redact_collection(collection: "Collection", key: bytes) -> "Collection":
+    """A redacted copy of ``collection``: its platform, disks and options (what the scan was
+    asked is texts too); the input is left as it was."""
     redactor = Redactor(key)
     _gather(redactor, collection)
-    out = copy.deepcopy(collection)
-    out["platform"] = _redact_platform(redactor, collection.get("platform") or {})
-    disks = []
-    for disk in collection.get("disks") or []:
-        inventory = disk.get("inventory") or {}
-        redacted = {
-            k: redactor.apply(v) for k, v in disk.items() if k not in ("inventory", "probes")
-        }
-        redacted["inventory"] = _redact_inventory(redactor, inventory)
-        nvme = _is_nvme(inventory)
-        redacted["probes"] = [_redact_probe(redactor, p, nvme) for p in disk.get("probes") or []]
-        disks.append(redacted)
-    out["disks"] = disks
-    out["options"] = redactor.apply(collection.get("options") or {})
-    return out
+    return replace(
+        collection,
+        platform=_redact_platform(redactor, collection.platform),
+        disks=[_redact_disk(redactor, disk) for disk in collection.disks],
+        options=redactor.apply(collection.options or {}),
+    )
 
 
 # -- the host's view of a redacted guest (report/compare --host) --------------------------------

@@ -51,7 +51,8 @@ and ``inventory``; ``platform`` (the report's, plus ``hypervisor``: kubevirt, ov
 from collections.abc import Mapping
 from typing import Any
 
-VIRTIO_BLK_SERIAL_BYTES = 20  # VIRTIO_BLK_ID_BYTES
+from guestprobe.collect.discover import VIRTIO_BLK_SERIAL_BYTES
+
 LU_ASSOCIATION = "logical_unit"
 PR_DECIDED_OUTCOMES = {"ok", "not_supported", "passthrough_unavailable"}
 STACKED_KINDS = ("device-mapper", "md")  # not paths: a map shares its paths' LU designator

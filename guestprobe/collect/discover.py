@@ -16,6 +16,8 @@ from typing import Any
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevRecord, UdevView
 
+# virtio-blk's serial (VIRTIO_BLK_ID_BYTES): the guest's ``serial`` holds at most this many bytes
+VIRTIO_BLK_SERIAL_BYTES = 20
 SKIPPED_BY_DEFAULT = re.compile(r"^(loop|ram|zram|fd|sr)\d*")
 
 # Kernel-cached copies of INQUIRY data and VPD pages (SCSI disks), by the probe they can replace.

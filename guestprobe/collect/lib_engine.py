@@ -50,6 +50,7 @@ from guestprobe.collect.sgpt import (
     LibraryUnusable,
     PassThrough,
 )
+from guestprobe.decode.hexdump import format_hexdump, format_hexdump_before_1_43
 
 Runner = typing.Callable[[typing.Sequence[str], float], CommandResult]
 
@@ -106,36 +107,13 @@ def _short(what: str, due: int, came: bytes) -> "_Answer":
 
 
 def render_hex(data: bytes) -> bytes:
-    """``data`` as sg3_utils' hex2stdout(data, len, 1) prints it (sg_persist --hex --hex).
-
-    Each line: a space, the offset in at least two hex digits, then 16 bytes from column 8 with
-    one extra space after the eighth, trailing spaces trimmed (lib/sg_lib.c dStrHexFp).
-    """
-    lines = []
-    for offset in range(0, len(data), 16):
-        line = bytearray(b" " * 80)
-        address = b"%.2x" % offset
-        line[1 : 1 + len(address)] = address
-        position = 5
-        for byte in data[offset : offset + 16]:
-            position += 3
-            if position == 5 + 27:
-                position += 1
-            line[position : position + 2] = b"%.2x" % byte
-        lines.append(bytes(line).rstrip(b" ") + b"\n")
-    return b"".join(lines)
+    """``data`` as sg3_utils' hex2stdout(data, len, 1) prints it (sg_persist --hex --hex)."""
+    return format_hexdump(data, no_ascii=1).encode()
 
 
 def render_hex_before_1_43(data: bytes) -> bytes:
-    """``data`` as dStrHex(data, len, 1) of sg3_utils 1.37 prints it: as :func:`render_hex`, but
-    a full line is its first 56 characters and the last line keeps its spaces up to column 60
-    plus its byte count (the blanked ASCII column)."""
-    lines = render_hex(data).split(b"\n")[:-1]
-    tail = len(data) % 16
-    return b"".join(
-        line.ljust(56 if tail == 0 or number < len(lines) - 1 else 60 + tail) + b"\n"
-        for number, line in enumerate(lines)
-    )
+    """``data`` as dStrHex(data, len, 1) of sg3_utils 1.37 prints it (sg_persist --hex)."""
+    return format_hexdump_before_1_43(data).encode()
 
 
 def render_pr_in_before_1_43(buffer: bytes) -> bytes:

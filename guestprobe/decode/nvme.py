@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from guestprobe.decode import DecodeError, FactRecord
 
 IDENTIFY_CONTROLLER_LENGTH = 4096
+# (start, end) of the fields that identify a controller: serial number (SN), subsystem NQN
+SERIAL_NUMBER = (4, 24)
+SUBSYSTEM_NQN = (768, 1024)
 _NEEDED = 72  # VID, SSVID, SN, MN and FR
 
 
@@ -42,7 +45,7 @@ def decode_identify_controller(data: bytes) -> "NvmeIdentifyController":
     return NvmeIdentifyController(
         pci_vendor_id=vid,
         pci_subsystem_vendor_id=ssvid,
-        serial_number=_ascii(data[4:24]),
+        serial_number=_ascii(data[slice(*SERIAL_NUMBER)]),
         model_number=_ascii(data[24:64]),
         firmware_revision=_ascii(data[64:72]),
         truncated=len(data) < IDENTIFY_CONTROLLER_LENGTH,

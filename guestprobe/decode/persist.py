@@ -46,6 +46,7 @@ so the first byte of a data disk key is 'A' (0x41) to 0x80.
 
 import re
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from guestprobe.decode import DecodeError, FactRecord, be_int, require
@@ -72,15 +73,53 @@ __all__ = [
     "decode_transport_id",
     "decode_veritas_key",
     "describe_key",
+    "full_status_descriptors",
+    "initiator_span",
     "key_hex",
     "key_owner",
     "pr_in_data_from_hexdump",
     "pr_in_header_from_text",
+    "pr_key_offsets",
 ]
 
 _HEADER = 8
 _KEY = 8
 _RESERVATION_DESCRIPTOR = 16
+_RESERVATION_KEY = _HEADER  # the reservation descriptor's key: bytes 8..15 of the data
+
+
+def _body(data: bytes) -> bytes:
+    """The parameter data after the header, as far as the additional length and ``data`` reach."""
+    return bytes(data[_HEADER : _HEADER + be_int(data, 4, 4)]) if len(data) >= _HEADER else b""
+
+
+def _key_offsets(data: bytes) -> "range":
+    """READ KEYS: where each whole key is in the data (one per 8 bytes after the header)."""
+    body = _body(data)
+    return range(_HEADER, _HEADER + len(body) - len(body) % _KEY, _KEY)
+
+
+def pr_key_offsets(service_action: str, data: bytes) -> "list[int]":
+    """Where the reservation keys are in the PR IN parameter data (header included) of
+    ``service_action`` (``read_keys``, ``read_reservation``, ``read_full_status``), as far as
+    the data reach and without the decoders' checks (redaction replaces them in place).
+
+    READ KEYS: one 8-byte key per 8 bytes after the 8-byte header. READ RESERVATION: the
+    descriptor's key at bytes 8..15 only (bytes 16..23 hold the obsolete field, scope and
+    type, never a key). READ FULL STATUS: the first 8 bytes of each whole descriptor.
+
+    >>> pr_key_offsets("read_reservation", bytes.fromhex("00000001 00000010") + bytes(16))
+    [8]
+    """
+    if len(data) < _HEADER + _KEY:
+        return []
+    if service_action == "read_keys":
+        return list(_key_offsets(data))
+    if service_action == "read_reservation":
+        return [_RESERVATION_KEY] if be_int(data, 4, 4) >= _KEY else []
+    if service_action == "read_full_status":
+        return [start for start, _ in full_status_descriptors(data)]
+    return []
 
 # SPC-4 table 169
 PR_TYPE_NAMES = {
@@ -160,12 +199,11 @@ def decode_read_keys(data: bytes) -> "ReadKeys":
 
     An additional length that is not a multiple of 8 raises :class:`DecodeError`.
     """
-    generation, body, truncated = _pr_header(data, "PR IN READ KEYS")
+    generation, _, truncated = _pr_header(data, "PR IN READ KEYS")
     additional = be_int(data, 4, 4)
     if additional % _KEY:
         raise DecodeError(f"PR IN READ KEYS: additional length {additional} is not a multiple of 8")
-    whole = len(body) - len(body) % _KEY
-    keys = tuple(be_int(body, pos, _KEY) for pos in range(0, whole, _KEY))
+    keys = tuple(be_int(data, at, _KEY) for at in _key_offsets(data))
     return ReadKeys(generation, keys, tuple(key_hex(k) for k in keys), truncated)
 
 
@@ -201,7 +239,7 @@ def decode_read_reservation(data: bytes) -> "ReadReservation":
         raise DecodeError(f"PR IN READ RESERVATION: additional length {additional} is malformed")
     if len(body) < _RESERVATION_DESCRIPTOR:
         raise DecodeError("PR IN READ RESERVATION: reservation descriptor truncated")
-    key = be_int(body, 0, _KEY)
+    key = be_int(data, _RESERVATION_KEY, _KEY)
     scope, type_code = body[13] >> 4, body[13] & 0x0F
     reservation = Reservation(
         key=key,
@@ -273,7 +311,7 @@ def decode_report_capabilities(data: bytes) -> "PrCapabilities":
 # ------------------------------------------------------------------------ READ FULL STATUS
 
 _FULL_STATUS_DESCRIPTOR = 24  # the fixed part, before the TransportID (SPC-4 table 176)
-_ISID_SEPARATOR = re.compile(r",i,0x", re.IGNORECASE)
+_ISID_SEPARATOR = re.compile(rb",i,0x", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -299,17 +337,15 @@ def decode_transport_id(data: bytes) -> "TransportId":
     require(data, 4, "TransportID")
     protocol_id, format_code = data[0] & 0x0F, data[0] >> 6
     initiator = isid = None
-    if protocol_id == 0x5 and format_code in (0, 1):
-        length = be_int(data, 2, 2)
-        text = bytes(data[4 : 4 + length]).split(b"\0", 1)[0].decode("ascii", "replace")
+    span = initiator_span(data)
+    if span is not None and protocol_id == 0x5:
+        initiator = bytes(data[span[0] : span[1]]).decode("ascii", "replace")
         if format_code == 1:
-            parts = _ISID_SEPARATOR.split(text, 1)
-            text, isid = parts[0], (parts[1] if len(parts) > 1 else None)
-        initiator = text
-    elif protocol_id == 0x0 and format_code == 0 and len(data) >= 16:
-        initiator = "0x" + bytes(data[8:16]).hex()
-    elif protocol_id == 0x6 and format_code == 0 and len(data) >= 12:
-        initiator = "0x" + bytes(data[4:12]).hex()
+            after = bytes(data[span[1] : 4 + be_int(data, 2, 2)]).split(b"\0", 1)[0]
+            separator = _ISID_SEPARATOR.match(after)
+            isid = after[separator.end() :].decode("ascii", "replace") if separator else None
+    elif span is not None:
+        initiator = "0x" + bytes(data[span[0] : span[1]]).hex()
     return TransportId(
         protocol_id=protocol_id,
         protocol=PROTOCOL_IDENTIFIERS.get(protocol_id, f"reserved_0x{protocol_id:x}"),
@@ -318,6 +354,28 @@ def decode_transport_id(data: bytes) -> "TransportId":
         isid=isid,
         raw_hex=bytes(data).hex(),
     )
+
+
+def initiator_span(data: bytes) -> "tuple[int, int] | None":
+    """(start, end) in a TransportID of the bytes that name the initiator: the iSCSI name
+    (formats 00 and 01: up to its NUL or the ``,i,0x`` before the ISID), the FC N_PORT_NAME
+    (bytes 8-15), the SAS ADDRESS (4-11); None for other protocols or formats, or where the
+    TransportID stops short of it.
+
+    >>> initiator_span(bytes.fromhex("45000018") + b"iqn.2026-01.x:a,i,0x23d0" + bytes(1))
+    (4, 19)
+    """
+    if len(data) < 4:
+        return None
+    protocol_id, format_code = data[0] & 0x0F, data[0] >> 6
+    if protocol_id == 0x5 and format_code in (0, 1):
+        text = bytes(data[4 : 4 + be_int(data, 2, 2)]).split(b"\0", 1)[0]
+        separator = _ISID_SEPARATOR.search(text) if format_code == 1 else None
+        return 4, 4 + (separator.start() if separator else len(text))
+    first = {0x0: 8, 0x6: 4}.get(protocol_id) if format_code == 0 else None
+    if first is None or len(data) < first + 8:
+        return None
+    return first, first + 8
 
 
 @dataclass(frozen=True)
@@ -360,26 +418,45 @@ def decode_read_full_status(data: bytes) -> "FullStatus":
     generation, body, truncated = _pr_header(data, "PR IN READ FULL STATUS")
     additional = be_int(data, 4, 4)
     registrations = []
-    at = 0
-    while at < len(body):
+    for at, end in _descriptor_spans(body):
         if at + _FULL_STATUS_DESCRIPTOR > additional:
             raise DecodeError(f"PR IN READ FULL STATUS: descriptor at {at} overruns the data")
         if at + _FULL_STATUS_DESCRIPTOR > len(body):
             truncated = True
             break
-        length = be_int(body, at + 20, 4)
-        end = at + _FULL_STATUS_DESCRIPTOR + length
         if end > additional:
             raise DecodeError(
                 f"PR IN READ FULL STATUS: descriptor at {at} (additional descriptor length "
-                f"{length}) overruns the additional length {additional}"
+                f"{end - at - _FULL_STATUS_DESCRIPTOR}) overruns the additional length "
+                f"{additional}"
             )
         if end > len(body):
             truncated = True
             break
         registrations.append(_registration(body[at:end]))
-        at = end
     return FullStatus(generation, tuple(registrations), truncated)
+
+
+def _descriptor_spans(body: bytes) -> "Iterator[tuple[int, int]]":
+    """(start, end) in ``body`` (the data after the header) of each full status descriptor, as
+    their additional descriptor lengths lay them out: its fixed 24 bytes (key at start..start+7)
+    and its TransportID up to ``end``. The last may be cut short: ``end > len(body)``
+    (``start + 24`` where even the fixed part is)."""
+    at = 0
+    while at < len(body):
+        fixed = at + _FULL_STATUS_DESCRIPTOR
+        end = fixed if fixed > len(body) else fixed + be_int(body, at + 20, 4)
+        yield at, end
+        at = end
+
+
+def full_status_descriptors(data: bytes) -> "list[tuple[int, int]]":
+    """(start, end) in READ FULL STATUS parameter data (header included) of each whole
+    descriptor: key at start..start+7, TransportID at start+24..end (redaction's walk)."""
+    body = _body(data)
+    return [
+        (_HEADER + at, _HEADER + end) for at, end in _descriptor_spans(body) if end <= len(body)
+    ]
 
 
 def _registration(descriptor: bytes) -> "Registration":

@@ -29,8 +29,10 @@ Samples (from the shared captures, except the 0xB1 one: every captured 0xB1 page
 """
 
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from guestprobe.decode import DecodeError, FactRecord, be_int, require
 
@@ -41,6 +43,7 @@ __all__ = [
     "BlockLimits",
     "CodeSet",
     "Designator",
+    "DesignatorSpan",
     "DesignatorType",
     "DeviceIdentification",
     "LogicalBlockProvisioning",
@@ -55,7 +58,9 @@ __all__ = [
     "decode_supported_vpd_pages",
     "decode_unit_serial_number",
     "decode_vpd_header",
+    "designator_spans",
     "lu_designators",
+    "serial_number_span",
 ]
 
 _HEADER = 4
@@ -136,6 +141,16 @@ def decode_unit_serial_number(data: bytes) -> "UnitSerialNumber":
     page, truncated = _page(data, 0x80, "unit serial number VPD page")
     raw = bytes(page[_HEADER:])
     return UnitSerialNumber(raw.decode("ascii", "replace").strip(" \0"), raw, truncated)
+
+
+def serial_number_span(data: bytes) -> "tuple[int, int] | None":
+    """(start, end) of the product serial number field (padding included) in a VPD page 0x80
+    response, as far as the page reaches; None for no page 0x80."""
+    try:
+        page, _ = _page(data, 0x80, "unit serial number VPD page")
+    except DecodeError:
+        return None
+    return _HEADER, len(page)
 
 
 # ---------------------------------------------------------------------------- 0x83
@@ -272,6 +287,45 @@ def _designator(head: bytes, value: bytes) -> "Designator":
     )
 
 
+def _descriptor_spans(page: bytes) -> "Iterator[tuple[int, int]]":
+    """(start, end) in device identification ``page`` (trimmed to its page length) of each
+    designation descriptor: its 4-byte header at ``start``, the designator from ``start + 4``
+    to ``end``. The last one may be cut short by the page: ``end > len(page)``."""
+    pos = _HEADER
+    while pos < len(page):
+        end = pos + 4 + (page[pos + 3] if pos + 4 <= len(page) else 0)
+        yield pos, end
+        pos = end
+
+
+class DesignatorSpan(NamedTuple):
+    """Where one designator's bytes are in a VPD page 0x83 response (for redaction in place)."""
+
+    start: int  # the designator's first byte (after its 4-byte header) in the response
+    code_set: int  # as sent (1 binary, 2 ASCII, 3 UTF-8)
+    type_code: int  # the designator type as sent (0x3 NAA, ...)
+    value: bytes  # as far as the page and the response reach
+
+
+def designator_spans(data: bytes) -> "list[DesignatorSpan]":
+    """Each designator of a VPD page 0x83 response with its offset, without the decoder's
+    checks: as far as the page reaches, a designator cut short by its end included; ``[]``
+    for no page 0x83.
+
+    >>> designator_spans(bytes.fromhex("00830008" "01030004" "5001405f"))
+    [DesignatorSpan(start=8, code_set=1, type_code=3, value=b'P\\x01@_')]
+    """
+    try:
+        page, _ = _page(data, 0x83, "device identification VPD page")
+    except DecodeError:
+        return []
+    return [
+        DesignatorSpan(pos + 4, page[pos] & 0x0F, page[pos + 1] & 0x0F, page[pos + 4 : end])
+        for pos, end in _descriptor_spans(page)
+        if pos + 4 <= len(page)
+    ]
+
+
 @dataclass(frozen=True)
 class DeviceIdentification(FactRecord):
     designators: "tuple[Designator, ...]"
@@ -286,15 +340,12 @@ def decode_device_identification(data: bytes) -> "DeviceIdentification":
     """
     page, truncated = _page(data, 0x83, "device identification VPD page")
     designators = []
-    pos = _HEADER
-    while pos < len(page):
-        end = pos + 4 + (page[pos + 3] if pos + 4 <= len(page) else 0)
-        if pos + 4 > len(page) or end > len(page):
+    for pos, end in _descriptor_spans(page):
+        if end > len(page):
             if truncated:
                 break
             raise DecodeError(f"device identification: descriptor at {pos} overruns the page")
         designators.append(_designator(page[pos : pos + 4], bytes(page[pos + 4 : end])))
-        pos = end
     return DeviceIdentification(tuple(designators), truncated)
 
 

@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from typing import Any, Dict, List, Optional, Tuple
 
 from guestprobe.check.derived import _get
+from guestprobe.collect.discover import VIRTIO_BLK_SERIAL_BYTES
 from guestprobe.errors import BadInputError
 from guestprobe.host.domain_xml import MAX_DISKS_PER_DOMAIN
 from guestprobe.host.judge import HOST_SCHEMA_VERSION, domain_facts
 
-VIRTIO_BLK_SERIAL_BYTES = 20
 _PCI = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 KEYS = ("serial", "lu_designator", "scsi_address", "pci_slot")
 MAX_JOIN_DISKS = 4096  # as many as one guestprobe host run writes

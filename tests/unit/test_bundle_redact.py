@@ -6,13 +6,11 @@ from pathlib import Path
 
 from fakesys import MIXED, SATA_NVME
 
-from guestprobe.bundle.redact import (
-    hexdump_bytes,
-    pr_keys,
-    redact_collection,
-    rewrite_hexdump,
-    vpd83_designators,
-)
+from guestprobe.bundle.redact import redact_collection
+from guestprobe.collect.scan import Collection
+from guestprobe.decode.hexdump import dump_line_bytes, rewrite_hexdump
+from guestprobe.decode.persist import pr_key_offsets
+from guestprobe.decode.vpd import designator_spans
 
 HOST = "db-node7.corp.example"
 IQN = "iqn.2003-01.org.linux-iscsi.db-node7:target1"
@@ -22,6 +20,15 @@ KEYS_DUMP = (
     " 00     00 00 00 04 00 00 00 10  56 46 30 30 30 41 30 31\n"
     " 10     00 00 00 00 00 00 00 2a\n"
 )
+
+
+def redacted_dict(collection: dict, key: bytes) -> dict:
+    """The typed redaction of a collection given in its JSON form, in its JSON form."""
+    return redact_collection(Collection.from_dict(collection), key).to_dict()
+
+
+def vpd83_designators(data: bytes) -> "list[tuple[int, int, bytes]]":
+    return [(span.code_set, span.type_code, span.value) for span in designator_spans(data)]
 
 
 def _sysfs(capture: "Path", name: str) -> "str | None":
@@ -132,7 +139,7 @@ def test_no_identifier_survives_redaction():
     before = _text(original)
     for secret in SECRETS:
         assert secret.lower() in before.lower(), secret  # the fixture really holds it
-    redacted = redact_collection(original, b"k" * 32)
+    redacted = redacted_dict(original, b"k" * 32)
     after = _text(redacted)
     for secret in SECRETS:
         assert secret.lower() not in after.lower(), secret
@@ -140,7 +147,7 @@ def test_no_identifier_survives_redaction():
 
 
 def test_same_identifier_same_token_everywhere():
-    redacted = redact_collection(_collection(), b"k" * 32)
+    redacted = redacted_dict(_collection(), b"k" * 32)
     sda, sdc = redacted["disks"][0], redacted["disks"][1]
     # both paths of the LU: identical designator pages, the NAA type and OUI kept
     pages = sda["inventory"]["sysfs_pages"]
@@ -165,7 +172,7 @@ def test_same_identifier_same_token_everywhere():
 
 def test_pages_keep_their_layout():
     original = _collection()
-    redacted = redact_collection(original, b"k" * 32)
+    redacted = redacted_dict(original, b"k" * 32)
     for before, after in zip(original["disks"], redacted["disks"]):
         for name, hexed in before["inventory"]["sysfs_pages"].items():
             new = bytes.fromhex(after["inventory"]["sysfs_pages"][name])
@@ -177,29 +184,29 @@ def test_pages_keep_their_layout():
 
 
 def test_pr_keys_replaced_in_the_hex_dump_layout_kept():
-    redacted = redact_collection(_collection(), b"k" * 32)
+    redacted = redacted_dict(_collection(), b"k" * 32)
     probe = redacted["disks"][1]["probes"][-1]
     text = bytes.fromhex(probe["stdout_hex"]).decode()
     assert [len(line) for line in text.splitlines()] == [
         len(line) for line in KEYS_DUMP.splitlines()
     ]
-    data = hexdump_bytes(text)
-    assert data[:8] == hexdump_bytes(KEYS_DUMP)[:8]
-    keys = pr_keys(data)
+    data = dump_line_bytes(text)
+    assert data[:8] == dump_line_bytes(KEYS_DUMP)[:8]
+    keys = [data[at : at + 8] for at in pr_key_offsets("read_keys", data)]
     assert len(keys) == 2 and keys[0] != KEY
     assert keys[1] != (0x2A).to_bytes(8, "big")
 
 
 def test_tokens_depend_on_the_key_only():
-    first = redact_collection(_collection(), b"key one")
-    again = redact_collection(_collection(), b"key one")
-    other = redact_collection(_collection(), b"key two")
+    first = redacted_dict(_collection(), b"key one")
+    again = redacted_dict(_collection(), b"key one")
+    other = redacted_dict(_collection(), b"key two")
     assert first == again
     assert first["disks"][0]["inventory"]["wwid"] != other["disks"][0]["inventory"]["wwid"]
 
 
 def test_hexdump_helpers_round_trip():
-    data = hexdump_bytes(KEYS_DUMP)
+    data = dump_line_bytes(KEYS_DUMP)
     assert len(data) == 24
     assert rewrite_hexdump(KEYS_DUMP, data) == KEYS_DUMP
-    assert hexdump_bytes(rewrite_hexdump(KEYS_DUMP, bytes(24))) == bytes(24)
+    assert dump_line_bytes(rewrite_hexdump(KEYS_DUMP, bytes(24))) == bytes(24)

@@ -12,11 +12,12 @@ import tarfile
 from pathlib import Path
 
 from documents import build_document
-from test_bundle_redact import IQN, PORTAL_IP, SECRETS, _collection
+from test_bundle_redact import IQN, PORTAL_IP, SECRETS, _collection, redacted_dict
 
 from guestprobe.bundle.archive import build_bundle, describe_versions, read_bundle
-from guestprobe.bundle.redact import hexdump_bytes, redact_collection
+from guestprobe.bundle.redact import redact_collection
 from guestprobe.collect.scan import Collection
+from guestprobe.decode.hexdump import dump_line_bytes
 from guestprobe.document.build import collection_from_document
 from guestprobe.pipeline import judge
 
@@ -33,13 +34,13 @@ def _example_collection(name: str) -> dict:
 
 
 def _redacted_document(collection: dict) -> dict:
-    return build_document(Collection.from_dict(redact_collection(collection, KEY)), judge)
+    return build_document(redact_collection(Collection.from_dict(collection), KEY), judge)
 
 
 # -- finding 5: PR data --------------------------------------------------------------------------
 def _pr_dump(disk: dict, name: str) -> bytes:
     probe = next(p for p in disk["probes"] if p["name"] == name)
-    return hexdump_bytes(bytes.fromhex(probe["stdout_hex"]).decode())
+    return dump_line_bytes(bytes.fromhex(probe["stdout_hex"]).decode())
 
 
 def _with_key(collection: dict, old: bytes, new: bytes) -> dict:
@@ -67,7 +68,7 @@ def test_redacted_foreign_reservation_keeps_type_and_scope():
     keys = redacted["disks"][0]["facts"]["persistent_reservations"]["keys"]["keys_hex"]
     assert keys == [after["key_hex"]]
     old, new = _pr_dump(collection["disks"][0], "pr_read_reservation"), _pr_dump(
-        redact_collection(collection, KEY)["disks"][0], "pr_read_reservation"
+        redacted_dict(collection, KEY)["disks"][0], "pr_read_reservation"
     )
     assert len(old) == len(new) == 24
     assert old[:8] + old[16:] == new[:8] + new[16:] and old[8:16] != new[8:16]
@@ -200,7 +201,7 @@ def _walk_hex(value, out: "list[bytes]") -> None:
         for key, item in value.items():
             if key == "stdout_hex" and isinstance(item, str):
                 data = bytes.fromhex(item)
-                out += [data, hexdump_bytes(data.decode("latin-1"))]
+                out += [data, dump_line_bytes(data.decode("latin-1"))]
             elif key == "sysfs_pages":
                 out += [bytes.fromhex(h) for h in item.values()]
             else:
@@ -238,7 +239,7 @@ def test_no_identifier_of_any_kind_survives_in_the_bundle():
 
 
 def test_short_identifiers_replaced_by_field_not_inside_words():
-    redacted = redact_collection(_every_kind(), KEY)
+    redacted = redacted_dict(_every_kind(), KEY)
     vdb = next(d for d in redacted["disks"] if d["inventory"]["name"] == "vdb")["inventory"]
     token = vdb["serial"]
     assert token != "AB1" and len(token) == 3
@@ -255,7 +256,7 @@ def test_short_identifiers_replaced_by_field_not_inside_words():
 
 
 def test_host_names_inside_compound_names_and_short_host_names():
-    redacted = redact_collection(_every_kind(), KEY)
+    redacted = redacted_dict(_every_kind(), KEY)
     lvm = next(d for d in redacted["disks"] if d["inventory"]["name"] == "dm-0")["inventory"]
     assert "node2" not in json.dumps(lvm)
     assert lvm["mounts"][0]["source"] == "/dev/mapper/" + lvm["dm_name"]
@@ -265,13 +266,13 @@ def test_host_names_inside_compound_names_and_short_host_names():
     short["disks"][2]["inventory"]["mounts"] = [
         {"devnum": "252:0", "mount_point": "/srv/mongodb", "fs_type": "xfs", "source": "/dev/vda"}
     ]
-    out = redact_collection(short, KEY)
+    out = redacted_dict(short, KEY)
     assert out["platform"]["hostname"].startswith("host-")
     assert out["disks"][2]["inventory"]["mounts"][0]["mount_point"] == "/srv/mongodb"
 
 
 def test_ipv6_portal_replaced_in_every_spelling():
-    redacted = redact_collection(_every_kind(), KEY)
+    redacted = redacted_dict(_every_kind(), KEY)
     sdf = next(d for d in redacted["disks"] if d["inventory"]["name"] == "sdf")["inventory"]
     by_path = sdf["udev_links"][0]
     assert re.fullmatch(r"/dev/disk/by-path/ip-\[fd[0-9a-f]{2}:[0-9a-f]{4}::[0-9a-f]{4}\]:3260"
@@ -283,7 +284,7 @@ def test_ipv6_portal_replaced_in_every_spelling():
 
 def test_nvme_identify_bytes_redacted_in_place():
     collection = _every_kind()
-    redacted = redact_collection(collection, KEY)
+    redacted = redacted_dict(collection, KEY)
     before = next(d for d in collection["disks"] if d["inventory"]["name"] == "nvme1n1")
     after = next(d for d in redacted["disks"] if d["inventory"]["name"] == "nvme1n1")
     old = bytes.fromhex(next(p for p in before["probes"] if p["name"] == "inquiry")["stdout_hex"])

@@ -12,13 +12,14 @@ import struct
 import pytest
 from test_decode_hexdump import sg3_hexdump
 
-from guestprobe.bundle.redact import Redactor, full_status_descriptors
+from guestprobe.bundle.redact import Redactor
 from guestprobe.decode import DecodeError
 from guestprobe.decode.persist import (
     decode_fence_scsi_key,
     decode_read_full_status,
     decode_transport_id,
     describe_key,
+    full_status_descriptors,
     key_owner,
     pr_in_data_from_hexdump,
 )
