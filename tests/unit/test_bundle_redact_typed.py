@@ -21,7 +21,7 @@ import pytest
 from guestprobe.bundle.archive import read_bundle
 from guestprobe.bundle.redact import redact_collection
 from guestprobe.collect.scan import Collection
-from guestprobe.report.document import collection_from_document
+from guestprobe.document.build import collection_from_document
 
 TOP = Path(__file__).resolve().parents[2]
 FIXTURE = TOP / "tests" / "fixtures" / "redacted-collections.json.gz"
