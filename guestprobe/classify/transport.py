@@ -5,10 +5,11 @@ sysfs, the SCSI host's ``proc_name`` and the device's own INQUIRY identity decid
 """
 
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from guestprobe.collect.discover import BlockDisk
+from guestprobe.decode import json_ready
 
 VIRTIO_BLK_F_SCSI = 7  # legacy feature bit: the device accepts SCSI commands over virtio-blk
 
@@ -51,7 +52,7 @@ class Transport:
     virtio_blk_scsi_feature: "bool | None" = None
 
     def to_dict(self) -> "dict[str, Any]":
-        return asdict(self)
+        return json_ready(self)
 
 
 def virtio_feature(features: "str | None", bit: int) -> "bool | None":

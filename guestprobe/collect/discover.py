@@ -9,12 +9,13 @@ a report can be judged again later, on another machine (``guestprobe report``).
 import os
 import re
 import stat
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevRecord, UdevView
+from guestprobe.decode import json_ready
 
 # virtio-blk's serial (VIRTIO_BLK_ID_BYTES): the guest's ``serial`` holds at most this many bytes
 VIRTIO_BLK_SERIAL_BYTES = 20
@@ -88,7 +89,7 @@ class BlockDisk:
     sysfs_pages: "dict[str, str]" = field(default_factory=dict)  # probe name -> hex bytes
 
     def to_dict(self) -> "dict[str, Any]":
-        return asdict(self)
+        return json_ready(self)
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any]") -> "BlockDisk":

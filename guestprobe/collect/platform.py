@@ -5,7 +5,7 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from guestprobe.collect import process
@@ -13,6 +13,7 @@ from guestprobe.collect.sg3 import SG3_TOOLS
 from guestprobe.collect.sg3_releases import differences_for, parse_sg_inq_version, release_of
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
+from guestprobe.decode import json_ready
 
 # virtio device ids (virtio spec 1.2, section 5): the kinds a support engineer cares about.
 VIRTIO_DEVICE_KINDS = {
@@ -57,7 +58,7 @@ class PlatformFacts:
     euid: "int | None" = None
 
     def to_dict(self) -> "dict[str, Any]":
-        return asdict(self)
+        return json_ready(self)
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any]") -> "PlatformFacts":

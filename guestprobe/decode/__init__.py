@@ -32,6 +32,10 @@ class DecodeError(ValueError):
     """Response bytes (or a hex dump) that are truncated or malformed beyond use."""
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: "dict[type, tuple[str, ...]]" = {}
+
+
 def json_ready(value: "Any") -> "Any":
     """Turn a fact record (or anything inside one) into JSON-ready data.
 
@@ -41,12 +45,20 @@ def json_ready(value: "Any") -> "Any":
     >>> json_ready({"raw": b"\\x60\\x0e", "pages": (0, 0x80)})
     {'raw': '600e', 'pages': [0, 128]}
     """
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return value
+    if kind is list or kind is tuple:
+        return [v if type(v) in _JSON_SCALARS else json_ready(v) for v in value]
     if isinstance(value, Enum):
         return json_ready(value.value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: json_ready(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    names = _FIELD_NAMES.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: json_ready(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         return {str(json_ready(k)): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

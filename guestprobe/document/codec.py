@@ -377,9 +377,17 @@ def load(cls: "type", data: "Any", where: str) -> "Any":
     return cls(**values)
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: "Any") -> "Any":
     """A typed value as JSON-ready data: records by their ``to_dict()``, enums by value, bytes
     as hex, tuples as lists."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return value
+    if kind is list or kind is tuple:
+        return [v if type(v) in _JSON_SCALARS else plain(v) for v in value]
     to_dict = getattr(value, "to_dict", None)
     if to_dict is not None:
         return to_dict()
