@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
+from guestprobe.collect.probe import ProbeOptions
 from guestprobe.errors import BadInputError
 
 Document = Dict[str, Any]
@@ -73,16 +74,14 @@ def rejudge(
 
 
 @dataclass(frozen=True)
-class ScanRequest:
-    """What a scan (or ``collect``) is asked to do: the disks, and how to probe them."""
+class ScanRequest(ProbeOptions):
+    """What a scan (or ``collect``) is asked to do: which disks, and how to probe them (the
+    fields of :class:`~guestprobe.collect.probe.ProbeOptions`, whose defaults they keep). The one
+    record from the command line down to each probe."""
 
     names: "Optional[Sequence[str]]" = None  # kernel names; None = every disk found
     include_all: bool = False  # loop, ram, zram, fd and sr devices too
-    timeout_s: float = 15.0
-    write_probes: bool = True
-    use_sysfs_pages: bool = True
-    workers: int = 8
-    engine: str = "lib"  # "lib": libsgutils2 in worker processes (where usable); "cli": the tools
+    workers: int = 8  # worker processes at most
 
 
 def collect(
@@ -93,16 +92,9 @@ def collect(
     """Discover and probe the disks (``machine``: sys, udev, run for tests); the raw
     :class:`~guestprobe.collect.scan.Collection`."""
     from guestprobe.collect import scan as scan_module
-    from guestprobe.collect.probe import ProbeOptions
 
-    options = ProbeOptions(
-        timeout_s=request.timeout_s,
-        write_probes=request.write_probes,
-        use_sysfs_pages=request.use_sysfs_pages,
-        engine=request.engine,
-    )
     return scan_module.collect(
-        options,
+        request,
         names=request.names,
         include_all=request.include_all,
         max_workers=request.workers,

@@ -3,7 +3,8 @@ is one line with a documented exit status (``guestprobe exit-statuses``).
 
 - :mod:`.common` the shared options, preconditions and ``emit`` (report to terminal or file);
 - :mod:`.scan` ``scan``; :mod:`.report` ``report`` and ``compare``; :mod:`.bundle` ``collect``;
-- :mod:`.fencing` ``fencing-test``; :mod:`.explain` ``explain``.
+- :mod:`.fencing` ``fencing-test``; :mod:`.fencing_cluster` ``fencing-node``, ``fencing-cluster``;
+  :mod:`.explain` ``explain``.
 
 Each command parses its options, calls :mod:`guestprobe.pipeline` (or the fencing test), and
 prints what comes back.
@@ -124,13 +125,13 @@ def _fencing_test() -> "click.Command":
 
 
 def _fencing_node() -> "click.Command":
-    from guestprobe.cli.fencing import fencing_node
+    from guestprobe.cli.fencing_cluster import fencing_node
 
     return fencing_node
 
 
 def _fencing_cluster() -> "click.Command":
-    from guestprobe.cli.fencing import fencing_cluster
+    from guestprobe.cli.fencing_cluster import fencing_cluster
 
     return fencing_cluster
 

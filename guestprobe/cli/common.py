@@ -16,6 +16,7 @@ from guestprobe.errors import (
     OutputError,
     Sg3UtilsMissingError,
 )
+from guestprobe.pipeline import ScanRequest
 from guestprobe.report.escape import output_bytes, terminal_lines, terminal_text
 
 VERDICT_ORDER = ("usable", "unknown", "degraded", "not_usable")
@@ -254,7 +255,7 @@ def timeout_option(help_text: str) -> "Callable[[Any], Any]":
         "--timeout",
         "timeout_s",
         type=click.FloatRange(1, 600),
-        default=15.0,
+        default=ScanRequest.timeout_s,
         show_default=True,
         help=help_text,
     )

@@ -44,7 +44,7 @@ from guestprobe.errors import ExitStatus
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    default=8,
+    default=pipeline.ScanRequest.workers,
     show_default=True,
     help="Disks probed at the same time.",
 )
@@ -56,7 +56,7 @@ from guestprobe.errors import ExitStatus
 @click.option(
     "--engine",
     type=click.Choice(["lib", "cli"]),
-    default="lib",
+    default=pipeline.ScanRequest.engine,
     show_default=True,
     help="Send the probes through sg3_utils' library (libsgutils2, in worker processes; the "
     "executables where it is unusable, with the reason in the report) or its executables.",
@@ -99,7 +99,7 @@ def scan_request(
     timeout_s: float,
     workers: int,
     live_vpd: bool,
-    engine: str = "lib",
+    engine: str,
 ) -> "pipeline.ScanRequest":
     """The scan's options as a request, after the preconditions (root, sg3_utils, the named
     devices are block devices)."""

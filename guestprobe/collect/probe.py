@@ -95,14 +95,17 @@ _FIELDS = fields(ProbeResult)
 
 @dataclass(frozen=True)
 class ProbeOptions:
-    timeout_s: float = 15.0
-    write_probes: bool = True
-    use_sysfs_pages: bool = True
+    """How to probe: the one place these defaults are written (``pipeline.ScanRequest`` adds
+    which disks; the command-line options show these defaults)."""
+
+    timeout_s: float = 15.0  # seconds one command may take
+    write_probes: bool = True  # the WRITE SAME probes (far past the end: no data block)
+    use_sysfs_pages: bool = True  # the kernel's copies of VPD pages where it has them
     # the sg3_utils release the argvs are adapted to (sg3_releases.adapt); None: the newest
     sg3_release: "tuple[int, int] | None" = None
-    # "lib" (libsgutils2 in a worker process per disk), "cli" (the executables) or "auto" (lib
-    # where usable): collect/lib_engine.py choose_engine
-    engine: str = "cli"
+    # "lib": libsgutils2 in worker processes where it loads (collect/lib_engine.py
+    # choose_engine says why not, and the executables send instead); "cli": the executables
+    engine: str = "lib"
 
 
 class DiskProber:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guestprobe.collect import process
-from guestprobe.collect.probe import Runner
+from guestprobe.collect.probe import ProbeOptions, Runner
 from guestprobe.decode.persist import key_hex
 from guestprobe.fencing import proof, prout
 from guestprobe.fencing.keys import NodeKeys
@@ -232,7 +232,7 @@ class NodeStep:
         run: "NodeRun",
         located: "Located",
         runner: "Runner" = process.run,
-        timeout_s: float = 15.0,
+        timeout_s: float = ProbeOptions.timeout_s,
         guard: "SignalGuard | None" = None,
         on_step: "Callable[[Step], None] | None" = None,
     ) -> None:

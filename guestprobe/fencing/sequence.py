@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guestprobe.collect import process
-from guestprobe.collect.probe import Runner
+from guestprobe.collect.probe import ProbeOptions, Runner
 from guestprobe.collect.sending import send
 from guestprobe.collect.sg3 import (
     SG_LIB_CAT_ILLEGAL_REQ,
@@ -355,7 +355,7 @@ class FencingTest:
         keys_before: "Sequence[int]",
         reservation_before: "dict[str, Any] | None",
         run: "Runner" = process.run,
-        timeout_s: float = 15.0,
+        timeout_s: float = ProbeOptions.timeout_s,
         on_step: "Callable[[Step], None] | None" = None,
         guard: "SignalGuard | None" = None,
         peer_keys_before: "Sequence[int] | None" = None,

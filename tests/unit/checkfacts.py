@@ -52,7 +52,8 @@ def _scanned(label: str) -> "dict[str, Any]":
             for capture, device in disks:
                 register_disk(fp, capture, device)
             collection = collect(
-                ProbeOptions(), sys=SysRoot(fake.root), udev=UdevView(run_dir=fake.p("/run/udev"))
+                ProbeOptions(engine="cli"), sys=SysRoot(fake.root),
+                udev=UdevView(run_dir=fake.p("/run/udev")),
             )
         return build_document(collection)
 

@@ -47,7 +47,7 @@ class FakeGuest:
         """One node's JSON report, as ``guestprobe scan --json`` would write it."""
         self.fake.write("/proc/sys/kernel/hostname", hostname + "\n")
         collection = scan_module.collect(
-            ProbeOptions(), names=names, sys=SysRoot(self.fake.root),
+            ProbeOptions(engine="cli"), names=names, sys=SysRoot(self.fake.root),
             udev=UdevView(run_dir=self.fake.p("/run/udev")),
         )
         return build_document(collection, pipeline.judge)

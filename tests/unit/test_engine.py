@@ -434,7 +434,7 @@ def test_a_short_page_in_a_worker_costs_that_probe_only():
         size_bytes=64 * 1024 * 1024,
         queue={"logical_block_size": 512},
     )
-    options = ProbeOptions(timeout_s=5, use_sysfs_pages=False)
+    options = ProbeOptions(engine="cli", timeout_s=5, use_sysfs_pages=False)
     got = probe_in_workers([disk], options, engine.run, lambda d: lambda: (d.size_bytes, 512), 1)
     probes = {p.name: p for p in got[0][0]}
     assert probes["vpd_0x00"].outcome == "short_response"

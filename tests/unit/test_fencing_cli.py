@@ -19,11 +19,11 @@ from test_fencing_fakes import (
 
 from guestprobe import cli
 from guestprobe.cli import common
-from guestprobe.cli import fencing as command
 from guestprobe.cli.fencing import CONFIRM_FLAG
 from guestprobe.compat import shell_join
 from guestprobe.document.build import SCHEMA_VERSION
 from guestprobe.fencing import keys
+from guestprobe.fencing import run as run_module
 from guestprobe.fencing.sequence import PrPath, planned_steps
 
 
@@ -39,7 +39,8 @@ def guest(monkeypatch, tmp_path, fp):
 
     def setup(**options):
         fake = two_path_guest(tmp_path, fp, **options)
-        monkeypatch.setattr(command, "_machine", lambda: machine(fake))
+        monkeypatch.setattr(run_module.Machine, "here", classmethod(
+            lambda cls: run_module.Machine(*machine(fake))))
         return fake
 
     return setup

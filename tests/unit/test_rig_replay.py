@@ -20,7 +20,8 @@ def scan_rig(tmp_path, fp, scenario: str) -> "tuple[dict, dict[str, str]]":
         capture = RIG / scenario / label
         register_disk(fp, capture, rig_probe_node(capture))
     collection = collect(
-        ProbeOptions(), sys=SysRoot(fake.root), udev=UdevView(run_dir=fake.p("/run/udev"))
+        ProbeOptions(engine="cli"), sys=SysRoot(fake.root),
+        udev=UdevView(run_dir=fake.p("/run/udev")),
     )
     return build_document(collection, apply_checks), names
 

@@ -32,7 +32,8 @@ def validate(document: dict) -> None:
 def _scan(fake, fp, **options):
     fp.register(["sg_inq", "--version"], stderr=SG_INQ_VERSION)
     sys = SysRoot(fake.root)
-    return collect(ProbeOptions(**options), sys=sys, udev=UdevView(run_dir=fake.p("/run/udev")))
+    return collect(ProbeOptions(engine="cli", **options), sys=sys,
+                   udev=UdevView(run_dir=fake.p("/run/udev")))
 
 
 @pytest.fixture
@@ -109,7 +110,8 @@ def test_hung_disk_times_out_once_and_the_rest_go_on(tmp_path, fp):
     sys = SysRoot(mixed.root)
     start = time.monotonic()
     collection = collect(
-        ProbeOptions(timeout_s=0.5), sys=sys, udev=UdevView(run_dir=mixed.p("/run/udev")), run=run
+        ProbeOptions(engine="cli", timeout_s=0.5), sys=sys,
+        udev=UdevView(run_dir=mixed.p("/run/udev")), run=run,
     )
     assert time.monotonic() - start < 10
     document = build_document(collection, apply_checks)
@@ -145,12 +147,12 @@ def test_collect_asks_sg3_utils_release_through_the_runner_and_leaves_the_option
             )
         return process.run(argv, timeout_s)
 
-    options = ProbeOptions(timeout_s=15.0)  # the captures were sent with --timeout=15
+    options = ProbeOptions(engine="cli", timeout_s=15.0)  # the captures were sent with --timeout=15
     collection = collect(
         options, sys=SysRoot(fake.root), udev=UdevView(run_dir=fake.p("/run/udev")), run=run
     )
     assert asked == [15.0]  # the scan's own timeout (it was a fixed 10 s, outside the runner)
-    assert options == ProbeOptions(timeout_s=15.0)  # no sg3_release written into it
+    assert options == ProbeOptions(engine="cli", timeout_s=15.0)  # no sg3_release written into it
     with pytest.raises(AttributeError):
         options.sg3_release = (1, 44)  # type: ignore[misc]
     assert collection.platform.sg3_utils["release"] == "1.46"
@@ -177,7 +179,8 @@ def test_tools_that_flood_cost_the_scan_its_output_cap_and_the_scan_goes_on(
     monkeypatch.setattr(process, "TOTAL_OUTPUT_LIMIT", 3 * 1024 * 1024, raising=False)
     fake = kvm_mixed(tmp_path / "root")
     udev = UdevView(run_dir=fake.p("/run/udev"))
-    collection = collect(ProbeOptions(timeout_s=20), sys=SysRoot(fake.root), udev=udev)
+    collection = collect(ProbeOptions(engine="cli", timeout_s=20), sys=SysRoot(fake.root),
+                         udev=udev)
     probes = [p for d in collection.disks for p in d.probes if p.source == "sg3_utils"]
     kept = sum(len(p.stdout_hex) // 2 for p in probes)
     assert kept <= 3 * 1024 * 1024

@@ -209,7 +209,7 @@ def _scan_iet(tmp_path, fp, sg_inq_version: bytes, release: "tuple[int, int] | N
     fp.register(["sg_inq", "--version"], stderr=sg_inq_version)
     _register_1_37(fp, "/dev/sg1", release=release)
     return collect(
-        ProbeOptions(), names=["sda"], sys=SysRoot(fake.root),
+        ProbeOptions(engine="cli"), names=["sda"], sys=SysRoot(fake.root),
         udev=UdevView(run_dir=fake.p("/run/udev")),
     )  # fmt: skip
 

@@ -70,7 +70,7 @@ def probes_by_name(results):
 def test_a_capacity_of_one_block_on_a_64_mib_disk_sends_no_write_probe():
     """Issue 10 finding 1: kernel 64 MiB, READ CAPACITY(16) "last LBA 0" -> never WRITE SAME."""
     fake = FakeDisk(readcap16(0))
-    results = probes_by_name(probe_disk(disk(), ProbeOptions(), fake))
+    results = probes_by_name(probe_disk(disk(), ProbeOptions(engine="cli"), fake))
     assert fake.write_same_lbas() == []
     for name in WS_NAMES:
         assert results[name].outcome == "skipped"
@@ -81,7 +81,7 @@ def test_a_capacity_of_one_block_on_a_64_mib_disk_sends_no_write_probe():
 
 def test_a_disk_that_grows_between_the_capacity_reads_gets_no_write_probe():
     fake = FakeDisk(readcap16(64 * MIB // 512 - 1), readcap16(128 * MIB // 512 - 1))
-    results = probes_by_name(probe_disk(disk(), ProbeOptions(), fake))
+    results = probes_by_name(probe_disk(disk(), ProbeOptions(engine="cli"), fake))
     assert [call[0] for call in fake.calls].count("sg_readcap") == 2
     assert fake.write_same_lbas() == []
     assert {results[name].skip_code for name in WS_NAMES} == {"capacity_changed"}
@@ -91,7 +91,7 @@ def test_a_disk_that_grows_between_the_capacity_reads_gets_no_write_probe():
 def test_a_kernel_size_that_changes_before_the_write_probes_stops_them():
     fake = FakeDisk(readcap16(64 * MIB // 512 - 1))
     kernel_now = lambda: (128 * MIB, 512)  # noqa: E731
-    results = probes_by_name(probe_disk(disk(), ProbeOptions(), fake, kernel_now))
+    results = probes_by_name(probe_disk(disk(), ProbeOptions(engine="cli"), fake, kernel_now))
     assert fake.write_same_lbas() == []
     assert {results[name].skip_code for name in WS_NAMES} == {"capacity_changed"}
 
@@ -102,14 +102,14 @@ def test_a_kernel_size_that_changes_before_the_write_probes_stops_them():
 )
 def test_no_kernel_size_or_another_block_size_sends_no_write_probe(kernel, code):
     fake = FakeDisk(readcap16(64 * MIB // 512 - 1))
-    results = probes_by_name(probe_disk(disk(*kernel), ProbeOptions(), fake))
+    results = probes_by_name(probe_disk(disk(*kernel), ProbeOptions(engine="cli"), fake))
     assert fake.write_same_lbas() == []
     assert {results[name].skip_code for name in WS_NAMES} == {code}
 
 
 def test_an_agreeing_disk_gets_the_far_lba_probes_right_after_a_fresh_capacity_read():
     fake = FakeDisk(readcap16(64 * MIB // 512 - 1))
-    results = probe_disk(disk(), ProbeOptions(), fake)
+    results = probe_disk(disk(), ProbeOptions(engine="cli"), fake)
     tools = [call[0] for call in fake.calls]
     first_ws = tools.index("sg_write_same")
     assert tools[first_ws - 1] == "sg_readcap"  # the fresh read, immediately before
@@ -134,7 +134,7 @@ def test_no_write_probe_ever_lands_within_twice_any_capacity_seen(first, second,
     """Whatever READ CAPACITY(16) says, twice, and the kernel: every WRITE SAME sent addresses an
     LBA at least twice the largest capacity anyone reported."""
     fake = FakeDisk(readcap16(first - 1), readcap16(second - 1))
-    probe_disk(disk(kernel_blocks * 512), ProbeOptions(), fake)
+    probe_disk(disk(kernel_blocks * 512), ProbeOptions(engine="cli"), fake)
     largest = max(first, second, kernel_blocks)
     for lba in fake.write_same_lbas():
         assert lba >= 2 * largest

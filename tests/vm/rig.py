@@ -171,7 +171,7 @@ def guestprobe_probe_timeout_s() -> int:
         from guestprobe.collect.probe import ProbeOptions
     except ImportError:
         return DEFAULT_PROBE_TIMEOUT_S
-    return int(getattr(ProbeOptions(), "timeout_s", DEFAULT_PROBE_TIMEOUT_S))
+    return int(getattr(ProbeOptions(engine="cli"), "timeout_s", DEFAULT_PROBE_TIMEOUT_S))
 
 
 # -- one run ----------------------------------------------------------------------------------
