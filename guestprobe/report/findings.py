@@ -5,7 +5,7 @@ This is the ONE place the text and HTML renderers read the report document (a JS
 ever see those. Strings stay as the document has them (device strings included); escaping is
 the renderers' job (:mod:`.escape`).
 
-* a :class:`Verdict` per disk and feature (a cell of the matrix) and per guest-wide feature,
+* a :class:`VerdictView` per disk and feature (a cell of the matrix) and per guest-wide feature,
   with its reasons, the facts it rests on in words (transport, identity, the probes' outcomes,
   who holds a reservation, the holder's key decoded to Veritas cluster and node), its evidence
   (every cited probe with command, exit status, raw bytes, and the decoded fact groups) and
@@ -13,7 +13,7 @@ the renderers' job (:mod:`.escape`).
 * a :class:`Finding` for every verdict that is not ``usable``, one per LU where all paths of
   an LU share the same verdict, else one per disk; usable verdicts with a caveat (a note, or a
   remedy offered all the same) become one-line caveats;
-* every :class:`Remedy` once, with the subjects (disk or LU, and feature) it applies to.
+* every :class:`Fix` once, with the subjects (disk or LU, and feature) it applies to.
 """
 
 
@@ -21,6 +21,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
+
+from guestprobe.document.verdict import Reason
 
 USABLE, DEGRADED, NOT_USABLE, UNKNOWN = "usable", "degraded", "not_usable", "unknown"
 # the order findings are listed in: I/O fencing first, then the worst first
@@ -41,12 +43,6 @@ PLATFORM_WORDS = {
 }
 GUEST = "guest"
 NOT_REPORTED = "(not in the report)"
-
-
-@dataclass
-class Reason:
-    code: str
-    text: str
 
 
 @dataclass
@@ -75,7 +71,7 @@ class FactGroup:
 
 
 @dataclass
-class Verdict:
+class VerdictView:
     subject: str  # disk name, or "guest"
     feature: str
     title: str
@@ -98,7 +94,7 @@ class Verdict:
 
 
 @dataclass
-class Remedy:
+class Fix:
     platform: str
     text: str
     # whom it is for: (disks or "guest", feature), in the order the findings name them
@@ -135,7 +131,7 @@ class Finding:
 
     subject: str  # "sda", "LU naa.6… (sda, sdb)", "guest"
     disks: "list[str]"
-    verdict: "Verdict"  # of the first disk; the others' are the same
+    verdict: "VerdictView"  # of the first disk; the others' are the same
 
 
 @dataclass
@@ -149,7 +145,7 @@ class DiskRow:
     status: str
     by_id: "list[str]"
     outcomes: "dict[str, str]"  # probe outcome of inquiry, pr_read_keys, write_same16_oor
-    verdicts: "dict[str, Verdict]"  # feature -> verdict
+    verdicts: "dict[str, VerdictView]"  # feature -> verdict
     holder: str = ""  # who holds a reservation, short: "VF1A2B03: cluster 6699, node 3"
 
 
@@ -165,10 +161,10 @@ class ReportView:
     feature_titles: "dict[str, str]"
     disks: "list[DiskRow]"
     lu_groups: "list[LuGroup]"
-    guest_verdicts: "list[Verdict]"
+    guest_verdicts: "list[VerdictView]"
     findings: "list[Finding]"
     caveats: "list[Finding]"
-    remedies: "list[Remedy]"
+    remedies: "list[Fix]"
     platform: "list[tuple[str, str]]"  # (label, value) for the page's platform and versions
     hostname: str
     generated_at: str
@@ -317,17 +313,17 @@ def _probe_outcome(probe: "ProbeEvidence") -> str:
 class _Builder:
     def __init__(self, document: "dict[str, Any]") -> None:
         self.document = document
-        self.remedies: "list[Remedy]" = []
+        self.remedies: "list[Fix]" = []
 
     def remedy_index(self, entry: "dict[str, Any]") -> int:
         platform, text = _text(entry.get("platform")), _text(entry.get("text")).strip()
         for index, remedy in enumerate(self.remedies):
             if (remedy.platform, remedy.text) == (platform, text):
                 return index
-        self.remedies.append(Remedy(platform, text))
+        self.remedies.append(Fix(platform, text))
         return len(self.remedies) - 1
 
-    def verdict(self, raw: "dict[str, Any]", disk: "dict[str, Any] | None") -> "Verdict":
+    def verdict(self, raw: "dict[str, Any]", disk: "dict[str, Any] | None") -> "VerdictView":
         subject = _text(disk.get("name")) if disk is not None else GUEST
         probes_by_id = {
             p.get("id"): p for p in _list((disk or {}).get("probes")) if isinstance(p, dict)
@@ -361,7 +357,7 @@ class _Builder:
             groups.append(FactGroup(f"facts.{name}", fields))
         decoded = groups + decoded
         facts = self.verdict_facts(disk, probes) if disk is not None else []
-        return Verdict(
+        return VerdictView(
             subject=subject,
             feature=_text(raw.get("feature")),
             title=_text(raw.get("title")) or _text(raw.get("feature")),
@@ -441,7 +437,7 @@ def _hypervisor(platform: "dict[str, Any]") -> str:
         return ""
 
 
-def _same(a: "Verdict", b: "Verdict") -> bool:
+def _same(a: "VerdictView", b: "VerdictView") -> bool:
     return (a.status, [(r.code, r.text) for r in a.reasons], a.remedies) == (
         b.status,
         [(r.code, r.text) for r in b.reasons],
@@ -561,8 +557,8 @@ def _findings(
     features: "list[str]",
     disks: "list[DiskRow]",
     groups: "list[LuGroup]",
-    guest_verdicts: "list[Verdict]",
-    remedies: "list[Remedy]",
+    guest_verdicts: "list[VerdictView]",
+    remedies: "list[Fix]",
 ) -> "tuple[list[Finding], list[Finding]]":
     by_name = {disk.name: disk for disk in disks}
     lu_of = {}
@@ -614,7 +610,7 @@ def _wwid(disk: "DiskRow") -> str:
     return prefix + disk.lu_designator[4:] if prefix else ""
 
 
-def _fill_placeholders(remedy: "Remedy", disks: "dict[str, DiskRow]") -> None:
+def _fill_placeholders(remedy: "Fix", disks: "dict[str, DiskRow]") -> None:
     """The domain XML's placeholders filled with what the report knows: for a remedy of one
     disk, the host's multipath WWID from its LU designator and the target from its name; for
     several, the WWID of each disk whose LU designator is known, listed under it."""
@@ -656,7 +652,7 @@ def _merge(finding: "Finding", listed: "list[Finding]") -> "Finding | None":
 
 
 def _number_remedies(
-    listed: "list[Finding]", verdicts: "list[Verdict]", remedies: "list[Remedy]"
+    listed: "list[Finding]", verdicts: "list[VerdictView]", remedies: "list[Fix]"
 ) -> None:
     """Number the remedies in the order the findings first name them; note whom each is for."""
     order: "list[int]" = []

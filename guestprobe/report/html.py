@@ -26,10 +26,10 @@ from guestprobe.report.findings import (
     STATUS_WORDS,
     USABLE,
     Finding,
+    Fix,
     ProbeEvidence,
-    Remedy,
     ReportView,
-    Verdict,
+    VerdictView,
     build_report_view,
     first_clause,
     guide_parts,
@@ -160,12 +160,12 @@ def _probe(probe: "ProbeEvidence") -> str:
     return "".join(parts)
 
 
-def _fix(remedy: "Remedy", number: int) -> str:
+def _fix(remedy: "Fix", number: int) -> str:
     return (f"<li><strong>[{number}] {html_text(remedy.platform_words)}</strong>"
             f"<pre>{html_lines(remedy.text)}</pre></li>")
 
 
-def _verdict_body(verdict: "Verdict", view: "ReportView", subject: str, evidence: bool,
+def _verdict_body(verdict: "VerdictView", view: "ReportView", subject: str, evidence: bool,
                   full_fix: "bool | None" = None) -> str:
     """Reasons, facts and fix; with ``evidence`` the evidence too; the fix in full with
     ``full_fix`` (default: as ``evidence``: a matrix cell, a guest verdict), else by its number
@@ -230,7 +230,7 @@ def _head(feature: str, view: "ReportView") -> str:
             f'<small class="id">{html_text(feature)}</small></th>')
 
 
-def _cell(verdict: "Verdict", view: "ReportView", subject: str) -> str:
+def _cell(verdict: "VerdictView", view: "ReportView", subject: str) -> str:
     return (f'<details><summary class="st {html_text(verdict.status)}">'
             f"{html_text(STATUS_WORDS.get(verdict.status, verdict.status))}</summary>"
             f'<div class="pop" id="{_anchor(subject, verdict.feature)}">'
@@ -337,7 +337,7 @@ def _caveat_item(finding: "Finding") -> str:
             + (f" (fix {html_text(refs)})" if refs else "") + "</li>")
 
 
-def _remedy_item(number: int, remedy: "Remedy") -> str:
+def _remedy_item(number: int, remedy: "Fix") -> str:
     whom: "dict[str, list[str]]" = {}
     for who, feature in remedy.applies_to:
         whom.setdefault(who, []).append(feature)

@@ -25,7 +25,7 @@ from guestprobe.report.findings import (
     USABLE,
     DiskRow,
     Finding,
-    Remedy,
+    Fix,
     ReportView,
     build_report_view,
     narrow_document,
@@ -135,7 +135,7 @@ def _caveat(finding: "Finding", width: int, style: "Style") -> "list[str]":
     return lines
 
 
-def _remedy(number: int, remedy: "Remedy", width: int, style: "Style") -> "list[str]":
+def _remedy(number: int, remedy: "Fix", width: int, style: "Style") -> "list[str]":
     whom: "dict[str, list[str]]" = {}
     for who, feature in remedy.applies_to:
         whom.setdefault(who, []).append(feature)
