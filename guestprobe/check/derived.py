@@ -52,6 +52,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from guestprobe.collect.discover import VIRTIO_BLK_SERIAL_BYTES
+from guestprobe.document.model import DiskReport, PersistentReservations, Report
 
 LU_ASSOCIATION = "logical_unit"
 PR_DECIDED_OUTCOMES = {"ok", "not_supported", "passthrough_unavailable"}
@@ -90,37 +91,16 @@ def source_facts(paths: "list[str] | tuple[str, ...]") -> "list[str]":
     return out
 
 
-def _get(data: "Any", *path: str) -> "Any":
-    for part in path:
-        if not isinstance(data, Mapping):
-            return None
-        data = data.get(part)
-    return data
-
-
-def hypervisor(platform: "Mapping[str, Any]") -> "str | None":
-    """The platform's hypervisor guess (``PlatformFacts.hypervisor``) from the report's dict."""
-    from guestprobe.collect.platform import PlatformFacts
-
-    try:
-        return PlatformFacts.from_dict(dict(platform)).hypervisor
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
-def _key_words(key_hex: "Any") -> str:
+def _key_words(key: int) -> str:
     from guestprobe.decode.persist import describe_key
 
-    try:
-        return describe_key(int(key_hex, 16))
-    except (TypeError, ValueError):
-        return f"0x{key_hex}"
+    return describe_key(key)
 
 
-def _pr_facts(pr: "Mapping[str, Any]") -> "dict[str, Any]":
+def _pr_facts(pr: "PersistentReservations") -> "dict[str, Any]":
     from guestprobe.decode.persist import decode_veritas_key, holder_words
 
-    keys = _get(pr, "keys", "keys_hex")
+    keys = None if pr.keys is None else pr.keys.keys
     out: "dict[str, Any]" = {
         "registrations_present": None if keys is None else bool(keys),
         "registered_keys_text": None
@@ -132,85 +112,74 @@ def _pr_facts(pr: "Mapping[str, Any]") -> "dict[str, Any]":
         "reservation_holder": None,
         "reservation_cluster": None,
     }
-    decoded = pr.get("reservation")
-    if isinstance(decoded, Mapping):
-        held = decoded.get("reservation")
+    if pr.reservation is not None:
+        held = pr.reservation.reservation
         out["reservation_held"] = held is not None
-        if isinstance(held, Mapping):
-            veritas = decode_veritas_key(int(held.get("key_hex", "0"), 16))
+        if held is not None:
+            veritas = decode_veritas_key(held.key)
             out["reservation_by_veritas_key"] = veritas is not None
             out["reservation_cluster"] = veritas.cluster_id if veritas is not None else None
-            out["reservation_holder"] = holder_words(held.get("key_hex", "0"))
-            words = _key_words(held.get("key_hex"))
-            out["reservation_text"] = f"{held.get('type_name')} by key {words}"
+            out["reservation_holder"] = holder_words(held.key_hex)
+            out["reservation_text"] = f"{held.type_name} by key {_key_words(held.key)}"
     return out
 
 
-def _fs_types(disk: "Mapping[str, Any]") -> "list[str]":
-    inventory = disk.get("inventory") or {}
-    types = [m.get("fs_type") for m in inventory.get("mounts") or [] if m.get("fs_type")]
-    udev_type = (inventory.get("udev_properties") or {}).get("ID_FS_TYPE")
+def _fs_types(disk: "DiskReport") -> "list[str]":
+    inventory = disk.inventory
+    types = [m.get("fs_type") for m in inventory.mounts if m.get("fs_type")]
+    udev_type = inventory.udev_properties.get("ID_FS_TYPE")
     if udev_type:
         types.append(udev_type)
     return sorted(set(types))
 
 
-def _multipath_maps(document: "Mapping[str, Any]") -> "dict[str, str]":
+def _multipath_maps(report: "Report") -> "dict[str, str]":
     """disk name -> the dm-multipath map above it."""
     maps = {}
-    for disk in document.get("disks") or []:
-        transport = disk.get("transport") or {}
-        if transport.get("detail") == "dm-multipath":
-            for slave in _get(disk, "inventory", "slaves") or []:
-                maps[slave] = disk.get("name")
+    for disk in report.disks:
+        if disk.transport.detail == "dm-multipath":
+            for slave in disk.inventory.slaves:
+                maps[slave] = disk.name
     return maps
 
 
-def _lu_paths(document: "Mapping[str, Any]") -> "dict[str, list[str]]":
+def _lu_paths(report: "Report") -> "dict[str, list[str]]":
     """LU designator -> the disks that are its paths (maps and md arrays left out)."""
-    stacked = {
-        d.get("name")
-        for d in document.get("disks") or []
-        if _get(d, "transport", "kind") in STACKED_KINDS
-    }
+    stacked = {d.name for d in report.disks if d.transport.kind in STACKED_KINDS}
     paths = {}
-    for group in document.get("logical_units") or []:
-        members = [n for n in group.get("disks") or [] if n not in stacked]
-        if group.get("lu_designator") and members:
-            paths[group.get("lu_designator")] = members
+    for group in report.logical_units:
+        members = [n for n in group.disks if n not in stacked]
+        if group.lu_designator and members:
+            paths[group.lu_designator] = members
     return paths
 
 
-def raw_io_denied(disk: "Mapping[str, Any]", document: "Mapping[str, Any]") -> bool:
+def raw_io_denied(disk: "DiskReport", report: "Report") -> bool:
     """A probe met EPERM/EACCES although the scan ran as root (see the module docstring)."""
-    if _get(document, "platform", "euid") not in (0, None):
+    if report.platform.euid not in (0, None):
         return False
-    return any(isinstance(p, Mapping) and p.get("outcome") == "permission_denied"
-               for p in disk.get("probes") or [])
+    return any(p.outcome == "permission_denied" for p in disk.probes)
 
 
 def disk_derived(
-    disk: "Mapping[str, Any]",
-    document: "Mapping[str, Any]",
+    disk: "DiskReport",
+    report: "Report",
     maps: "Mapping[str, str]",
     lu_paths: "Mapping[str, list[str]] | None" = None,
 ) -> "dict[str, Any]":
     """The ``derived`` facts of one disk (see the module docstring); ``lu_paths`` is
-    :func:`_lu_paths` of ``document``, made once for all its disks."""
-    identity = _get(disk, "facts", "identity") or {}
-    inventory = disk.get("inventory") or {}
-    kind = _get(disk, "transport", "kind")
-    serial = identity.get("kernel_serial") or inventory.get("serial")
-    serial = serial or identity.get("unit_serial_number")
-    udev_known = _get(document, "platform", "udev_database_populated")
-    links = inventory.get("udev_links") or []
-    vpd_read = identity.get("vpd_0x83_outcome") == "ok"
-    designators = identity.get("designators") or []
-    lu_count = sum(1 for d in designators if d.get("association") == LU_ASSOCIATION)
-    lu_designator = identity.get("lu_designator")
+    :func:`_lu_paths` of ``report``, made once for all its disks."""
+    identity, inventory = disk.facts.identity, disk.inventory
+    kind = disk.transport.kind
+    serial = identity.kernel_serial or inventory.serial or identity.unit_serial_number
+    links = inventory.udev_links
+    vpd_read = identity.vpd_0x83_outcome == "ok"
+    designators = identity.designators
+    lu_count = sum(1 for d in designators if d.association.value == LU_ASSOCIATION)
     if lu_paths is None:
-        lu_paths = _lu_paths(document)
-    paths = list((lu_designator and lu_paths.get(lu_designator)) or [disk.get("name")])
+        lu_paths = _lu_paths(report)
+    lu_designator = identity.lu_designator
+    paths = list((lu_designator and lu_paths.get(lu_designator)) or [disk.name])
     fs_types = _fs_types(disk)
     derived: "dict[str, Any]" = {
         "serial": serial,
@@ -219,7 +188,7 @@ def disk_derived(
         if kind != "virtio-blk" or serial is None
         else len(serial) >= VIRTIO_BLK_SERIAL_BYTES,
         "has_by_id_link": any(link.startswith("/dev/disk/by-id/") for link in links)
-        if udev_known
+        if report.platform.udev_database_populated
         else None,
         "vpd83_designator_count": len(designators) if vpd_read else None,
         "vpd83_lu_designator_count": lu_count if vpd_read else None,
@@ -228,69 +197,64 @@ def disk_derived(
         "path_count": len(paths),
         "fs_types": fs_types,
         "vxfs_found": "vxfs" in fs_types,
-        "multipath_map": maps.get(disk.get("name")),
-        "raw_io_denied": raw_io_denied(disk, document),
+        "multipath_map": maps.get(disk.name),
+        "raw_io_denied": raw_io_denied(disk, report),
     }
-    derived.update(_pr_facts(_get(disk, "facts", "persistent_reservations") or {}))
+    derived.update(_pr_facts(disk.facts.persistent_reservations))
     return derived
 
 
-def _pr_lu_key(disk: "Mapping[str, Any]") -> str:
-    return _get(disk, "facts", "identity", "lu_designator") or f"disk:{disk.get('name')}"
+def _pr_lu_key(disk: "DiskReport") -> str:
+    return disk.facts.identity.lu_designator or f"disk:{disk.name}"
 
 
-def guest_derived(document: "Mapping[str, Any]") -> "dict[str, Any]":
+def guest_derived(report: "Report") -> "dict[str, Any]":
     """The ``guest`` facts (see the module docstring)."""
-    platform = document.get("platform") or {}
-    disks = document.get("disks") or []
-    virtio = platform.get("virtio_devices")
+    disks = report.disks
+    virtio = report.platform.virtio_devices
     capable: "dict[str, list[str]]" = {}
     coordinator: "set[str]" = set()
     undecided = 0
     for disk in disks:
-        if _get(disk, "transport", "detail") == "dm-multipath":
+        if disk.transport.detail == "dm-multipath":
             continue  # its paths are counted
-        pr = _get(disk, "facts", "persistent_reservations") or {}
-        outcome = pr.get("read_keys_outcome")
-        if outcome == "ok" and _get(disk, "transport", "kind") != "virtio-blk":
-            capable.setdefault(_pr_lu_key(disk), []).append(disk.get("name"))
-            if any(v.get("kind") == "coordinator" for v in pr.get("veritas_keys") or []):
+        pr = disk.facts.persistent_reservations
+        outcome = pr.read_keys_outcome
+        if outcome == "ok" and disk.transport.kind != "virtio-blk":
+            capable.setdefault(_pr_lu_key(disk), []).append(disk.name)
+            if any(v.kind == "coordinator" for v in pr.veritas_keys):
                 coordinator.add(_pr_lu_key(disk))
-        elif outcome not in PR_DECIDED_OUTCOMES and _get(disk, "transport", "kind") != "virtio-blk":
+        elif outcome not in PR_DECIDED_OUTCOMES and disk.transport.kind != "virtio-blk":
             undecided += 1
 
-    denied = [d.get("name") for d in disks if raw_io_denied(d, document)]
+    denied = [d.name for d in disks if raw_io_denied(d, report)]
 
-    def count(kind: str) -> "int | None":
-        return None if virtio is None else sum(1 for d in virtio if d.get("kind") == kind)
+    def count(kind: str) -> int:
+        return sum(1 for d in virtio if d.kind == kind)
 
     return {
         "disk_count": len(disks),
-        "virtio_device_count": None if virtio is None else len(virtio),
+        "virtio_device_count": len(virtio),
         "virtio_blk_count": count("block"),
         "virtio_net_count": count("net"),
         "virtio_scsi_controller_count": count("scsi"),
-        "virtio_blk_disk_count": sum(
-            1 for d in disks if _get(d, "transport", "kind") == "virtio-blk"
-        ),
+        "virtio_blk_disk_count": sum(1 for d in disks if d.transport.kind == "virtio-blk"),
         "pr_capable_lu_count": len(capable),
         "pr_capable_lus": [
             f"{lu} ({', '.join(names)})" if not lu.startswith("disk:") else names[0]
             for lu, names in sorted(capable.items())
         ],
         "pr_undecided_disk_count": undecided,
-        "multipath_in_use": bool(_multipath_maps(document)),
+        "multipath_in_use": bool(_multipath_maps(report)),
         "coordinator_key_lu_count": len(coordinator),
         "raw_io_denied_disks": denied,
         "raw_io_denied_disk_count": len(denied),
     }
 
 
-def host_context(document: "Mapping[str, Any]", disk_name: "str | None"
-                 ) -> "dict[str, Any] | None":
+def host_context(join: "Any", disk_name: "str | None") -> "dict[str, Any] | None":
     """What the rules see as ``host``: for a disk ``{disk, domain, matched_by}``, for the guest
     (``disk_name`` None) ``{domain}``; None without a join (or for an unmatched disk)."""
-    join = document.get("host_join")
     if not isinstance(join, Mapping):
         return None
     if disk_name is None:
@@ -302,31 +266,31 @@ def host_context(document: "Mapping[str, Any]", disk_name: "str | None"
             "matched_by": entry.get("matched_by")}
 
 
-def contexts(report: "Any") -> "tuple[dict[str, Any], list[dict[str, Any]]]":
-    """(guest context, one context per disk, in the report's order), from the report's JSON
-    form, made once."""
-    document = report.to_dict()
-    platform = dict(document.get("platform") or {})
-    platform["hypervisor"] = hypervisor(platform)
-    guest = guest_derived(document)
-    maps = _multipath_maps(document)
-    lu_paths = _lu_paths(document)
+def contexts(report: "Report") -> "tuple[dict[str, Any], list[dict[str, Any]]]":
+    """(guest context, one context per disk, in the report's order): the parts of the typed
+    report the rules read, in their JSON form, each made once."""
+    platform = report.platform.to_dict()
+    platform["hypervisor"] = report.platform.hypervisor
+    guest = guest_derived(report)
+    maps = _multipath_maps(report)
+    lu_paths = _lu_paths(report)
+    join = report.host_join
     guest_context = {"platform": platform, "guest": guest}
-    if host_context(document, None) is not None:
-        guest_context["host"] = host_context(document, None)
+    if host_context(join, None) is not None:
+        guest_context["host"] = host_context(join, None)
     disk_contexts = []
-    for disk in document.get("disks") or []:
+    for disk in report.disks:
         disk_contexts.append(
             {
-                "host": host_context(document, disk.get("name")),
-                "name": disk.get("name"),
-                "status": disk.get("status"),
-                "transport": disk.get("transport"),
-                "facts": disk.get("facts"),
-                "inventory": disk.get("inventory"),
+                "host": host_context(join, disk.name),
+                "name": disk.name,
+                "status": disk.status,
+                "transport": disk.transport.to_dict(),
+                "facts": disk.facts.to_dict(),
+                "inventory": disk.inventory.to_dict(),
                 "platform": platform,
                 "guest": guest,
-                "derived": disk_derived(disk, document, maps, lu_paths),
+                "derived": disk_derived(disk, report, maps, lu_paths),
             }
         )
     return guest_context, disk_contexts

@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Dict, List, Optional, Tuple
 
-from guestprobe.check.derived import _get
+from guestprobe.check.conditions import MISSING, resolve
 from guestprobe.collect.discover import VIRTIO_BLK_SERIAL_BYTES
 from guestprobe.errors import BadInputError
 from guestprobe.host.domain_xml import MAX_DISKS_PER_DOMAIN
@@ -31,6 +31,12 @@ _PCI = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 KEYS = ("serial", "lu_designator", "scsi_address", "pci_slot")
 MAX_JOIN_DISKS = 4096  # as many as one guestprobe host run writes
 
+
+
+def _get(data: "Any", *path: str) -> "Any":
+    """The value at ``path`` in a host or guest document's dicts, None where a step is absent."""
+    value = resolve(data, ".".join(path)) if isinstance(data, Mapping) else MISSING
+    return None if value is MISSING else value
 
 def _text(value: "Any") -> "Optional[str]":
     return value.strip() if isinstance(value, str) and value.strip() else None

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guestprobe.document.verdict import Reason
+from guestprobe.errors import BadInputError
 
 USABLE, DEGRADED, NOT_USABLE, UNKNOWN = "usable", "degraded", "not_usable", "unknown"
 # the order findings are listed in: I/O fencing first, then the worst first
@@ -379,8 +380,13 @@ class _Builder:
 
     def guest_context(self) -> "dict[str, Any]":
         from guestprobe.check.derived import guest_derived
+        from guestprobe.document.model import Report
 
-        return {"platform": self.document.get("platform"), "guest": guest_derived(self.document)}
+        try:  # (a document edited by hand past what a report holds: no guest facts to show)
+            guest = guest_derived(Report.from_dict(self.document, "report"))
+        except BadInputError:
+            guest = {}
+        return {"platform": self.document.get("platform"), "guest": guest}
 
     @staticmethod
     def verdict_facts(
