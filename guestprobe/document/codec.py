@@ -2,13 +2,14 @@
 
 :func:`load` checks JSON data against a dataclass's annotations and builds the record in the same
 walk; :class:`Record` gives a dataclass ``to_dict()`` (its fields, in order) and a validated
-``from_dict()``. Every record of the report (:mod:`guestprobe.document.model`) is one, and the
-collector's records are checked by :func:`check_record` before their own ``from_dict``.
+``from_dict()``. Every record of the report (:mod:`guestprobe.document.model`) is one; the
+collector's raw collection (``collect.scan.Collection``) is built by :func:`load` too, and the few
+collector records with a ``from_dict`` of their own are checked by :func:`check_record` first.
 
 Type checks of a saved report's raw records against the dataclasses that will hold them.
 
 A report read back (``guestprobe report``, ``compare``) is rebuilt into the collector's dataclasses
-(``Collection.from_dict``) and decoded and judged again. Every field is checked first against the
+(``document.build.read_collection``) and decoded and judged again. Every field is checked first against the
 annotation of the dataclass field it fills (``"int | None"``, ``"list[dict[str, str]]"``,
 ``"BlockDisk"``, ...), so a value of the wrong JSON type is refused with one line naming it
 (``disks[2].inventory.size_bytes: a string, expected int | None``) instead of failing deep in a
