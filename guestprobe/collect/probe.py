@@ -68,15 +68,14 @@ class ProbeResult:
 
     def to_dict(self) -> "dict[str, Any]":
         # by hand, not dataclasses.asdict: no deep copy, and reports hold hundreds of these
-        result = {f.name: getattr(self, f.name) for f in _FIELDS}
+        result = {name: getattr(self, name) for name in _NAMES}
         if self.argv is not None:
             result["argv"] = list(self.argv)
         return result
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any]") -> "ProbeResult":
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        return cls(**{key: value for key, value in data.items() if key in _KNOWN})
 
     @property
     def ok(self) -> bool:
@@ -90,7 +89,8 @@ class ProbeResult:
         return raw
 
 
-_FIELDS = fields(ProbeResult)
+_NAMES = tuple(f.name for f in fields(ProbeResult))
+_KNOWN = frozenset(_NAMES)
 
 
 @dataclass(frozen=True)
