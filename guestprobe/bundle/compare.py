@@ -1,6 +1,6 @@
 """The cluster comparison: which LUs every node sees, and whether they can be coordinator disks.
 
-Pure: report documents in, one comparison record out (no file access, no printing). LUs are
+Pure: typed reports in, one comparison record out (no file access, no printing). LUs are
 matched across nodes by ``facts.identity.lu_designator``; whether a path, an LU and the shared
 LUs are PR-capable enough for I/O fencing's coordinator disks is judged by the rules' cluster
 scope, :mod:`guestprobe.check.cluster`.
@@ -28,7 +28,7 @@ from guestprobe.document.compare import (
     ComparedNode,
     Comparison,
     CoordinatorDisks,
-    HostDisk,
+    JoinedHostDisk,
     LuRow,
     PathState,
     report_fingerprint,
@@ -81,12 +81,12 @@ def check_distinct_nodes(nodes: "list[NodeReport]") -> None:
             seen_hosts[node.hostname] = node.source
 
 
-def _host_disk(node: "NodeReport", disk: "DiskReport") -> "HostDisk | None":
+def _host_disk(node: "NodeReport", disk: "DiskReport") -> "JoinedHostDisk | None":
     """The host disk (``--host``) this node's disk was joined with, and which host it is on."""
     joined = ((node.report.host_join or {}).get("disks") or {}).get(disk.name)
     if not joined or not isinstance(joined.get("disk"), dict) or node.host is None:
         return None
-    return HostDisk.of(node.host, joined["disk"])
+    return JoinedHostDisk.of(node.host, joined["disk"])
 
 
 @dataclass
@@ -97,7 +97,7 @@ class _Unit:
     identity: str
     size_bytes: "int | None"
     paths: "dict[str, list[PathState]]" = field(default_factory=dict)
-    host_disks: "dict[str, list[HostDisk]]" = field(default_factory=dict)
+    host_disks: "dict[str, list[JoinedHostDisk]]" = field(default_factory=dict)
 
 
 def _units(nodes: "list[NodeReport]") -> "tuple[dict[str, _Unit], dict[str, list[str]]]":

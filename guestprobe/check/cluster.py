@@ -35,15 +35,14 @@ Two paths of one LU inside one node are one node's paths, never "shared": they c
 
 
 from dataclasses import dataclass
-from typing import Any
 
-from guestprobe.decode.persist import KeyOwner, key_owner
+from guestprobe.decode.persist import KeyOwner, Registration, key_owner
 from guestprobe.document.compare import (
     ClusterVerdict,
     Holder,
-    HostDisk,
+    JoinedHostDisk,
+    PathRegistration,
     PathState,
-    Registration,
     ReservationRead,
 )
 from guestprobe.document.model import DiskReport
@@ -87,10 +86,10 @@ def path_pr_state(disk: "DiskReport") -> "PathState":
     )
 
 
-def _registration_view(registration: "Any") -> "Registration":
+def _registration_view(registration: "Registration") -> "PathRegistration":
     tid = registration.transport_id
     initiator = None if tid is None else tid.initiator
-    return Registration(
+    return PathRegistration(
         key_hex=registration.key_hex,
         reservation_holder=bool(registration.reservation_holder),
         relative_target_port=registration.relative_target_port,
@@ -302,7 +301,7 @@ def judge_lu(
 
 
 def shared_host_initiators(
-    lu: str, host_paths: "dict[str, list[HostDisk]]"
+    lu: str, host_paths: "dict[str, list[JoinedHostDisk]]"
 ) -> "list[ClusterVerdict]":
     """``--host``: nodes whose disks of one LU are passed through (device='lun') from the same
     KVM host by the host's own initiator (not QEMU's libiscsi), or through one qemu-pr-helper

@@ -37,7 +37,7 @@ class ManifestFile(Record):
 
 
 @dataclass(frozen=True)
-class Mac(Record):
+class ManifestMac(Record):
     method: str
     value: str
 
@@ -56,11 +56,11 @@ class Manifest(Record):
     created_at: str
     redaction: "Optional[Dict[str, Any]]"
     files: "List[ManifestFile]"
-    mac: "Optional[Mac]" = None
+    mac: "Optional[ManifestMac]" = None
 
     def keyed(self, key: bytes) -> "Manifest":
         """This manifest with its MAC under ``key``."""
-        return replace(self, mac=Mac(MAC_METHOD, manifest_mac(self.to_dict(), key)))
+        return replace(self, mac=ManifestMac(MAC_METHOD, manifest_mac(self.to_dict(), key)))
 
 
 @dataclass(frozen=True)

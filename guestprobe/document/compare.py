@@ -8,7 +8,7 @@ Comparison
 ├── nodes: [ComparedNode]
 ├── logical_units: [LuRow]          one per LU designator
 │   ├── paths: {node: [PathState]}  each node's paths to it, their PR answers
-│   ├── host_disks: {node: [HostDisk]}  compare --host: the host disks they were joined with
+│   ├── host_disks: {node: [JoinedHostDisk]}  compare --host: the host disks they were joined with
 │   ├── holders: [Holder], use: ClusterVerdict | None, verdicts: [ClusterVerdict]
 ├── coordinator_disks: CoordinatorDisks
 └── cluster_verdicts: [ClusterVerdict]
@@ -52,7 +52,7 @@ class ReservationRead:
 
 
 @dataclass(frozen=True)
-class Registration(Record):
+class PathRegistration(Record):
     """One READ FULL STATUS registration as compare shows it (the initiator without its
     session: an iSCSI name without the ISID)."""
 
@@ -75,7 +75,7 @@ class PathState(Record):
     reservation: "Optional[ReservationRead]"  # None: not read
     keys: "Optional[List[str]]"  # READ KEYS' keys in hex, None: not read
     full_status_outcome: "Optional[str]"  # None: not collected
-    registrations: "Optional[List[Registration]]"
+    registrations: "Optional[List[PathRegistration]]"
 
     @property
     def held_key(self) -> "Optional[str]":
@@ -85,7 +85,7 @@ class PathState(Record):
 
 
 @dataclass(frozen=True)
-class HostDisk(Record):
+class JoinedHostDisk(Record):
     """compare --host: the host disk a node's disk was joined with, and which host view."""
 
     host: str
@@ -95,7 +95,7 @@ class HostDisk(Record):
     reservations: "Optional[Dict[str, Any]]"  # the host disk's <reservations>, as joined
 
     @classmethod
-    def of(cls, host: str, disk: "Dict[str, Any]") -> "HostDisk":
+    def of(cls, host: str, disk: "Dict[str, Any]") -> "JoinedHostDisk":
         """From the host join's disk record."""
         return cls(host, disk.get("target_dev"), disk.get("kind"),
                    bool(disk.get("passthrough")), disk.get("reservations"))
@@ -136,7 +136,7 @@ class LuRow(Record):
     identity: str
     size_bytes: "Optional[int]"
     paths: "Dict[str, List[PathState]]"
-    host_disks: "Dict[str, List[HostDisk]]"
+    host_disks: "Dict[str, List[JoinedHostDisk]]"
     seen_by: "List[str]"
     missing_from: "List[str]"
     pr_capable_by_node: "Dict[str, str]"
