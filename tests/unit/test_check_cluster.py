@@ -156,3 +156,26 @@ def test_compare_records_which_host_view_joined_each_node(capsys, tmp_path):
     assert status == 0, err
     assert {n["name"]: n["host"] for n in json.loads(out)["nodes"]} == {
         "node2": host, "node1": None}
+
+
+def test_the_comparison_reads_back_as_it_was_written():
+    """compare --json's record (holders, full-status registrations, a joined host disk) read
+    back from its JSON gives the same JSON, and the text of the one is the text of the other."""
+    from guestprobe.bundle.compare import compare_nodes as typed_compare
+    from guestprobe.document.compare import Comparison
+
+    host_iqn = "iqn.2008-11.org.linux-kvm"
+    nodes = [_on_host(_node(h, [_full_status(_held(_disk("sdb", LU_A), VF[n], [VF[0], VF[1]]),
+                                             (VF[n], host_iqn, f"23d00000000{n}")),
+                                _disk("sdc", LU_B)]), "hostA.json", socket="/run/pr.sock")
+             for n, h in enumerate(("n1", "n2"))]
+    comparison = typed_compare(nodes, cluster_id=6699)
+    written = comparison.to_dict()
+    assert written["logical_units"][0]["paths"]["n1"][0]["registrations"][0]["initiator"] == (
+        f"iscsi {host_iqn}")
+    assert written["logical_units"][0]["host_disks"]["n1"][0]["host"] == "hostA.json"
+    assert {h["key_hex"] for h in written["logical_units"][0]["holders"]} == {
+        VF[0].hex(), VF[1].hex()}
+    read = Comparison.from_dict(written)
+    assert read.to_dict() == written
+    assert render_comparison(read) == render_comparison(comparison)
