@@ -12,9 +12,10 @@ import tarfile
 from pathlib import Path
 
 from documents import build_document
+from test_bundle_archive import versions_of
 from test_bundle_redact import IQN, PORTAL_IP, SECRETS, _collection, redacted_dict
 
-from guestprobe.bundle.archive import build_bundle, describe_versions, read_bundle
+from guestprobe.bundle.archive import build_bundle, read_bundle
 from guestprobe.bundle.redact import redact_collection
 from guestprobe.decode.hexdump import dump_line_bytes
 from guestprobe.document.build import collection_from_document, read_collection
@@ -213,7 +214,7 @@ def _walk_hex(value, out: "list[bytes]") -> None:
 def _bundle_text(collection: dict) -> str:
     """Every member of the bundle, and every raw byte in it, as text (latin-1)."""
     document = _redacted_document(collection)
-    data = build_bundle(document, describe_versions(document), {"method": "hmac-sha256"})
+    data = build_bundle(document, versions_of(document), {"method": "hmac-sha256"})
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         members = {m.name: tar.extractfile(m).read() for m in tar}
     raw: "list[bytes]" = []
