@@ -144,12 +144,15 @@ _TRUE, _FALSE = Truth(True), Truth(False)
 _TRUTHS = {True: _TRUE, False: _FALSE}
 # a condition's entries, each split once: (path, its steps, operator, operand), by the id of the
 # condition (kept beside it, so an id is never taken for another's)
+_COMPILED_MAX = 4096  # the shipped rules hold about 200
 _COMPILED: "dict[int, tuple[Mapping[str, Any], list[tuple[str, list[str], str, Any]]]]" = {}
 
 
 def _compiled(condition: "Mapping[str, Any]") -> "list[tuple[str, list[str], str, Any]]":
     found = _COMPILED.get(id(condition))
     if found is None or found[0] is not condition:
+        if len(_COMPILED) >= _COMPILED_MAX:  # rules loaded again and again (tests): bounded
+            _COMPILED.clear()
         entries = [(p, p.split("."), *split_test(t)) for p, t in condition.items()]
         found = _COMPILED[id(condition)] = (condition, entries)
     return found[1]
