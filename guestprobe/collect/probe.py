@@ -68,10 +68,22 @@ class ProbeResult:
 
     def to_dict(self) -> "dict[str, Any]":
         # by hand, not dataclasses.asdict: no deep copy, and reports hold hundreds of these
-        result = {name: getattr(self, name) for name in _NAMES}
-        if self.argv is not None:
-            result["argv"] = list(self.argv)
-        return result
+        return {
+            "name": self.name,
+            "source": self.source,
+            "outcome": self.outcome,
+            "argv": None if self.argv is None else list(self.argv),
+            "sysfs_file": self.sysfs_file,
+            "output_format": self.output_format,
+            "exit_status": self.exit_status,
+            "exit_meaning": self.exit_meaning,
+            "duration_s": self.duration_s,
+            "attempts": self.attempts,
+            "stdout_hex": self.stdout_hex,
+            "stderr": self.stderr,
+            "skip_reason": self.skip_reason,
+            "skip_code": self.skip_code,
+        }
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any]") -> "ProbeResult":
