@@ -12,7 +12,7 @@ guestprobe, and keys this guestprobe does not know are left out of the record).
 
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional
 
 from guestprobe.document.codec import Record
 from guestprobe.document.verdict import Verdict
@@ -92,7 +92,7 @@ class HostDisk(Record):
 class HostDomain(Record):
     """One domain (or KubeVirt VMI) of the host: its facts, its disks, its own verdicts."""
 
-    OMIT_NONE: "ClassVar[Tuple[str, ...]]" = ("host_redacted",)
+    OMIT_NONE = ("host_redacted",)
 
     name: "Optional[str]" = None
     uuid: "Optional[str]" = None
@@ -134,6 +134,15 @@ class HostDocument(Record):
     generated_at: str
     host: "Dict[str, Any]"  # hostname and where the domains were read
     domains: "List[HostDomain]"
+
+
+class JoinKeys(NamedTuple):
+    """The keys one disk is joined by, on either side (host.join.KEYS, in the order tried)."""
+
+    serial: "Optional[str]"
+    lu_designator: "Optional[str]"
+    scsi_address: "Optional[str]"
+    pci_slot: "Optional[str]"
 
 
 @dataclass(frozen=True)

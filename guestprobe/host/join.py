@@ -29,6 +29,7 @@ from guestprobe.document.host import (
     HostDomain,
     HostJoin,
     JoinedDisk,
+    JoinKeys,
     JoinMatch,
     domain_facts,
     given_disks,
@@ -43,7 +44,7 @@ from guestprobe.host.domain_xml import MAX_DISKS_PER_DOMAIN
 from guestprobe.host.judge import HOST_SCHEMA_VERSION
 
 _PCI = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
-KEYS = ("serial", "lu_designator", "scsi_address", "pci_slot")
+KEYS = JoinKeys._fields  # serial, lu_designator, scsi_address, pci_slot: tried in this order
 MAX_JOIN_DISKS = 4096  # as many as one guestprobe host run writes
 
 
@@ -93,7 +94,7 @@ def _guest_pci(sysfs_path: "Optional[str]") -> "Optional[str]":
     return parts[-1] if parts else None
 
 
-def guest_keys(disk: "DiskReport") -> "Dict[str, Optional[str]]":
+def guest_keys(disk: "DiskReport") -> "JoinKeys":
     inventory = disk.inventory
     identity = disk.facts.identity
     kind = disk.transport.kind
@@ -105,18 +106,18 @@ def guest_keys(disk: "DiskReport") -> "Dict[str, Optional[str]]":
     if kind == "virtio-scsi" and hctl and pci:
         scsi = pci + "/" + ":".join(hctl.split(":")[1:])
     lu = _text(identity.lu_designator) or _text(inventory.wwid)
-    return dict(zip(KEYS, (serial, lu.lower() if lu else None, scsi,
-                           pci if kind == "virtio-blk" else None)))
+    return JoinKeys(serial, lu.lower() if lu else None, scsi,
+                    pci if kind == "virtio-blk" else None)
 
 
-def host_keys(disk: "HostDisk") -> "Dict[str, Optional[str]]":
+def host_keys(disk: "HostDisk") -> "JoinKeys":
     scsi = None
     address = _text(disk.scsi_address)
     if address and disk.controller_pci_slot:
         scsi = "{}/{}".format(disk.controller_pci_slot, ":".join(address.split(":")[1:]))
     lu = _text(disk.lu_designator)
-    return dict(zip(KEYS, (_text(disk.serial), lu.lower() if lu else None, scsi,
-                           _text(disk.pci_slot) if disk.bus == "virtio" else None)))
+    return JoinKeys(_text(disk.serial), lu.lower() if lu else None, scsi,
+                    _text(disk.pci_slot) if disk.bus == "virtio" else None)
 
 
 def _same(key: str, guest: str, host: str, guest_kind: "Any") -> bool:
@@ -138,14 +139,15 @@ def match_domain(report: "Report", domain: "Dict[str, Any]", typed: "Optional[Ho
               if g.transport.kind not in ("device-mapper", "md")]
     for key in KEYS:
         for guest, gkeys in guests:
-            if any(m[0] is guest for m in out) or not gkeys[key]:
+            value = getattr(gkeys, key)
+            if any(m[0] is guest for m in out) or not value:
                 continue
             for index, (given, typed, hkeys) in enumerate(host_disks):
-                if index in used or not hkeys[key]:
+                if index in used or not getattr(hkeys, key):
                     continue
-                if _same(key, gkeys[key], hkeys[key], guest.transport.kind):
+                if _same(key, value, getattr(hkeys, key), guest.transport.kind):
                     used.add(index)
-                    out.append((guest, given, typed, key, gkeys[key]))
+                    out.append((guest, given, typed, key, value))
                     break
     return out
 
@@ -176,7 +178,7 @@ def conflicts(guest: "DiskReport", host: "HostDisk") -> "List[Conflict]":
         add("guest_pr_works_host_disk",
             f"PERSISTENT RESERVE IN works on {name} in the guest, but the host's XML says "
             f"device='{host.device}', where QEMU implements no reservations.")
-    gserial = guest_keys(guest)["serial"]
+    gserial = guest_keys(guest).serial
     hserial = _text(host.serial)
     if gserial and hserial and not _same("serial", gserial, hserial, kind):
         add("serial_differs", f"The guest reads serial {gserial!r} on {name}, the host's XML "

@@ -34,9 +34,11 @@ def host_rules_dir(override: "Optional[str]" = None) -> str:
     return str(chosen if chosen.is_dir() else bundled_rules_dir() / HOST_RULES_SUBDIR)
 
 
-def disk_context(disk: "Dict[str, Any]", facts: "Dict[str, Any]") -> "Dict[str, Any]":
-    """What the host rules of one disk read: the disk's and its domain's facts as given."""
-    return {"name": disk.get("target_dev"), "host": {"disk": disk, "domain": facts}}
+def disk_context(disk: "Dict[str, Any]", name: "Optional[str]", facts: "Dict[str, Any]"
+                 ) -> "Dict[str, Any]":
+    """What the host rules of one disk (``name``) read: the disk's and its domain's facts as
+    given."""
+    return {"name": name, "host": {"disk": disk, "domain": facts}}
 
 
 def judge_domain(domain: "Dict[str, Any]", rules: "List[Any]") -> "HostDomain":
@@ -45,7 +47,7 @@ def judge_domain(domain: "Dict[str, Any]", rules: "List[Any]") -> "HostDomain":
     facts = domain_facts(domain)
     typed = HostDomain.from_dict(domain, "domain")
     disks = [
-        replace(disk, verdicts=[evaluate(r, disk_context(given, facts))
+        replace(disk, verdicts=[evaluate(r, disk_context(given, disk.target_dev, facts))
                                 for r in rules if r.scope == "disk"])
         for given, disk in zip(given_disks(domain), typed.disks)
     ]

@@ -357,7 +357,7 @@ def test_the_host_view_is_redacted_with_the_bundles_key(capsys, tmp_path):
             assert secret not in text, (secret, where)
     join = joined["host_join"]
     assert join["host_redacted"] is True
-    guest_serials = {d["name"]: guest_keys(DiskReport.from_dict(d))["serial"]
+    guest_serials = {d["name"]: guest_keys(DiskReport.from_dict(d)).serial
                      for d in joined["disks"]}
     by_serial = {m["guest_disk"]: m["key"] for m in join["matches"] if m["matched_by"] == "serial"}
     assert by_serial and all(guest_serials[g] == key for g, key in by_serial.items())
