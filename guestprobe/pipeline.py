@@ -26,15 +26,6 @@ def judge(report: "Any") -> None:
     apply_checks(report)
 
 
-def judge_document(document: "Document") -> None:
-    """Judge a report's JSON form in place (the host join's documents)."""
-    from guestprobe.document.model import Report
-
-    report = Report.from_dict(document, "report")
-    judge(report)
-    document.update(report.to_dict())
-
-
 def load_input(path: str, key: "bytes | None" = None) -> "Tuple[Any, Optional[Document]]":
     """(the report as saved, the bundle's manifest or None) of a JSON report or a bundle.
 
@@ -156,26 +147,27 @@ def bundle(
     return BuiltBundle(data, document, redaction is not None, name)
 
 
-def join_host(document: "Document", host_path: str, redaction: "Any" = None,
-              key: "Optional[bytes]" = None, report: str = "the report") -> "Document":
-    """Judge ``document`` again with the facts of its KVM host (``guestprobe host --json``):
-    each guest disk matched to its host disk; the join's record (matches, conflicts, changes).
-    A redacted bundle's host view is redacted with its key, or refused (``host_view_for``)."""
+def join_host(report: "Any", host_path: str, redaction: "Any" = None,
+              key: "Optional[bytes]" = None, label: str = "the report") -> "Any":
+    """Judge the typed ``report`` again with the facts of its KVM host (``guestprobe host
+    --json``): each guest disk matched to its host disk; the join's record (matches, conflicts,
+    changes: ``report.host_join``, returned). A redacted bundle's host view is redacted with its
+    key, or refused (``host_view_for``)."""
     from guestprobe.host.join import join_report, read_host_json
 
     host = read_host_json(host_path)
-    return join_report(document, host, host_path, judge_document, redaction, key, report)
+    return join_report(report, host, host_path, judge, redaction, key, label)
 
 
-def join_node_host(document: "Document", hosts: "list[Any]", redaction: "Any" = None,
-                   key: "Optional[bytes]" = None, report: str = "the report"
-                   ) -> "Optional[Document]":
-    """``compare --host``: judge one node again with the host domain whose disks match it by
-    serial or LU designator (addresses repeat between machines); None when none does."""
+def join_node_host(report: "Any", hosts: "list[Any]", redaction: "Any" = None,
+                   key: "Optional[bytes]" = None, label: str = "the report") -> "Any":
+    """``compare --host``: judge one node's typed report again with the host domain whose disks
+    match it by serial or LU designator (addresses repeat between machines); None when none
+    does."""
     from guestprobe.host.join import host_view_for, join_domains
 
-    domains = host_view_for(hosts, redaction, key, report)
-    return join_domains(document, domains, "--host", judge_document, require_strong=True)
+    domains = host_view_for(hosts, redaction, key, label)
+    return join_domains(report, domains, "--host", judge, require_strong=True)
 
 
 def host_domains(paths: "Sequence[str]") -> "list[Any]":

@@ -49,9 +49,10 @@ and ``inventory``; ``platform`` (the report's, plus ``hypervisor``: kubevirt, ov
 
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Optional
 
 from guestprobe.collect.discover import VIRTIO_BLK_SERIAL_BYTES
+from guestprobe.document.host import HostJoin
 from guestprobe.document.model import DiskReport, PersistentReservations, Report
 
 LU_ASSOCIATION = "logical_unit"
@@ -245,18 +246,18 @@ def guest_derived(report: "Report") -> "dict[str, Any]":
     }
 
 
-def host_context(join: "Any", disk_name: "str | None") -> "dict[str, Any] | None":
+def host_context(join: "Optional[HostJoin]", disk_name: "str | None"
+                 ) -> "dict[str, Any] | None":
     """What the rules see as ``host``: for a disk ``{disk, domain, matched_by}``, for the guest
     (``disk_name`` None) ``{domain}``; None without a join (or for an unmatched disk)."""
-    if not isinstance(join, Mapping):
+    if join is None:
         return None
     if disk_name is None:
-        return {"domain": join.get("domain_facts")}
-    entry = (join.get("disks") or {}).get(disk_name)
-    if not isinstance(entry, Mapping):
+        return {"domain": join.domain_facts}
+    entry = join.disks.get(disk_name)
+    if entry is None:
         return None
-    return {"disk": entry.get("disk"), "domain": join.get("domain_facts"),
-            "matched_by": entry.get("matched_by")}
+    return {"disk": entry.disk, "domain": join.domain_facts, "matched_by": entry.matched_by}
 
 
 def contexts(report: "Report") -> "tuple[dict[str, Any], list[dict[str, Any]]]":

@@ -54,7 +54,8 @@ def host_command(domains, uri, xml_files, vmi_files, as_json, output, brief, fai
     if disks > MAX_HOST_DISKS:
         raise BadInputError(f"{disks} disks in the domains given, more than the {MAX_HOST_DISKS} "
                             "one guestprobe host run judges; name fewer domains or files")
-    document = host_document(found, source)
+    judged = host_document(found, source)
+    document = judged.to_dict()
     text = to_json(document)
     if len(text) > MAX_HOST_OUTPUT_BYTES:
         raise BadInputError(f"the host document would be {len(text) // (1024 * 1024)} MiB, more "
@@ -66,7 +67,7 @@ def host_command(domains, uri, xml_files, vmi_files, as_json, output, brief, fai
         if not output:
             write_out(text)
     else:
-        write_out(render_host(document, brief=brief, width=terminal_width()))
+        write_out(render_host(judged, brief=brief, width=terminal_width()))
     if fail_on:
         threshold = VERDICT_ORDER.index(fail_on)
         verdicts = [v for d in document["domains"] for disk in d["disks"] for v in disk["verdicts"]]

@@ -47,10 +47,10 @@ def report(report, as_json, output, fail_on, redact_key, brief, html_output, hos
     """Decode and judge a saved report again, with this machine's guestprobe and rules."""
     refuse_brief_json(as_json, brief)
     _, judged, manifest = pipeline.rejudge(report, input_key(redact_key))
-    document = judged.to_dict()
     redaction = (manifest or {}).get("redaction")
-    joined = (pipeline.join_host(document, host_file, redaction, input_key(redact_key), report)
+    joined = (pipeline.join_host(judged, host_file, redaction, input_key(redact_key), report)
               if host_file else None)
+    document = judged.to_dict()
     emit(document, as_json, output, brief=brief, html_output=html_output,
          redacted=bool(manifest and manifest.get("redaction")),
          narrow={"disks": disks, "features": features})
@@ -70,21 +70,21 @@ def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None,
     notes = []
     host = None
     original, judged, manifest = pipeline.rejudge(path, key)
-    document = judged.to_dict()
     redaction = (manifest or {}).get("redaction") or {}
     if hosts:  # compare --host: judged with the host's facts of its own domain
-        joined = pipeline.join_node_host(document, hosts, redaction, key, path)
-        domain = (joined or {}).get("domain")
+        joined = pipeline.join_node_host(judged, hosts, redaction, key, path)
+        domain = joined.domain if joined else None
         found = {(host_files or {}).get(id(d)) for d in hosts if d.get("name") == domain}
         host = found.pop() if joined and len(found) == 1 else None
         notes.append(
-            f"host {joined['domain']}: {len(joined['matches'])} disk(s) joined, "
-            f"{len(joined['conflicts'])} conflict(s)"
+            f"host {joined.domain}: {len(joined.matches)} disk(s) joined, "
+            f"{len(joined.conflicts)} conflict(s)"
             if joined
             else "no --host domain matches this node's disks: judged without the host"
         )
-        if joined and joined.get("host_redacted"):
+        if joined and joined.host_redacted:
             notes.append(HOST_REDACTED_NOTE)
+    document = judged.to_dict()
     if redaction.get("key") == "random":
         notes.append(
             "redacted with a per-bundle key: its LU designators cannot match other nodes' "

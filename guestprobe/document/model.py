@@ -43,6 +43,7 @@ from guestprobe.decode.vpd import (
     LogicalBlockProvisioning,
 )
 from guestprobe.document.codec import Record, load
+from guestprobe.document.host import HostJoin
 from guestprobe.document.verdict import Reason, Remedy, Verdict
 
 __all__ = [
@@ -290,7 +291,7 @@ class Report(Record):
     logical_units: "List[LogicalUnit]"
     guest_verdicts: "List[Verdict]" = field(default_factory=list)
     # the KVM host's facts joined in (report --host, compare --host: host/join.py)
-    host_join: "Optional[Dict[str, Any]]" = None
+    host_join: "Optional[HostJoin]" = None
 
     OMIT_NONE = ("host_join",)
 

@@ -11,8 +11,9 @@ started). Every failure a user can meet is a :class:`HostUnavailableError` or a
 
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
+from guestprobe.document.host import HostDomain, with_facts
 from guestprobe.errors import BadInputError, ExitStatus, GuestprobeError
 from guestprobe.host.domain_xml import MAX_HOST_INPUT_BYTES, decode_domain
 
@@ -38,7 +39,16 @@ def _libvirt() -> "Any":
     return libvirt
 
 
-def read_libvirt(uri: "Optional[str]", names: "List[str]") -> "List[Dict[str, Any]]":
+class LibvirtDomain(NamedTuple):
+    """One domain as libvirt gives it: its XML, its state, its id while it runs."""
+
+    xml: str
+    state: str
+    id: "Optional[int]"
+    uri: str
+
+
+def read_libvirt(uri: "Optional[str]", names: "List[str]") -> "List[LibvirtDomain]":
     """(xml text, state, libvirt id) of each named domain, or of every domain when none named."""
     libvirt = _libvirt()
     try:
@@ -62,12 +72,12 @@ def read_libvirt(uri: "Optional[str]", names: "List[str]") -> "List[Dict[str, An
         out = []
         for domain in domains:
             state = domain.state()[0]
-            out.append({
-                "xml": domain.XMLDesc(0),
-                "state": LIBVIRT_STATES.get(state, str(state)),
-                "id": domain.ID() if domain.isActive() else None,
-                "uri": conn.getURI(),
-            })
+            out.append(LibvirtDomain(
+                xml=domain.XMLDesc(0),
+                state=LIBVIRT_STATES.get(state, str(state)),
+                id=domain.ID() if domain.isActive() else None,
+                uri=conn.getURI(),
+            ))
         return out
     finally:
         conn.close()
@@ -103,36 +113,44 @@ def pr_helper_sockets(proc: "Path" = Path("/proc")) -> "List[str]":
     return sockets
 
 
-def mark_pr_helpers(domain: "Dict[str, Any]", sockets: "List[str]",
-                    live_id: "Optional[int]") -> None:
-    """Set each disk's ``pr_helper_running`` (true/false; null where it has no reservations).
+def pr_helpers_running(domain: "Dict[str, Any]", sockets: "List[str]",
+                       live_id: "Optional[int]") -> "List[Optional[bool]]":
+    """Whether each disk's qemu-pr-helper runs (true/false; None where it has no reservations).
 
     A managed helper listens on ``.../domain-<id>-<name>/pr-helper0.sock`` (libvirt's per-domain
     directory); an unmanaged one on the ``<source path=.../>`` the XML names."""
-    for disk in domain["disks"]:
-        reservations = disk["reservations"]
-        if not reservations["enabled"]:
-            continue
-        if domain.get("state") != "running":
-            disk["pr_helper_running"] = False
-        elif reservations["managed"]:
+    typed = HostDomain.from_dict(domain, "domain")
+    out: "List[Optional[bool]]" = []
+    for disk in typed.disks:
+        reservations = disk.reservations
+        if not reservations.enabled:
+            out.append(disk.pr_helper_running)
+        elif typed.state != "running":
+            out.append(False)
+        elif reservations.managed:
             marker = f"/domain-{live_id}-"
-            disk["pr_helper_running"] = live_id is not None and any(
+            out.append(live_id is not None and any(
                 marker in s and s.endswith("/pr-helper0.sock") for s in sockets
-            )
+            ))
         else:
-            disk["pr_helper_running"] = reservations["socket_path"] in sockets
+            out.append(reservations.socket_path in sockets)
+    return out
+
+
+def mark_pr_helpers(domain: "Dict[str, Any]", sockets: "List[str]",
+                    live_id: "Optional[int]") -> "Dict[str, Any]":
+    """The domain (as decoded) with each disk's ``pr_helper_running`` set
+    (:func:`pr_helpers_running`)."""
+    return with_facts(domain, disks_running=pr_helpers_running(domain, sockets, live_id))
 
 
 def domains_from_libvirt(uri: "Optional[str]", names: "List[str]") -> "List[Dict[str, Any]]":
     sockets = pr_helper_sockets()
     out = []
     for entry in read_libvirt(uri, names):
-        domain = decode_domain(entry["xml"], "libvirt domain XML")
-        domain["state"] = entry["state"]
-        domain["source"] = {"kind": "libvirt", "uri": entry["uri"]}
-        mark_pr_helpers(domain, sockets, entry["id"])
-        out.append(domain)
+        domain = with_facts(decode_domain(entry.xml, "libvirt domain XML"), state=entry.state,
+                            source={"kind": "libvirt", "uri": entry.uri})
+        out.append(mark_pr_helpers(domain, sockets, entry.id))
     return out
 
 
@@ -157,9 +175,7 @@ def domain_from_file(path: str) -> "Dict[str, Any]":
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise BadInputError(f"{path}: not UTF-8 text") from None
-    domain = decode_domain(text, path)
-    domain["source"] = {"kind": "xml", "file": Path(path).name}
-    return domain
+    return with_facts(decode_domain(text, path), source={"kind": "xml", "file": Path(path).name})
 
 
 def load_vmi(path: str) -> "Dict[str, Any]":
@@ -190,8 +206,6 @@ def load_vmi(path: str) -> "Dict[str, Any]":
         raise BadInputError(f"{path}: not a KubeVirt VirtualMachineInstance (kind missing)")
     from guestprobe.host.kubevirt import decode_vmi
 
-    domain = decode_vmi(document, path)
-    domain["source"] = {"kind": "vmi", "file": Path(path).name}
-    return domain
+    return with_facts(decode_vmi(document, path), source={"kind": "vmi", "file": Path(path).name})
 
 

@@ -18,25 +18,36 @@ conflict, never resolved silently.
 
 
 import re
-from collections.abc import Mapping
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import replace
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from guestprobe.check.conditions import MISSING, resolve
 from guestprobe.collect.discover import VIRTIO_BLK_SERIAL_BYTES
+from guestprobe.document.host import (
+    Change,
+    Conflict,
+    HostDisk,
+    HostDomain,
+    HostJoin,
+    JoinedDisk,
+    JoinKeys,
+    JoinMatch,
+    domain_facts,
+    given_disks,
+    host_document_domains,
+    mark_redacted,
+    without_verdicts,
+)
+from guestprobe.document.model import DiskReport, Report
+from guestprobe.document.verdict import Verdict
 from guestprobe.errors import BadInputError
 from guestprobe.host.domain_xml import MAX_DISKS_PER_DOMAIN
-from guestprobe.host.judge import HOST_SCHEMA_VERSION, domain_facts
+from guestprobe.host.judge import HOST_SCHEMA_VERSION
 
 _PCI = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
-KEYS = ("serial", "lu_designator", "scsi_address", "pci_slot")
+KEYS = JoinKeys._fields  # serial, lu_designator, scsi_address, pci_slot: tried in this order
 MAX_JOIN_DISKS = 4096  # as many as one guestprobe host run writes
 
 
-
-def _get(data: "Any", *path: str) -> "Any":
-    """The value at ``path`` in a host or guest document's dicts, None where a step is absent."""
-    value = resolve(data, ".".join(path)) if isinstance(data, Mapping) else MISSING
-    return None if value is MISSING else value
 
 def _text(value: "Any") -> "Optional[str]":
     return value.strip() if isinstance(value, str) and value.strip() else None
@@ -44,30 +55,8 @@ def _text(value: "Any") -> "Optional[str]":
 
 def check_host_document(document: "Any", path: str) -> "List[Dict[str, Any]]":
     """The domains of a ``guestprobe host`` JSON document; BadInputError (exit 8) otherwise."""
-    if not isinstance(document, dict) or document.get("kind") != "guestprobe-host":
-        raise BadInputError(f"{path}: not a guestprobe host document (guestprobe host --json)")
-    version = document.get("schema_version")
-    if not isinstance(version, str) or version.split(".")[0] != HOST_SCHEMA_VERSION.split(".")[0]:
-        raise BadInputError(f"{path}: host document schema {version!r}, this guestprobe reads "
-                            f"{HOST_SCHEMA_VERSION.split('.')[0]}.x")
-    domains = document.get("domains")
-    if not isinstance(domains, list) or not all(
-        isinstance(d, dict) and isinstance(d.get("disks"), list)
-        and all(isinstance(x, dict) for x in d["disks"]) for d in domains
-    ):
-        raise BadInputError(f"{path}: domains[].disks[] must be lists of objects")
-    counts = [len(d["disks"]) for d in domains]
-    if max(counts, default=0) > MAX_DISKS_PER_DOMAIN or sum(counts) > MAX_JOIN_DISKS:
-        raise BadInputError(f"{path}: {sum(counts)} host disks (at most {max(counts)} in one "
-                            f"domain), more than the {MAX_JOIN_DISKS} (and "
-                            f"{MAX_DISKS_PER_DOMAIN} per domain) a join reads")
-    for d in domains:
-        for disk in d["disks"]:
-            for key in ("serial", "lu_designator", "scsi_address", "pci_slot",
-                        "controller_pci_slot", "target_dev"):
-                if disk.get(key) is not None and not isinstance(disk.get(key), str):
-                    raise BadInputError(f"{path}: domains[].disks[].{key} must be a string")
-    return domains
+    return host_document_domains(document, path, HOST_SCHEMA_VERSION, MAX_DISKS_PER_DOMAIN,
+                                 MAX_JOIN_DISKS)
 
 
 HOST_REDACTED_NOTE = ("host view redacted with the bundle's key: its serials, LU designators, "
@@ -86,10 +75,7 @@ def host_view_for(domains: "List[Dict[str, Any]]", redaction: "Any", key: "Optio
     if isinstance(redaction, dict) and redaction.get("key") == "given" and key:
         from guestprobe.bundle.redact import redact_host_domains
 
-        redacted = redact_host_domains(domains, key)
-        for domain in redacted:
-            domain["host_redacted"] = True
-        return redacted
+        return [mark_redacted(domain) for domain in redact_host_domains(domains, key)]
     how = ("collect the guest with --redact-key KEY and join with report BUNDLE --redact-key KEY "
            "--host HOST.json, which redacts the host view with the same key")
     if isinstance(redaction, dict) and redaction.get("key") == "given":
@@ -108,38 +94,30 @@ def _guest_pci(sysfs_path: "Optional[str]") -> "Optional[str]":
     return parts[-1] if parts else None
 
 
-def guest_keys(disk: "Mapping[str, Any]") -> "Dict[str, Optional[str]]":
-    inventory = disk.get("inventory") or {}
-    identity = _get(disk, "facts", "identity") or {}
-    kind = _get(disk, "transport", "kind")
-    serial = _text(identity.get("kernel_serial")) or _text(inventory.get("serial"))
-    serial = serial or _text(identity.get("unit_serial_number"))
-    pci = _guest_pci(inventory.get("sysfs_path"))
+def guest_keys(disk: "DiskReport") -> "JoinKeys":
+    inventory = disk.inventory
+    identity = disk.facts.identity
+    kind = disk.transport.kind
+    serial = _text(identity.kernel_serial) or _text(inventory.serial)
+    serial = serial or _text(identity.unit_serial_number)
+    pci = _guest_pci(inventory.sysfs_path)
     scsi = None
-    hctl = _text(inventory.get("hctl") or disk.get("hctl"))
+    hctl = _text(inventory.hctl or disk.hctl)
     if kind == "virtio-scsi" and hctl and pci:
         scsi = pci + "/" + ":".join(hctl.split(":")[1:])
-    lu = _text(identity.get("lu_designator")) or _text(inventory.get("wwid"))
-    return {
-        "serial": serial,
-        "lu_designator": lu.lower() if lu else None,
-        "scsi_address": scsi,
-        "pci_slot": pci if kind == "virtio-blk" else None,
-    }
+    lu = _text(identity.lu_designator) or _text(inventory.wwid)
+    return JoinKeys(serial, lu.lower() if lu else None, scsi,
+                    pci if kind == "virtio-blk" else None)
 
 
-def host_keys(disk: "Mapping[str, Any]") -> "Dict[str, Optional[str]]":
+def host_keys(disk: "HostDisk") -> "JoinKeys":
     scsi = None
-    address = _text(disk.get("scsi_address"))
-    if address and disk.get("controller_pci_slot"):
-        scsi = "{}/{}".format(disk["controller_pci_slot"], ":".join(address.split(":")[1:]))
-    lu = _text(disk.get("lu_designator"))
-    return {
-        "serial": _text(disk.get("serial")),
-        "lu_designator": lu.lower() if lu else None,
-        "scsi_address": scsi,
-        "pci_slot": _text(disk.get("pci_slot")) if disk.get("bus") == "virtio" else None,
-    }
+    address = _text(disk.scsi_address)
+    if address and disk.controller_pci_slot:
+        scsi = "{}/{}".format(disk.controller_pci_slot, ":".join(address.split(":")[1:]))
+    lu = _text(disk.lu_designator)
+    return JoinKeys(_text(disk.serial), lu.lower() if lu else None, scsi,
+                    _text(disk.pci_slot) if disk.bus == "virtio" else None)
 
 
 def _same(key: str, guest: str, host: str, guest_kind: "Any") -> bool:
@@ -148,140 +126,139 @@ def _same(key: str, guest: str, host: str, guest_kind: "Any") -> bool:
     return guest == host
 
 
-def match_domain(document: "Mapping[str, Any]", domain: "Mapping[str, Any]"
-                 ) -> "List[Tuple[Dict[str, Any], Dict[str, Any], str, str]]":
-    """(guest disk, host disk, key, value) for every guest disk that matches a host disk."""
-    host_disks = [(d, host_keys(d)) for d in domain["disks"]]
+def match_domain(report: "Report", domain: "Dict[str, Any]", typed: "Optional[HostDomain]" = None
+                 ) -> "List[Tuple[DiskReport, Dict[str, Any], HostDisk, str, str]]":
+    """(guest disk, host disk as given and typed, key, value) for every guest disk of
+    ``report`` that matches a disk of ``domain`` (as given; ``typed``: its record)."""
+    typed = typed or HostDomain.from_dict(domain, "domain")
+    host_disks = [(given, disk, host_keys(disk))
+                  for given, disk in zip(given_disks(domain), typed.disks)]
     used: "set" = set()
-    out = []
-    guests = [(g, guest_keys(g)) for g in document.get("disks") or []
-              if _get(g, "transport", "kind") not in ("device-mapper", "md")]
+    out: "List[Tuple[DiskReport, Dict[str, Any], HostDisk, str, str]]" = []
+    guests = [(g, guest_keys(g)) for g in report.disks
+              if g.transport.kind not in ("device-mapper", "md")]
     for key in KEYS:
         for guest, gkeys in guests:
-            if any(m[0] is guest for m in out) or not gkeys[key]:
+            value = getattr(gkeys, key)
+            if any(m[0] is guest for m in out) or not value:
                 continue
-            for index, (host, hkeys) in enumerate(host_disks):
-                if index in used or not hkeys[key]:
+            for index, (given, typed, hkeys) in enumerate(host_disks):
+                if index in used or not getattr(hkeys, key):
                     continue
-                if _same(key, gkeys[key], hkeys[key], _get(guest, "transport", "kind")):
+                if _same(key, value, getattr(hkeys, key), guest.transport.kind):
                     used.add(index)
-                    out.append((guest, host, key, gkeys[key]))
+                    out.append((guest, given, typed, key, value))
                     break
     return out
 
 
-def conflicts(guest: "Mapping[str, Any]", host: "Mapping[str, Any]") -> "List[Dict[str, str]]":
+def conflicts(guest: "DiskReport", host: "HostDisk") -> "List[Conflict]":
     """Where the guest's and the host's view of one disk disagree."""
-    name = guest.get("name")
-    kind = _get(guest, "transport", "kind")
-    mode = _get(guest, "transport", "mode")
+    name = guest.name
+    kind = guest.transport.kind
+    mode = guest.transport.mode
     found = []
 
     def add(code: str, text: str) -> None:
-        found.append({"disk": name, "host_disk": host.get("target_dev"), "code": code,
-                      "text": text})
+        found.append(Conflict(name, host.target_dev, code, text))
 
-    if kind == "virtio-blk" and host.get("bus") != "virtio":
+    if kind == "virtio-blk" and host.bus != "virtio":
         add("bus_differs", f"The guest sees {name} as virtio-blk, the host's XML puts it on "
-            f"bus='{host.get('bus')}'.")
-    if kind == "virtio-scsi" and mode == "passthrough" and host.get("device") != "lun":
+            f"bus='{host.bus}'.")
+    if kind == "virtio-scsi" and mode == "passthrough" and host.device != "lun":
         add("guest_passthrough_host_disk",
             f"The guest sees the LU's own identity on {name} (pass-through), but the host's XML "
-            f"says device='{host.get('device')}' ({host.get('qemu_device')}), which QEMU "
-            "emulates.")
-    if kind == "virtio-scsi" and mode == "emulated" and host.get("device") == "lun":
+            f"says device='{host.device}' ({host.qemu_device}), which QEMU emulates.")
+    if kind == "virtio-scsi" and mode == "emulated" and host.device == "lun":
         add("guest_emulated_host_lun",
             f"The guest sees QEMU's emulated disk on {name}, but the host's XML says "
             "device='lun' (pass-through).")
-    pr_ok = _get(guest, "facts", "persistent_reservations", "read_keys_outcome") == "ok"
-    if pr_ok and host.get("device") != "lun":
+    pr_ok = guest.facts.persistent_reservations.read_keys_outcome == "ok"
+    if pr_ok and host.device != "lun":
         add("guest_pr_works_host_disk",
             f"PERSISTENT RESERVE IN works on {name} in the guest, but the host's XML says "
-            f"device='{host.get('device')}', where QEMU implements no reservations.")
-    gserial = guest_keys(guest)["serial"]
-    hserial = _text(host.get("serial"))
+            f"device='{host.device}', where QEMU implements no reservations.")
+    gserial = guest_keys(guest).serial
+    hserial = _text(host.serial)
     if gserial and hserial and not _same("serial", gserial, hserial, kind):
         add("serial_differs", f"The guest reads serial {gserial!r} on {name}, the host's XML "
             f"gives {hserial!r}.")
-    cache = _get(guest, "inventory", "write_cache")
+    cache = guest.inventory.write_cache
     if (cache == "write through" and mode != "passthrough" and kind in ("virtio-blk", "virtio-scsi")
-            and host.get("cache_effective") in ("none", "writeback", "unsafe")):
+            and host.cache_effective in ("none", "writeback", "unsafe")):
         add("write_cache_differs", f"The guest sees a write-through cache on {name}, but the "
-            f"host's cache='{host.get('cache_effective')}' gives it a write-back cache.")
+            f"host's cache='{host.cache_effective}' gives it a write-back cache.")
     return found
 
 
 STRONG_KEYS = ("serial", "lu_designator")  # name the disk itself, not a place on a bus
 
 
-def attach(document: "Dict[str, Any]", domains: "List[Dict[str, Any]]", source: str,
+def attach(report: "Report", domains: "List[Dict[str, Any]]", source: str,
            require_strong: bool = False) -> bool:
-    """Put the best-matching domain's facts into ``document['host_join']`` (before the rules
-    run): most disks matched by serial or LU designator, then most matched at all. False
-    (nothing attached) when no disk matches; with ``require_strong`` (compare, where several
-    nodes' hosts are given) also when none matches by serial or LU designator, since SCSI
-    addresses and PCI slots repeat from machine to machine."""
+    """Put the best-matching domain's facts into ``report.host_join`` (before the rules run):
+    most disks matched by serial or LU designator, then most matched at all. False (nothing
+    attached) when no disk matches; with ``require_strong`` (compare, where several nodes' hosts
+    are given) also when none matches by serial or LU designator, since SCSI addresses and PCI
+    slots repeat from machine to machine."""
     best: "Tuple[Tuple[int, int], Any, Any]" = ((0, 0), None, None)
-    for domain in domains:
-        matches = match_domain(document, domain)
-        score = (sum(1 for m in matches if m[2] in STRONG_KEYS), len(matches))
+    for index, given in enumerate(domains):
+        typed = HostDomain.from_dict(given, f"domains[{index}]")
+        matches = match_domain(report, given, typed)
+        score = (sum(1 for m in matches if m[3] in STRONG_KEYS), len(matches))
         if score > best[0] and (score[0] or not require_strong):
-            best = (score, domain, matches)
+            best = (score, (given, typed), matches)
     if best[1] is None:
         return False
-    _, domain, matches = best
-    facts = domain_facts(domain)
+    _, (given_domain, domain), matches = best
     joined = {}
     matched = []
-    found_conflicts: "List[Dict[str, str]]" = []
-    for guest, host, key, value in matches:
-        host_disk = {k: v for k, v in host.items() if k != "verdicts"}
-        joined[guest["name"]] = {"disk": host_disk, "matched_by": key, "key": value}
-        matched.append({"guest_disk": guest["name"], "host_disk": host.get("target_dev"),
-                        "matched_by": key, "key": value})
+    found_conflicts: "List[Conflict]" = []
+    for guest, given, host, key, value in matches:
+        joined[guest.name] = JoinedDisk(without_verdicts(given), key, value)
+        matched.append(JoinMatch(guest.name, host.target_dev, key, value))
         found_conflicts.extend(conflicts(guest, host))
-    matched_hosts = {m["host_disk"] for m in matched}
-    document["host_join"] = {
-        "source": source,
-        "host_redacted": bool(domain.get("host_redacted")),
-        "domain": domain.get("name"),
-        "domain_facts": facts,
-        "weak_only": not any(m["matched_by"] in STRONG_KEYS for m in matched),
-        "matches": matched,
-        "unmatched_guest_disks": [d.get("name") for d in document.get("disks") or []
-                                  if d.get("name") not in joined],
-        "unmatched_host_disks": [d.get("target_dev") for d in domain["disks"]
-                                 if d.get("target_dev") not in matched_hosts],
-        "conflicts": found_conflicts,
-        "disks": joined,
-        "changes": [],
-    }
+    matched_hosts = {m.host_disk for m in matched}
+    report.host_join = HostJoin(
+        source=source,
+        host_redacted=bool(domain.host_redacted),
+        domain=domain.name,
+        domain_facts=domain_facts(given_domain),
+        weak_only=not any(m.matched_by in STRONG_KEYS for m in matched),
+        matches=matched,
+        unmatched_guest_disks=[d.name for d in report.disks if d.name not in joined],
+        unmatched_host_disks=[d.target_dev for d in domain.disks
+                              if d.target_dev not in matched_hosts],
+        conflicts=found_conflicts,
+        disks=joined,
+    )
     return True
 
 
-def _statuses(document: "Mapping[str, Any]") -> "Dict[Tuple[str, str], Dict[str, Any]]":
+def _statuses(report: "Report") -> "Dict[Tuple[str, str], Verdict]":
     out = {}
-    for disk in document.get("disks") or []:
-        for verdict in disk.get("verdicts") or []:
-            out[(disk.get("name"), verdict["feature"])] = verdict
-    for verdict in document.get("guest_verdicts") or []:
-        out[("guest", verdict["feature"])] = verdict
+    for disk in report.disks:
+        for verdict in disk.verdicts:
+            out[(disk.name, verdict.feature)] = verdict
+    for verdict in report.guest_verdicts:
+        out[("guest", verdict.feature)] = verdict
     return out
 
 
-def join_report(document: "Dict[str, Any]", host_document: "Any", path: str,
-                checker: "Any", redaction: "Any" = None, key: "Optional[bytes]" = None,
-                report: str = "the report") -> "Dict[str, Any]":
-    """Judge ``document`` (already judged without the host) again with the host's facts and
-    record every verdict that changed. BadInputError when nothing matches, or when ``report``
+def join_report(report: "Report", host_document: "Any", path: str,
+                checker: "Callable[[Report], None]", redaction: "Any" = None,
+                key: "Optional[bytes]" = None, label: str = "the report") -> "HostJoin":
+    """Judge ``report`` (already judged without the host) again with the host's facts and
+    record every verdict that changed. BadInputError when nothing matches, or when ``label``
     is redacted (its manifest's ``redaction``) and the host view cannot be (``host_view_for``)."""
-    domains = host_view_for(check_host_document(host_document, path), redaction, key, report)
-    joined = join_domains(document, domains, path, checker)
+    domains = host_view_for(check_host_document(host_document, path), redaction, key, label)
+    joined = join_domains(report, domains, path, checker)
     if joined is None:
+        names = ", ".join(str(HostDomain.from_dict(d, f"domains[{i}]").name)
+                          for i, d in enumerate(domains))
         raise BadInputError(
             f"{path}: no disk of this report matches a disk of the host's domains "
-            f"({', '.join(str(d.get('name')) for d in domains) or 'none'}) by serial, LU "
-            "designator, SCSI address or PCI slot"
+            f"({names or 'none'}) by serial, LU designator, SCSI address or PCI slot"
         )
     return joined
 
@@ -304,57 +281,54 @@ def load_host_file(path: str) -> "List[Dict[str, Any]]":
     return check_host_document(read_host_json(path), path)
 
 
-def join_domains(document: "Dict[str, Any]", domains: "List[Dict[str, Any]]", source: str,
-                 checker: "Any", require_strong: bool = False) -> "Optional[Dict[str, Any]]":
+def join_domains(report: "Report", domains: "List[Dict[str, Any]]", source: str,
+                 checker: "Callable[[Report], None]", require_strong: bool = False
+                 ) -> "Optional[HostJoin]":
     """:func:`join_report` over domains already read; None when no disk matches."""
-    before = _statuses(document)
-    if not attach(document, domains, source, require_strong):
+    before = _statuses(report)
+    if not attach(report, domains, source, require_strong):
         return None
-    checker(document)
-    after = _statuses(document)
+    checker(report)
     changes = []
-    for where, verdict in after.items():
+    for where, verdict in _statuses(report).items():
         old = before.get(where)
-        codes = [r["code"] for r in verdict["reasons"]]
-        old_codes = [r["code"] for r in old["reasons"]] if old else []
-        if old is None or old["status"] != verdict["status"] or old_codes != codes:
-            changes.append({"disk": where[0], "feature": where[1],
-                            "before": old["status"] if old else None,
-                            "before_codes": old_codes,
-                            "after": verdict["status"], "after_codes": codes})
-    document["host_join"]["changes"] = changes
-    return document["host_join"]
+        old_codes = old.codes if old else []
+        if old is None or old.status != verdict.status or old_codes != verdict.codes:
+            changes.append(Change(where[0], where[1], old.status if old else None, old_codes,
+                                  verdict.status, verdict.codes))
+    report.host_join = replace(report.host_join, changes=changes)
+    return report.host_join
 
 
-def render_join(join: "Mapping[str, Any]") -> str:
+def render_join(join: "HostJoin") -> str:
     """The join's summary for the terminal (escaped by the caller)."""
     from guestprobe.report.table import grid
 
-    lines = [f"HOST JOIN: domain {join['domain']} ({join['source']})", ""]
-    if join.get("host_redacted"):
+    lines = [f"HOST JOIN: domain {join.domain} ({join.source})", ""]
+    if join.host_redacted:
         lines += [HOST_REDACTED_NOTE[0].upper() + HOST_REDACTED_NOTE[1:] + ".", ""]
-    if join.get("weak_only"):
+    if join.weak_only:
         lines += ["Matched by SCSI address or PCI slot only (no serial or LU designator in "
                   "common): check that this is the guest's own domain.", ""]
     lines.append(grid(["GUEST DISK", "HOST DISK", "MATCHED BY", "KEY"],
-                      [[m["guest_disk"], str(m["host_disk"]), m["matched_by"], m["key"]]
-                       for m in join["matches"]]))
-    if join["unmatched_guest_disks"]:
+                      [[m.guest_disk, str(m.host_disk), m.matched_by, m.key]
+                       for m in join.matches]))
+    if join.unmatched_guest_disks:
         lines.append("guest disks without a host disk: " + ", ".join(
-            str(n) for n in join["unmatched_guest_disks"]))
-    if join["unmatched_host_disks"]:
+            str(n) for n in join.unmatched_guest_disks))
+    if join.unmatched_host_disks:
         lines.append("host disks the guest did not report: " + ", ".join(
-            str(n) for n in join["unmatched_host_disks"]))
+            str(n) for n in join.unmatched_host_disks))
     lines.append("")
-    if join["conflicts"]:
+    if join.conflicts:
         lines.append("CONFLICTS between the guest's and the host's view:")
-        lines.extend(f"  - {c['disk']}: {c['code']}: {c['text']}" for c in join["conflicts"])
+        lines.extend(f"  - {c.disk}: {c.code}: {c.text}" for c in join.conflicts)
         lines.append("")
-    if join["changes"]:
+    if join.changes:
         lines.append("VERDICTS THE HOST'S FACTS CHANGED (before -> after):")
         lines.append(grid(["DISK", "FEATURE", "BEFORE", "AFTER", "REASONS NOW"], [
-            [c["disk"], c["feature"], str(c["before"]), c["after"], ", ".join(c["after_codes"])]
-            for c in join["changes"]
+            [c.disk, c.feature, str(c.before), c.after, ", ".join(c.after_codes)]
+            for c in join.changes
         ]))
         lines.append("")
     return "\n".join(lines) + "\n"

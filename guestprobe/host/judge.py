@@ -7,12 +7,20 @@ with stable codes, evidence, remediation as libvirt XML).
 
 
 import os
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
 from guestprobe import __version__
 from guestprobe.check.rule_engine import evaluate
 from guestprobe.check.rules import load_rules, rules_dir
+from guestprobe.document.host import (
+    HostDocument,
+    HostDomain,
+    Tool,
+    domain_facts,
+    given_disks,
+)
 
 HOST_SCHEMA_VERSION = "1.0"
 HOST_RULES_SUBDIR = "host"
@@ -26,37 +34,38 @@ def host_rules_dir(override: "Optional[str]" = None) -> str:
     return str(chosen if chosen.is_dir() else bundled_rules_dir() / HOST_RULES_SUBDIR)
 
 
-def domain_facts(domain: "Dict[str, Any]") -> "Dict[str, Any]":
-    """The domain without its disks and verdicts: what rules see as ``host.domain``."""
-    return {k: v for k, v in domain.items() if k not in ("disks", "domain_verdicts")}
+def disk_context(disk: "Dict[str, Any]", name: "Optional[str]", facts: "Dict[str, Any]"
+                 ) -> "Dict[str, Any]":
+    """What the host rules of one disk (``name``) read: the disk's and its domain's facts as
+    given."""
+    return {"name": name, "host": {"disk": disk, "domain": facts}}
 
 
-def disk_context(disk: "Dict[str, Any]", domain: "Dict[str, Any]") -> "Dict[str, Any]":
-    return {"name": disk.get("target_dev"), "host": {"disk": disk, "domain": domain_facts(domain)}}
-
-
-def judge_domain(domain: "Dict[str, Any]", rules: "List[Any]") -> None:
-    """Fill each disk's ``verdicts`` and the domain's ``domain_verdicts`` (in place)."""
-    for disk in domain["disks"]:
-        context = disk_context(disk, domain)
-        disk["verdicts"] = [evaluate(r, context).to_dict() for r in rules if r.scope == "disk"]
-    context = {"host": {"domain": domain_facts(domain)}}
-    domain["domain_verdicts"] = [
-        evaluate(r, context).to_dict() for r in rules if r.scope == "guest"
+def judge_domain(domain: "Dict[str, Any]", rules: "List[Any]") -> "HostDomain":
+    """The domain (its facts as decoded) as a typed record, each disk with its verdicts and the
+    domain with its own."""
+    facts = domain_facts(domain)
+    typed = HostDomain.from_dict(domain, "domain")
+    disks = [
+        replace(disk, verdicts=[evaluate(r, disk_context(given, disk.target_dev, facts))
+                                for r in rules if r.scope == "disk"])
+        for given, disk in zip(given_disks(domain), typed.disks)
     ]
+    context = {"host": {"domain": facts}}
+    return replace(typed, disks=disks, domain_verdicts=[
+        evaluate(r, context) for r in rules if r.scope == "guest"
+    ])
 
 
 def host_document(domains: "List[Dict[str, Any]]", source: "Dict[str, Any]",
-                  rules_override: "Optional[str]" = None) -> "Dict[str, Any]":
-    """The JSON document of ``guestprobe host`` (schema: guestprobe/host/schema.json)."""
+                  rules_override: "Optional[str]" = None) -> "HostDocument":
+    """The document of ``guestprobe host`` (schema: guestprobe/host/schema.json)."""
     rules = load_rules(host_rules_dir(rules_override))
-    for domain in domains:
-        judge_domain(domain, rules)
-    return {
-        "schema_version": HOST_SCHEMA_VERSION,
-        "kind": "guestprobe-host",
-        "tool": {"name": "guestprobe", "version": __version__},
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "host": {"hostname": os.uname()[1], **source},
-        "domains": domains,
-    }
+    return HostDocument(
+        schema_version=HOST_SCHEMA_VERSION,
+        kind="guestprobe-host",
+        tool=Tool("guestprobe", __version__),
+        generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        host=dict(hostname=os.uname()[1], **source),
+        domains=[judge_domain(domain, rules) for domain in domains],
+    )

@@ -8,6 +8,8 @@ for. Every cell goes through :func:`guestprobe.report.table.grid` and every text
 
 from typing import Any, Dict, List, Tuple
 
+from guestprobe.document.host import HostDisk, HostDocument, HostDomain
+from guestprobe.document.verdict import Remedy, Verdict
 from guestprobe.report.escape import terminal_lines, terminal_text
 from guestprobe.report.findings import PLATFORM_WORDS, SEVERITY, STATUS_WORDS
 from guestprobe.report.table import (
@@ -34,49 +36,48 @@ def _dash(value: "Any") -> str:
     return str(value)
 
 
-def _reservations(disk: "Dict[str, Any]") -> str:
-    r = disk["reservations"]
-    if not r["enabled"]:
+def _reservations(disk: "HostDisk") -> str:
+    r = disk.reservations
+    if not r.enabled:
         return "-"
-    where = "managed" if r["managed"] else _dash(r["socket_path"])
-    running = disk.get("pr_helper_running")
+    where = "managed" if r.managed else _dash(r.socket_path)
+    running = disk.pr_helper_running
     return where + ("" if running is None else " (helper up)" if running else " (helper DOWN)")
 
 
-def _address(disk: "Dict[str, Any]") -> str:
+def _address(disk: "HostDisk") -> str:
     """The address as its bus names it (decode's ``address``); else from the PCI slot or the
     SCSI address (a host document of an older guestprobe)."""
-    if disk.get("address"):
-        return str(disk["address"])
-    if disk.get("pci_slot"):
-        return "pci " + disk["pci_slot"]
-    if disk.get("scsi_address"):
-        ctrl = disk.get("controller_pci_slot")
-        return "scsi " + disk["scsi_address"] + (f" @{ctrl}" if ctrl else "")
+    if disk.address:
+        return str(disk.address)
+    if disk.pci_slot:
+        return "pci " + disk.pci_slot
+    if disk.scsi_address:
+        ctrl = disk.controller_pci_slot
+        return "scsi " + disk.scsi_address + (f" @{ctrl}" if ctrl else "")
     return "-"
 
 
-def _source(disk: "Dict[str, Any]") -> str:
-    source = disk["source"]
-    return "{} {}".format(source["kind"], _dash(source.get("path") or source.get("name")))
+def _source(disk: "HostDisk") -> str:
+    return f"{disk.source_kind} {_dash(disk.source_where)}"
 
 
-def _identity(disk: "Dict[str, Any]") -> str:
-    return _dash(disk["serial"] or (("0x" + disk["wwn"]) if disk["wwn"] else None))
+def _identity(disk: "HostDisk") -> str:
+    return _dash(disk.serial or (("0x" + disk.wwn) if disk.wwn else None))
 
 
 _COLUMNS = {  # header -> the cell of one disk
-    "BUS": lambda d: _dash(d["bus"]),
-    "DEVICE": lambda d: d["device"],
-    "QEMU": lambda d: _dash(d["qemu_device"]),
+    "BUS": lambda d: _dash(d.bus),
+    "DEVICE": lambda d: d.device,
+    "QEMU": lambda d: _dash(d.qemu_device),
     "SOURCE": _source,
-    "CACHE": lambda d: d["cache_effective"] if d["cache"] else f"({_dash(d['cache_effective'])})",
-    "IO": lambda d: _dash(d["io"]),
-    "DISCARD": lambda d: _dash(d["discard"]),
-    "ERROR/R": lambda d: "{}/{}".format(_dash(d["error_policy"]), _dash(d["rerror_policy"])),
-    "SGIO": lambda d: _dash(d["sgio"]),
+    "CACHE": lambda d: d.cache_effective if d.cache else f"({_dash(d.cache_effective)})",
+    "IO": lambda d: _dash(d.io),
+    "DISCARD": lambda d: _dash(d.discard),
+    "ERROR/R": lambda d: f"{_dash(d.error_policy)}/{_dash(d.rerror_policy)}",
+    "SGIO": lambda d: _dash(d.sgio),
     "RESERVATIONS": _reservations,
-    "SHARE": lambda d: _dash(d["shareable"]),
+    "SHARE": lambda d: _dash(d.shareable),
     "SERIAL/WWN": _identity,
     "ADDRESS": _address,
 }
@@ -85,9 +86,9 @@ _FULL = ["BUS", "DEVICE", "QEMU", "SOURCE", "CACHE", "IO", "DISCARD", "ERROR/R",
 _NARROW = ["DEVICE", "QEMU", "CACHE", "ERROR/R", "RESERVATIONS", "SHARE"]
 
 
-def disk_rows(domain: "Dict[str, Any]", columns: "List[str]" = _FULL) -> "List[List[str]]":
+def disk_rows(domain: "HostDomain", columns: "List[str]" = _FULL) -> "List[List[str]]":
     """One row per disk: its name and the ``columns``."""
-    return [[_dash(d["target_dev"]), *[_COLUMNS[c](d) for c in columns]] for d in domain["disks"]]
+    return [[_dash(d.target_dev), *[_COLUMNS[c](d) for c in columns]] for d in domain.disks]
 
 
 def grouped(rows: "List[List[str]]") -> "List[List[str]]":
@@ -106,13 +107,13 @@ def grouped(rows: "List[List[str]]") -> "List[List[str]]":
     return out
 
 
-def _disk_table(domain: "Dict[str, Any]", width: int) -> str:
+def _disk_table(domain: "HostDomain", width: int) -> str:
     def narrow() -> str:
         heads = ["RESV" if c == "RESERVATIONS" else c for c in _NARROW]
         lines = [grid(["DISK", *heads], grouped(disk_rows(domain, _NARROW)))]
         rest = [c for c in _FULL if c not in _NARROW and c != "BUS"]  # QEMU names the bus
-        for d in domain["disks"]:
-            lines += wrap(terminal_text(_dash(d["target_dev"]) + ": " + "; ".join(
+        for d in domain.disks:
+            lines += wrap(terminal_text(_dash(d.target_dev) + ": " + "; ".join(
                 f"{c.lower()} {_COLUMNS[c](d)}" for c in rest if _COLUMNS[c](d) != "-")),
                 width, "      ", "  ")
         return "\n".join(lines)
@@ -120,19 +121,19 @@ def _disk_table(domain: "Dict[str, Any]", width: int) -> str:
     return fitted([lambda: grid(["DISK", *_FULL], disk_rows(domain)), narrow], width)
 
 
-def _features(domain: "Dict[str, Any]") -> "List[str]":
-    features = [v["feature"] for v in (domain["disks"][0]["verdicts"] if domain["disks"] else [])]
+def _features(domain: "HostDomain") -> "List[str]":
+    features = [v.feature for v in (domain.disks[0].verdicts if domain.disks else [])]
     return sorted(features, key=lambda f: f not in _HEAD_ORDER)
 
 
-def _matrix(domain: "Dict[str, Any]", width: int) -> str:
+def _matrix(domain: "HostDomain", width: int) -> str:
     features = _features(domain)
     rows = []
-    for d in domain["disks"]:
-        by_feature = {v["feature"]: v["status"] for v in d["verdicts"]}
-        rows.append([_dash(d["target_dev"]),
+    for d in domain.disks:
+        by_feature = {v.feature: v.status for v in d.verdicts}
+        rows.append([_dash(d.target_dev),
                      *[STATUS_SYMBOLS.get(by_feature.get(f, ""), "-") for f in features]])
-    titles = {v["feature"]: v["title"] for d in domain["disks"] for v in d["verdicts"]}
+    titles = {v.feature: v.title for d in domain.disks for v in d.verdicts}
     legend = ", ".join(f"{feature_head(f)} {feature_name(f, titles.get(f, ''))}"
                        for f in features)
     symbols = ", ".join(f"{s} {STATUS_WORDS_LOWER[k]}" for k, s in STATUS_SYMBOLS.items())
@@ -140,46 +141,46 @@ def _matrix(domain: "Dict[str, Any]", width: int) -> str:
                       *wrap(legend, width, "  ", ""), *wrap(symbols, width, "  ", "")])
 
 
-def _alike(verdict: "Dict[str, Any]", name: str) -> "Tuple[Any, ...]":
+def _alike(verdict: "Verdict", name: str) -> "Tuple[Any, ...]":
     """What two disks' verdicts share when they read the same but for the disk's name."""
     def general(text: str) -> str:
         return text.replace(f"Disk {name} ", "Disk * ").replace(f"disk {name}", "disk *")
 
-    return (verdict["feature"], verdict["status"],
-            tuple((r["code"], general(r["text"])) for r in verdict["reasons"]),
-            tuple((r["platform"], r["text"]) for r in verdict.get("remediation") or []))
+    return (verdict.feature, verdict.status,
+            tuple((r.code, general(r.text)) for r in verdict.reasons),
+            tuple((r.platform, r.text) for r in verdict.remediation))
 
 
 class _Findings:
     """The domain's verdicts that are not usable, alike ones of several disks in one entry,
     I/O fencing first and then the worst first; and the fixes, each once, with whom for."""
 
-    def __init__(self, domain: "Dict[str, Any]") -> None:
-        self.groups: "Dict[Tuple[Any, ...], Tuple[List[str], Dict[str, Any]]]" = {}
-        for disk in domain["disks"]:
-            name = _dash(disk["target_dev"])
-            for verdict in disk["verdicts"]:
-                if verdict["status"] != "usable":
+    def __init__(self, domain: "HostDomain") -> None:
+        self.groups: "Dict[Tuple[Any, ...], Tuple[List[str], Verdict]]" = {}
+        for disk in domain.disks:
+            name = _dash(disk.target_dev)
+            for verdict in disk.verdicts:
+                if verdict.status != "usable":
                     key = _alike(verdict, name)
                     self.groups.setdefault(key, ([], verdict))[0].append(name)
-        for verdict in domain["domain_verdicts"]:
-            if verdict["status"] != "usable":
+        for verdict in domain.domain_verdicts:
+            if verdict.status != "usable":
                 self.groups.setdefault(("domain", *_alike(verdict, "")), (["domain"], verdict))
         self.ordered = sorted(self.groups.values(), key=lambda g: (
-            g[1]["feature"] not in _HEAD_ORDER, SEVERITY.get(g[1]["status"], 9)))
+            g[1].feature not in _HEAD_ORDER, SEVERITY.get(g[1].status, 9)))
         self.fixes: "List[Tuple[str, str, Dict[str, List[str]]]]" = []  # platform, text, whom
         for names, verdict in self.ordered:
-            for remedy in verdict.get("remediation") or []:
+            for remedy in verdict.remediation:
                 entry = next((f for f in self.fixes
-                              if (f[0], f[1]) == (remedy["platform"], remedy["text"])), None)
+                              if (f[0], f[1]) == (remedy.platform, remedy.text)), None)
                 if entry is None:
-                    entry = (remedy["platform"], remedy["text"], {})
+                    entry = (remedy.platform, remedy.text, {})
                     self.fixes.append(entry)
-                entry[2].setdefault(_subject(names), []).append(verdict["feature"])
+                entry[2].setdefault(_subject(names), []).append(verdict.feature)
 
-    def number(self, remedy: "Dict[str, Any]") -> int:
+    def number(self, remedy: "Remedy") -> int:
         return next(i for i, f in enumerate(self.fixes, 1)
-                    if (f[0], f[1]) == (remedy["platform"], remedy["text"]))
+                    if (f[0], f[1]) == (remedy.platform, remedy.text))
 
 
 def _subject(names: "List[str]") -> str:
@@ -188,40 +189,40 @@ def _subject(names: "List[str]") -> str:
     return f"{', '.join(names[:3])} … {names[-1]} ({len(names)} disks)"
 
 
-def _finding_lines(names: "List[str]", verdict: "Dict[str, Any]", findings: "_Findings",
+def _finding_lines(names: "List[str]", verdict: "Verdict", findings: "_Findings",
                    width: int) -> "List[str]":
-    word = STATUS_WORDS.get(verdict["status"], verdict["status"].upper())
-    lines = wrap(terminal_text(f"{word}  {_subject(names)}  {verdict['feature']} "
-                               f"({verdict['title']})"), width, "    ", "")
+    word = STATUS_WORDS.get(verdict.status, verdict.status.upper())
+    lines = wrap(terminal_text(f"{word}  {_subject(names)}  {verdict.feature} "
+                               f"({verdict.title})"), width, "    ", "")
     if len(names) > 1:
         lines += wrap(terminal_text(f"(alike on {len(names)} disks; the words are {names[0]}'s)"),
                       width, "    ", "  ")
-    for number, reason in enumerate(verdict["reasons"]):
+    for number, reason in enumerate(verdict.reasons):
         label = "" if number == 0 else "note "
-        lines += wrap(terminal_text(f"{label}{reason['code']}: {reason['text']}"), width,
+        lines += wrap(terminal_text(f"{label}{reason.code}: {reason.text}"), width,
                       "    ", "  - ")
-    refs = ", ".join(f"[{findings.number(r)}]" for r in verdict.get("remediation") or [])
+    refs = ", ".join(f"[{findings.number(r)}]" for r in verdict.remediation)
     lines += wrap(f"fix: {refs} below" if refs else "fix: none in the rules", width, "    ", "  ")
     return lines
 
 
-def render_host(document: "Dict[str, Any]", brief: bool = False,
+def render_host(document: "HostDocument", brief: bool = False,
                 width: int = DEFAULT_WIDTH) -> str:
     out: "List[str]" = []
-    for domain in document["domains"]:
+    for domain in document.domains:
         out += wrap(terminal_text(
-            f"DOMAIN {_dash(domain['name'])}: machine {_dash(domain['machine'])} "
-            f"({domain['machine_family']}), state {_dash(domain.get('state'))}, "
-            f"{domain['virtio_device_count']} VirtIO devices, free hot-plug PCI slots: "
-            f"{_dash(domain['free_hotplug_slots'])}"), width, "  ", "")
+            f"DOMAIN {_dash(domain.name)}: machine {_dash(domain.machine)} "
+            f"({domain.machine_family}), state {_dash(domain.state)}, "
+            f"{domain.virtio_device_count} VirtIO devices, free hot-plug PCI slots: "
+            f"{_dash(domain.free_hotplug_slots)}"), width, "  ", "")
         out += ["", _disk_table(domain, width)]
         if _features(domain):
             out += ["", _matrix(domain, width)]
-        for verdict in domain["domain_verdicts"]:
+        for verdict in domain.domain_verdicts:
             out.append("")
-            word = STATUS_WORDS.get(verdict["status"], verdict["status"])
-            out += wrap(terminal_text(f"domain  {verdict['title']}: {word}: "
-                                      + " ".join(r["text"] for r in verdict["reasons"])),
+            word = STATUS_WORDS.get(verdict.status, verdict.status)
+            out += wrap(terminal_text(f"domain  {verdict.title}: {word}: "
+                                      + " ".join(r.text for r in verdict.reasons)),
                         width, "    ", "")
         out.append("")
         if brief:

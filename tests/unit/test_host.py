@@ -25,7 +25,7 @@ def _domain(name: str) -> dict:
 
 
 def _judged(name: str) -> dict:
-    return host_document([_domain(name)], {"source": "files"})["domains"][0]
+    return host_document([_domain(name)], {"source": "files"}).to_dict()["domains"][0]
 
 
 def _disk(domain: dict, target: str) -> dict:
@@ -149,18 +149,19 @@ def test_pr_helper_state_from_proc(tmp_path):
                                "/var/lib/libvirt/qemu/domain-7-infoscale-node2/pr-helper0.sock"]
     domain = _domain("good-q35.xml")
     domain["state"] = "running"
-    collect.mark_pr_helpers(domain, sockets, 7)
+    domain = collect.mark_pr_helpers(domain, sockets, 7)
     assert _disk(domain, "sda")["pr_helper_running"] is True
-    collect.mark_pr_helpers(domain, sockets, 8)  # another domain id: not this domain's helper
+    # another domain id: not this domain's helper
+    domain = collect.mark_pr_helpers(domain, sockets, 8)
     assert _disk(domain, "sda")["pr_helper_running"] is False
-    judged = host_document([domain], {"source": "libvirt"})["domains"][0]
+    judged = host_document([domain], {"source": "libvirt"}).to_dict()["domains"][0]
     fencing = _verdict(_disk(judged, "sda")["verdicts"], "pr_fencing")
     assert (fencing["status"], _codes(fencing)) == ("not_usable", ["host_pr_helper_not_running"])
 
 
 def test_vmi_json():
     domain = collect.load_vmi(str(FIXTURES / "vmi.json"))
-    judged = host_document([domain], {"source": "files"})["domains"][0]
+    judged = host_document([domain], {"source": "files"}).to_dict()["domains"][0]
     fence, data = _disk(judged, "fence1"), _disk(judged, "data1")
     assert (fence["device"], fence["reservations"]["enabled"], fence["serial"]) == (
         "lun", True, "FENCE1")
@@ -231,7 +232,8 @@ def test_no_libvirt_binding_is_exit_11(capsys, monkeypatch):
 def _host_json(tmp_path, xml_text: str) -> str:
     xml = tmp_path / "host.xml"
     xml.write_text(xml_text)
-    document = host_document([collect.domain_from_file(str(xml))], {"source": "files"})
+    document = host_document([collect.domain_from_file(str(xml))],
+                             {"source": "files"}).to_dict()
     path = tmp_path / "host.json"
     path.write_text(json.dumps(document))
     return str(path)
@@ -353,8 +355,9 @@ def test_compare_with_host_documents(capsys, tmp_path):
 def test_join_survives_every_field_of_a_host_document_being_any_json_type(tmp_path):
     """A host document is input like any other: each field of its first disk and of its domain,
     set to each JSON type in turn, gives a joined report or one BadInputError, nothing else."""
+    from guestprobe.document.model import Report
     from guestprobe.host.join import join_report
-    from guestprobe.pipeline import judge_document, rejudge
+    from guestprobe.pipeline import judge, rejudge
     from guestprobe.report.output import to_json
 
     guest = rejudge(str(EXAMPLES / "mixed.tar.gz"))[1].to_dict()
@@ -370,13 +373,13 @@ def test_join_survives_every_field_of_a_host_document_being_any_json_type(tmp_pa
             if where == "disk":
                 target = target["disks"][1]
             target[key] = value
-            report = json.loads(json.dumps(guest))
+            report = Report.from_dict(json.loads(json.dumps(guest)))
             try:
-                join_report(report, document, "host.json", judge_document)
+                join_report(report, document, "host.json", judge)
             except BadInputError:
                 outcomes["refused"] += 1
                 continue
-            to_json(report)  # and it still serialises
+            to_json(report.to_dict())  # and it still serialises
             outcomes["joined"] += 1
     assert outcomes["joined"] > 0 and outcomes["refused"] > 0
 

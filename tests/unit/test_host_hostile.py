@@ -297,7 +297,8 @@ def test_a_host_document_with_too_many_disks_is_refused_by_the_join(tmp_path):
 
 # -- 7. redaction survives the join -----------------------------------------------------------
 def _host_json(tmp_path, xml: str = "mixed.xml") -> "tuple[str, dict]":
-    document = host_document([collect.domain_from_file(str(FIXTURES / xml))], {"source": "files"})
+    document = host_document([collect.domain_from_file(str(FIXTURES / xml))],
+                             {"source": "files"}).to_dict()
     path = tmp_path / "host.json"
     path.write_text(json.dumps(document))
     return str(path), document
@@ -337,6 +338,7 @@ def test_the_host_view_is_redacted_with_the_bundles_key(capsys, tmp_path):
     """report BUNDLE --redact-key KEY --host HOST.json: the host's serials get the bundle's very
     tokens (sda and vda now match by serial), nothing of the host's is left in the JSON, the
     terminal or the page, and no token stands beside the value it hides."""
+    from guestprobe.document.model import DiskReport
     from guestprobe.host.join import guest_keys
 
     host, document = _host_json(tmp_path)
@@ -355,7 +357,8 @@ def test_the_host_view_is_redacted_with_the_bundles_key(capsys, tmp_path):
             assert secret not in text, (secret, where)
     join = joined["host_join"]
     assert join["host_redacted"] is True
-    guest_serials = {d["name"]: guest_keys(d)["serial"] for d in joined["disks"]}
+    guest_serials = {d["name"]: guest_keys(DiskReport.from_dict(d)).serial
+                     for d in joined["disks"]}
     by_serial = {m["guest_disk"]: m["key"] for m in join["matches"] if m["matched_by"] == "serial"}
     assert by_serial and all(guest_serials[g] == key for g, key in by_serial.items())
     assert not [c for c in join["conflicts"] if c["code"] == "serial_differs"]
@@ -423,7 +426,7 @@ def test_scsi_hostdevs_are_host_disks(capsys):
     assert status == 0, err
     assert "scsi-generic" in out
     assert "host_hostdev_pr_unmanaged" in out and "host_hostdev_unprivileged" not in out
-    judged = host_document([domain], {"source": "files"})["domains"][0]
+    judged = host_document([domain], {"source": "files"}).to_dict()["domains"][0]
     codes = {d["target_dev"]: {v["feature"]: [r["code"] for r in v["reasons"]]
                                for v in d["verdicts"]} for d in judged["disks"]}
     assert codes["hostdev0"]["fast_recovery"] == ["host_scsi_generic"]
@@ -432,21 +435,33 @@ def test_scsi_hostdevs_are_host_disks(capsys):
     no_sgio = copy.deepcopy(domain)
     for disk in no_sgio["disks"]:
         disk["sgio_effective"] = "filtered"
-    no_sgio = host_document([no_sgio], {"source": "files"})["domains"][0]
+    no_sgio = host_document([no_sgio], {"source": "files"}).to_dict()["domains"][0]
     fencing = next(v for v in no_sgio["disks"][2]["verdicts"] if v["feature"] == "pr_fencing")
     assert fencing["reasons"][0]["code"] == "host_hostdev_unprivileged"
 
 
 def test_a_scsi_hostdev_joins_its_guest_disk_by_scsi_address():
+    from dataclasses import replace
+
     from guestprobe.host.join import match_domain
+    from guestprobe.pipeline import rejudge
 
     domain = collect.domain_from_file(str(FIXTURES / "hostdev-scsi.xml"))
-    guest = {"disks": [{
-        "name": "sdb", "transport": {"kind": "virtio-scsi", "mode": "passthrough"},
-        "inventory": {"hctl": "2:0:4:8", "sysfs_path": "/sys/devices/pci0000:00/0000:00:04.0/"
-                      "virtio1/host2/target2:0:4/2:0:4:8/block/sdb"}}]}
+    # a guest with one virtio-scsi pass-through disk that names nothing but its address
+    report = rejudge(str(EXAMPLES / "mixed.tar.gz"))[1]
+    disk = report.disks[0]
+    disk = replace(
+        disk, name="sdb", hctl=None,
+        transport=replace(disk.transport, kind="virtio-scsi", mode="passthrough"),
+        inventory=replace(disk.inventory, hctl="2:0:4:8", serial=None, wwid=None,
+                          sysfs_path="/sys/devices/pci0000:00/0000:00:04.0/"
+                          "virtio1/host2/target2:0:4/2:0:4:8/block/sdb"),
+        facts=replace(disk.facts, identity=replace(
+            disk.facts.identity, kernel_serial=None, unit_serial_number=None,
+            lu_designator=None)))
+    guest = replace(report, disks=[disk])
     matches = match_domain(guest, domain)
-    assert [(g["name"], h["target_dev"], key, value) for g, h, key, value in matches] == [
+    assert [(g.name, h.target_dev, key, value) for g, _, h, key, value in matches] == [
         ("sdb", "hostdev0", "scsi_address", "0000:00:04.0/0:4:8")]
 
 
