@@ -21,6 +21,7 @@ from guestprobe.compat import shell_join
 from guestprobe.decode import DecodeError
 from guestprobe.decode.persist import key_hex, key_owner
 from guestprobe.decode.vpd import decode_device_identification, lu_designators
+from guestprobe.document.fencing import RefusalRecord
 from guestprobe.fencing import prout
 from guestprobe.fencing.keys import RunKeys, leftover_run_id, sg_key
 
@@ -29,14 +30,7 @@ PEER = "peer"
 OTHER_PATH = "other_path"  # another path (sd/sg) to the tested LU, not on the command line
 
 
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    role: str
-    text: str
-
-    def to_dict(self) -> "dict[str, str]":
-        return {"code": self.code, "role": self.role, "text": self.text}
+Refusal = RefusalRecord  # why nothing is sent: code, role (the path), text
 
 
 @dataclass

@@ -100,7 +100,7 @@ class FencingRun:
             if disk is None:
                 raise NotABlockDeviceError(f"{name}: gone from sysfs")
             key = self.keys.target if role == TARGET else self.keys.peer
-            block_size = disk.queue.get("logical_block_size") or 512
+            block_size = disk.logical_block_size or 512
             paths[role] = PrPath(role, disk.scsi_device, disk.dev_path, key, block_size)
         return paths
 
