@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from guestprobe.document.codec import Record
+from guestprobe.document.model import Tool
 
 NODE_KIND = "fencing-node"
 CLUSTER_KIND = "fencing-cluster"
@@ -79,6 +80,29 @@ class Held:
     type_code: "Optional[int]"
 
 
+@dataclass(frozen=True)
+class PathRecord(Record):
+    """What the preflight scan found out about one path (fencing.preflight.PathFacts)."""
+
+    role: str
+    name: str
+    dev_path: str
+    device: str
+    status: str = "probed"
+    transport: "Optional[str]" = None
+    vendor_product: "Optional[str]" = None
+    lu_designator: "Optional[str]" = None
+    holders: "List[str]" = field(default_factory=list)
+    mounts: "List[Dict[str, str]]" = field(default_factory=list)
+    swaps: "List[str]" = field(default_factory=list)
+    pr_in_outcome: "Optional[str]" = None
+    pr_in_exit_status: "Optional[int]" = None
+    pr_in_meaning: "Optional[str]" = None
+    keys: "Optional[List[str]]" = None  # hex; None: READ KEYS did not work
+    reservation: "Optional[Dict[str, Any]]" = None
+    evidence: "List[Dict[str, Any]]" = field(default_factory=list)
+
+
 @dataclass
 class NodeRecord(Record):
     """One node's record of one step (``guestprobe fencing-node STEP``): a JSON line."""
@@ -98,7 +122,7 @@ class NodeRecord(Record):
     device: "Optional[str]" = None
     dev_path: "Optional[str]" = None
     other_paths: "List[str]" = field(default_factory=list)
-    preflight: "Optional[Dict[str, Any]]" = None  # fencing.preflight.PathFacts.to_dict()
+    preflight: "Optional[PathRecord]" = None
     refusals: "List[RefusalRecord]" = field(default_factory=list)
     steps: "List[StepRecord]" = field(default_factory=list)
     status: "Optional[str]" = None
@@ -109,8 +133,7 @@ class NodeRecord(Record):
 
     def preflight_keys(self) -> "Optional[List[str]]":
         """The keys (hex) the preflight read on this node (None: not read)."""
-        keys = (self.preflight or {}).get("keys")
-        return None if keys is None else list(keys)
+        return None if self.preflight is None else self.preflight.keys
 
 
 @dataclass(frozen=True)
@@ -178,10 +201,15 @@ class ClusterCleanup(Record):
 
 
 @dataclass(frozen=True)
-class ClusterVerdict(Record):
+class Outcome(Record):
+    """A fencing test's verdict: a stable code, the sentence, the exit status."""
+
     code: str
     text: str
     exit_status: int
+
+
+ClusterVerdict = Outcome
 
 
 @dataclass(frozen=True)
@@ -198,4 +226,60 @@ class ClusterDocument(Record):
     views: "Dict[str, View]"
     fence_proof: "FenceProof"
     cleanup: "ClusterCleanup"
-    verdict: "ClusterVerdict"
+    verdict: "Outcome"
+
+
+@dataclass(frozen=True)
+class DiskLeftover(Record):
+    """What fencing-test's cleanup left (or could not check), and the command that removes it."""
+
+    key: "Optional[str]"
+    path: str
+    device: str
+    what: str
+    commands: "List[str]"
+
+
+@dataclass(frozen=True)
+class FencingCleanup(Record):
+    verified: bool
+    leftovers: "List[DiskLeftover]"
+    pending_commands: int
+    interrupted: "Optional[str]"
+    error: "Optional[str]"
+
+
+@dataclass(frozen=True)
+class RunKeysRecord(Record):
+    """This run's keys (hex) and their format."""
+
+    format: str
+    run_id: str
+    target: str
+    peer: "Optional[str]"
+
+
+@dataclass(frozen=True)
+class FencingDocument(Record):
+    """The fencing-test report (``guestprobe fencing-test --json``)."""
+
+    schema_version: str
+    kind: str
+    tool: "Tool"
+    generated_at: str
+    duration_s: float
+    target: "PathRecord"
+    peer: "Optional[PathRecord]"
+    other_paths: "List[PathRecord]"
+    keys: "RunKeysRecord"
+    options: "Dict[str, Any]"
+    plan: "Dict[str, Any]"
+    refusals: "List[RefusalRecord]"
+    steps: "List[StepRecord]"
+    keys_before: "Optional[List[str]]"
+    keys_after: "Optional[List[str]]"
+    reservation_before: "Optional[Dict[str, Any]]"
+    reservation_after: "Optional[Dict[str, Any]]"
+    cleanup: "Optional[FencingCleanup]"
+    fence_proof: "Optional[FenceProof]"
+    verdict: "Outcome"

@@ -318,7 +318,7 @@ class NodeStep:
             device=None if path is None else path.device,
             dev_path=None if path is None else path.dev_path,
             other_paths=[p.dev_path for p in located.others],
-            preflight=None if located.facts is None else located.facts.to_dict(),
+            preflight=None if located.facts is None else located.facts.record(),
             refusals=list(located.refusals),
         )
 

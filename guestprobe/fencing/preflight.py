@@ -21,7 +21,7 @@ from guestprobe.compat import shell_join
 from guestprobe.decode import DecodeError
 from guestprobe.decode.persist import key_hex, key_owner
 from guestprobe.decode.vpd import decode_device_identification, lu_designators
-from guestprobe.document.fencing import RefusalRecord
+from guestprobe.document.fencing import PathRecord, RefusalRecord
 from guestprobe.fencing import prout
 from guestprobe.fencing.keys import RunKeys, leftover_run_id, sg_key
 
@@ -56,26 +56,20 @@ class PathFacts:
     reservation_known: bool = False
     evidence: "list[dict[str, Any]]" = field(default_factory=list)  # the PR IN probes
 
+    def record(self) -> "PathRecord":
+        """The path as its JSON record (keys as hex)."""
+        return PathRecord(
+            role=self.role, name=self.name, dev_path=self.dev_path, device=self.device,
+            status=self.status, transport=self.transport, vendor_product=self.vendor_product,
+            lu_designator=self.lu_designator, holders=self.holders, mounts=self.mounts,
+            swaps=self.swaps, pr_in_outcome=self.pr_in_outcome,
+            pr_in_exit_status=self.pr_in_exit_status, pr_in_meaning=self.pr_in_meaning,
+            keys=None if self.keys is None else [key_hex(k) for k in self.keys],
+            reservation=self.reservation, evidence=self.evidence,
+        )
+
     def to_dict(self) -> "dict[str, Any]":
-        return {
-            "role": self.role,
-            "name": self.name,
-            "dev_path": self.dev_path,
-            "device": self.device,
-            "status": self.status,
-            "transport": self.transport,
-            "vendor_product": self.vendor_product,
-            "lu_designator": self.lu_designator,
-            "holders": self.holders,
-            "mounts": self.mounts,
-            "swaps": self.swaps,
-            "pr_in_outcome": self.pr_in_outcome,
-            "pr_in_exit_status": self.pr_in_exit_status,
-            "pr_in_meaning": self.pr_in_meaning,
-            "keys": None if self.keys is None else [key_hex(k) for k in self.keys],
-            "reservation": self.reservation,
-            "evidence": self.evidence,
-        }
+        return self.record().to_dict()
 
 
 _PR_IN_PROBES = ("pr_read_keys", "pr_read_reservation")

@@ -38,7 +38,7 @@ from guestprobe.decode.persist import (
     key_hex,
     pr_in_data_from_hexdump,
 )
-from guestprobe.document.fencing import StepRecord
+from guestprobe.document.fencing import DiskLeftover, FenceProof, StepRecord
 from guestprobe.fencing import proof, prout
 from guestprobe.fencing.keys import sg_key
 from guestprobe.fencing.preflight import PEER, TARGET
@@ -263,7 +263,7 @@ def proof_steps(holder: "PrPath", fenced: "PrPath") -> "list[PlannedStep]":
     ]  # fmt: skip
 
 
-def fence_proof(steps: "Sequence[Step]") -> "dict[str, Any]":
+def fence_proof(steps: "Sequence[Step]") -> "FenceProof":
     """The proof's summary (:func:`guestprobe.fencing.proof.summarize`) from its steps."""
     answered = [step for step in steps if step.id.startswith("proof_") and step.exit_statuses]
 
@@ -271,13 +271,13 @@ def fence_proof(steps: "Sequence[Step]") -> "dict[str, Any]":
         found = [step for step in answered if step.id == step_id]
         return proof.answer(found[-1].exit_status) if found else None
 
-    return proof.summarize(
+    return FenceProof.from_dict(proof.summarize(
         fenced_read=answer("proof_read_fenced"),
         holder_read=answer("proof_read_holder"),
         fenced_read_we=answer("proof_read_fenced_we"),
         fenced_sync=answer("proof_sync_cache_fenced"),
         holder_sync=answer("proof_sync_cache_holder"),
-    )
+    ))  # fmt: skip
 
 
 def cleanup_commands(target: "PrPath", peer: "PrPath | None") -> "list[list[str]]":
@@ -331,12 +331,12 @@ class FencingResult:
     reservation_after_known: bool = False
     interrupted: "str | None" = None  # "SIGINT", "SIGTERM"
     error: "str | None" = None  # a bug in guestprobe, caught so that cleanup still ran
-    leftovers: "list[dict[str, Any]]" = field(default_factory=list)
+    leftovers: "list[DiskLeftover]" = field(default_factory=list)
     cleanup_verified: bool = False
     pending_commands: int = 0  # timed-out commands that may still be in the kernel
     peer_other_lu: bool = False  # READ KEYS through the peer did not show the target's key
     keys_after_by_path: "dict[str, list[int] | None]" = field(default_factory=dict)
-    fence_proof: "dict[str, Any] | None" = None  # sequence.fence_proof(), after the test
+    fence_proof: "FenceProof | None" = None  # sequence.fence_proof(), after the test
 
 
 class FencingTest:
@@ -778,7 +778,7 @@ class FencingTest:
                 state is not None,
             )
         result.keys_after_by_path = {role: view[0] for role, view in views.items()}
-        leftovers: "list[dict[str, Any]]" = []
+        leftovers: "list[DiskLeftover]" = []
         found: "set[tuple[str, int]]" = set()
         for role, (seen, held, held_known) in views.items():
             if held is not None and held.key in self.ours and ("res", held.key) not in found:
@@ -808,13 +808,10 @@ class FencingTest:
 
     def _leftover(
         self, key: "int | None", what: str, argv: "list[str]", role: str = TARGET
-    ) -> "dict[str, Any]":
+    ) -> "DiskLeftover":
         """What cleanup left (or could not check) and the command that removes (or checks) it."""
         path = self.paths[role] if key is None else self.ours[key]
-        return {
-            "key": None if key is None else key_hex(key),
-            "path": path.role,
-            "device": path.device,
-            "what": what,
-            "commands": [shell_join(argv)],
-        }
+        return DiskLeftover(
+            None if key is None else key_hex(key), path.role, path.device, what,
+            [shell_join(argv)],
+        )
