@@ -35,6 +35,7 @@ from guestprobe.collect import process
 from guestprobe.collect.probe import ProbeOptions, Runner
 from guestprobe.decode.persist import key_hex
 from guestprobe.document.fencing import NODE_KIND, NodeRecord
+from guestprobe.document.model import DiskReport
 from guestprobe.fencing import proof, prout
 from guestprobe.fencing.keys import NodeKeys
 from guestprobe.fencing.preflight import (
@@ -192,7 +193,7 @@ def locate(
     udev: "Any" = None,
     full: bool = False,
     force: bool = False,
-    scan: "Callable[..., dict[str, dict[str, Any]]]" = gather,
+    scan: "Callable[..., dict[str, DiskReport]]" = gather,
 ) -> "Located":
     """Find this node's paths to ``run.lu`` by designator; the first (by kernel name) is used.
 

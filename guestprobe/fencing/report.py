@@ -24,7 +24,7 @@ from guestprobe.document.fencing import FencingCleanup, FencingDocument, RunKeys
 from guestprobe.document.model import Tool
 from guestprobe.fencing.keys import RunKeys, sg_key
 from guestprobe.fencing.outcome import FencingOutcome
-from guestprobe.fencing.preflight import PathFacts, Refusal, describe_key
+from guestprobe.fencing.preflight import PathFacts, Refusal, owner_of_key
 from guestprobe.fencing.sequence import FencingResult, PlannedStep, PrPath
 from guestprobe.report.table import grid
 
@@ -185,4 +185,4 @@ def render_table(document: "FencingDocument") -> str:
 def _keys(keys: "list[str] | None") -> str:
     if keys is None:
         return "unknown (READ KEYS failed)"
-    return ", ".join(describe_key(int(k, 16)) for k in keys) or "none"
+    return ", ".join(owner_of_key(int(k, 16)) for k in keys) or "none"
