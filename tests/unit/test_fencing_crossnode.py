@@ -266,3 +266,11 @@ def test_fencing_cluster_refuses_a_fifo_at_once(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         cli.main(["fencing-cluster", str(fifo)])
     assert exited.value.code == 8 and "FIFO" in capsys.readouterr().err
+
+
+def test_a_node_record_reads_back_as_it_was_written():
+    """What a node sends is read back, checked, into the same record: nothing lost or renamed."""
+    lu = FakeLu({"/dev/sg1": "i1", "/dev/sg2": "i2", "/dev/sg3": "i3"})
+    records = _playbook(lu, {1: "/dev/sg1", 2: "/dev/sg2", 3: "/dev/sg3"})
+    assert [r.to_dict() for r in records_of(records)] == records
+    assert {r.step for r in records_of(records)} == set(STEPS)
