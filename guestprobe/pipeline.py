@@ -140,7 +140,7 @@ def bundle(
     report = report_of(collection)
     document = report.to_dict()
     mac_key = redact_key.encode() if redact_key else None
-    page = output_bytes(render_html(document, redacted=redaction is not None))
+    page = output_bytes(render_html(report, redacted=redaction is not None))
     versions = describe_versions(report.platform, report.schema_version)
     data = build_bundle(document, versions, redaction, key=mac_key, report_html=page)
     name = default_bundle_name(report.platform.hostname, report.generated_at)

@@ -207,12 +207,9 @@ def compare_nodes(nodes: "list[NodeReport]", cluster_id: "int | None" = None) ->
     )
 
 
-def holder_cell(row: "LuRow | dict[str, Any]", names: "list[str]") -> str:
+def holder_cell(row: "LuRow", names: "list[str]") -> str:
     """The LU's reservation holder(s) for a table cell: ``VF1A2B03: cluster 6699, node 3``,
-    with the nodes that saw it where not every node that read it did; ``none``; ``-``.
-    ``row``: the LU's record (or its JSON form, as the HTML page has it)."""
-    if isinstance(row, dict):
-        row = LuRow.from_dict(row, "logical_unit")
+    with the nodes that saw it where not every node that read it did; ``none``; ``-``."""
     read = [n for n in names if any(p.reservation is not None for p in row.paths.get(n) or [])]
     if not row.holders:
         return "none" if read else "-"

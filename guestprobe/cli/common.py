@@ -113,46 +113,49 @@ def terminal_width() -> int:
 
 
 def emit(
-    document: "dict[str, Any]",
+    record: "Any",
     as_json: bool,
     output: "str | None",
-    render: "Callable[[dict[str, Any]], str] | None" = None,
+    render: "Callable[[Any], str] | None" = None,
     brief: bool = False,
     html_output: "str | None" = None,
     redacted: bool = False,
     narrow: "dict[str, Any] | None" = None,
-) -> None:
-    """Write the JSON to ``output`` and the HTML page to ``html_output`` (atomically) if given;
-    print the JSON, or the tables and (unless ``brief``) the findings."""
+) -> "dict[str, Any]":
+    """Write the JSON of ``record`` (a typed report, or fencing-test's) to ``output`` and the
+    HTML page to ``html_output`` (atomically) if given; print the JSON, or the tables and
+    (unless ``brief``) the findings. The JSON form is returned."""
     from guestprobe.report.output import to_json, write_atomically
 
+    document = record.to_dict()
     text = to_json(document)
     if output:
         write_atomically(output, text, mode=0o600)
     if html_output:
         from guestprobe.report.html import render_html
 
-        write_atomically(html_output, render_html(document, redacted=redacted))
+        write_atomically(html_output, render_html(record, redacted=redacted))
     if as_json:
         if not output:
             write_out(text)
-        return
+        return document
     if narrow and any(narrow.values()):
-        from guestprobe.report.findings import narrow_document
+        from guestprobe.report.findings import narrow_report
 
         try:
-            document = narrow_document(document, **narrow)
+            record = narrow_report(record, **narrow)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
     if render is not None:
-        write_out(terminal_lines(render(document)))
+        write_out(terminal_lines(render(record)))
     else:
         from guestprobe.report.terminal import render_report
 
         write_out(
-            render_report(document, brief=brief, color=use_color(), width=terminal_width(),
+            render_report(record, brief=brief, color=use_color(), width=terminal_width(),
                           redacted=redacted)
         )
+    return document
 
 
 def fail_on_status(document: "dict[str, Any]", fail_on: "str | None") -> bool:

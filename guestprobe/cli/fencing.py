@@ -31,7 +31,7 @@ def _emit_fencing(document: "Any", as_json: bool, output: "str | None") -> None:
     """The fencing-test report (a document.fencing.FencingDocument): JSON or the table."""
     from guestprobe.fencing.report import render_table
 
-    emit(document.to_dict(), as_json, output, lambda _: render_table(document))
+    emit(document, as_json, output, render_table)
 
 
 def _refusal_line(reasons: "list[Any]") -> str:

@@ -143,7 +143,7 @@ def fencing_cluster(records, run_id, as_json, output):
             if is_node_record(record):  # another node's record: data, checked
                 lines.append(NodeRecord.from_dict(record, f"{name}:{number}"))
     judged = judge(lines, run_id)
-    emit(judged.to_dict(), as_json, output, lambda _: render_table(judged))
+    emit(judged, as_json, output, render_table)
     verdict = judged.verdict
     if verdict.exit_status:
         click.echo(f"guestprobe: fencing-cluster: {verdict.code}: {verdict.text}", err=True)

@@ -50,10 +50,9 @@ def report(report, as_json, output, fail_on, redact_key, brief, html_output, hos
     redaction = (manifest or {}).get("redaction")
     joined = (pipeline.join_host(judged, host_file, redaction, input_key(redact_key), report)
               if host_file else None)
-    document = judged.to_dict()
-    emit(document, as_json, output, brief=brief, html_output=html_output,
-         redacted=bool(manifest and manifest.get("redaction")),
-         narrow={"disks": disks, "features": features})
+    document = emit(judged, as_json, output, brief=brief, html_output=html_output,
+                    redacted=bool(manifest and manifest.get("redaction")),
+                    narrow={"disks": disks, "features": features})
     if joined is not None and not as_json:
         from guestprobe.host.join import render_join
 
@@ -167,7 +166,7 @@ def compare(
     if html_output:
         from guestprobe.report.html import render_comparison_html
 
-        write_atomically(html_output, render_comparison_html(result.to_dict()))
+        write_atomically(html_output, render_comparison_html(result))
     write_out(to_json(result.to_dict()) if as_json else render_comparison(result))
     if statuses_fail([v.status for v in result.cluster_verdicts], fail_on):
         sys.exit(ExitStatus.FAIL_ON)

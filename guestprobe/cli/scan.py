@@ -80,11 +80,9 @@ def scan(
         devices, include_all, no_write_probes, timeout_s, workers, live_vpd, engine
     )
     with signals_end_the_scan():
-        document = pipeline.scan(
-            request, progress_printer(sys.stderr.isatty() and not as_json)
-        ).to_dict()
-        emit(document, as_json, output, brief=brief, html_output=html_output,
-             narrow={"disks": disks, "features": features})
+        report = pipeline.scan(request, progress_printer(sys.stderr.isatty() and not as_json))
+        document = emit(report, as_json, output, brief=brief, html_output=html_output,
+                        narrow={"disks": disks, "features": features})
     warn_unprobed(document)
     if fail_on_status(document, fail_on):
         sys.exit(ExitStatus.FAIL_ON)

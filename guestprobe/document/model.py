@@ -19,8 +19,8 @@ Report
 """
 
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, List, Optional, Tuple
 
 from guestprobe.classify.transport import Transport
 from guestprobe.collect.discover import BlockDisk
@@ -195,6 +195,11 @@ class Facts(Record):
     supported_opcodes: "SupportedOpcodesFacts"
     write_same: "WriteSameFacts"
     decode_errors: "List[DecodeFailure]"
+
+    def cited_groups(self) -> "List[Tuple[str, Any]]":
+        """(name, group) of every group that names its evidence (the probes behind it)."""
+        return [(f.name, getattr(self, f.name)) for f in fields(self)
+                if hasattr(getattr(self, f.name), "evidence")]
 
 
 @dataclass

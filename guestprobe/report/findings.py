@@ -1,9 +1,9 @@
-"""The answer a person reads, as a small typed model built from a report document. Pure.
+"""The answer a person reads, as a small typed model built from the typed report. Pure.
 
-This is the ONE place the text and HTML renderers read the report document (a JSON dict today):
-:func:`build_report_view` turns it into dataclasses, and :mod:`.terminal` and :mod:`.html` only
-ever see those. Strings stay as the document has them (device strings included); escaping is
-the renderers' job (:mod:`.escape`).
+This is the ONE place the text and HTML renderers read the report (a
+:class:`~guestprobe.document.model.Report`): :func:`build_report_view` turns it into the view's
+dataclasses, and :mod:`.terminal` and :mod:`.html` only ever see those. Strings stay as the
+report has them (device strings included); escaping is the renderers' job (:mod:`.escape`).
 
 * a :class:`VerdictView` per disk and feature (a cell of the matrix) and per guest-wide feature,
   with its reasons, the facts it rests on in words (transport, identity, the probes' outcomes,
@@ -19,11 +19,16 @@ the renderers' job (:mod:`.escape`).
 
 import re
 import shlex
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
+from guestprobe.check.conditions import MISSING, resolve
 from guestprobe.document.verdict import Reason
-from guestprobe.errors import BadInputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from guestprobe.collect.probe import ProbeResult
+    from guestprobe.document.model import DiskReport, PersistentReservations, Report
+    from guestprobe.document.verdict import Remedy, Verdict
 
 USABLE, DEGRADED, NOT_USABLE, UNKNOWN = "usable", "degraded", "not_usable", "unknown"
 # the order findings are listed in: I/O fencing first, then the worst first
@@ -157,6 +162,33 @@ class LuGroup:
 
 
 @dataclass
+class PlatformLines:
+    """The platform and versions, in words: the page's table and the header's line."""
+
+    host_name: str = ""
+    hypervisor: str = ""
+    dmi: str = ""
+    kernel: str = ""
+    sg3_utils: str = ""
+    udev_database: str = ""
+    virtio_devices: str = ""
+    collected_by: str = ""
+    scan_started: str = ""
+    judged_by: str = ""
+
+    def rows(self) -> "list[tuple[str, str]]":
+        """(label, value) of each known line, in order."""
+        rows = [
+            ("host name", self.host_name), ("hypervisor", self.hypervisor), ("DMI", self.dmi),
+            ("kernel", self.kernel), ("sg3_utils", self.sg3_utils),
+            ("udev database", self.udev_database), ("VirtIO devices", self.virtio_devices),
+            ("collected by guestprobe", self.collected_by), ("scan started", self.scan_started),
+            ("judged by", self.judged_by),
+        ]
+        return [(label, value) for label, value in rows if value]
+
+
+@dataclass
 class ReportView:
     features: "list[str]"
     feature_titles: "dict[str, str]"
@@ -166,7 +198,7 @@ class ReportView:
     findings: "list[Finding]"
     caveats: "list[Finding]"
     remedies: "list[Fix]"
-    platform: "list[tuple[str, str]]"  # (label, value) for the page's platform and versions
+    platform: "PlatformLines"
     hostname: str
     generated_at: str
     scan_summary: str
@@ -175,31 +207,15 @@ class ReportView:
     sg3_note: str = ""  # the sg3_utils release's differences guestprobe handled, if any
 
 
-# -- reading the document ---------------------------------------------------------------------
-def _dict(value: "Any") -> "dict[str, Any]":
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: "Any") -> "list[Any]":
-    return value if isinstance(value, list) else []
-
-
+# -- reading the report -----------------------------------------------------------------------
 def _text(value: "Any") -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return ", ".join(_text(v) for v in value)
     return str(value)
-
-
-def _resolve(data: "Any", path: str) -> "Any":
-    for part in path.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return None
-        data = data[part]
-    return data
 
 
 def _flatten(value: "Any", prefix: str, out: "list[tuple[str, str]]") -> None:
@@ -215,50 +231,45 @@ def _flatten(value: "Any", prefix: str, out: "list[tuple[str, str]]") -> None:
         out.append((prefix or "value", words or NOT_REPORTED))
 
 
-def _response(entry: "dict[str, Any]") -> "tuple[bytes, bool]":
+def _response(probe: "ProbeResult") -> "tuple[bytes, bool]":
     """The probe's response bytes, as the decoders read them; (bytes, damaged)."""
-    from guestprobe.collect.probe import ProbeResult
     from guestprobe.decode import DecodeError
 
-    stdout_hex = entry.get("stdout_hex")
-    if not stdout_hex:
+    if not probe.stdout_hex:
         return b"", False
     try:
-        return ProbeResult.from_dict(entry).response_bytes(), False
-    except (DecodeError, ValueError, TypeError, AttributeError):
+        return probe.response_bytes(), False
+    except (DecodeError, ValueError):
         try:
-            return bytes.fromhex(str(stdout_hex)), True
+            return bytes.fromhex(probe.stdout_hex), True
         except ValueError:
-            return str(stdout_hex).encode("utf-8", "replace"), True
+            return probe.stdout_hex.encode("utf-8", "replace"), True
 
 
-def _probe(entry: "dict[str, Any]") -> "ProbeEvidence":
-    argv = entry.get("argv")
-    if isinstance(argv, list) and argv:
-        command = " ".join(shlex.quote(str(a)) for a in argv)
-    elif entry.get("sysfs_file"):
-        command = f"read {entry['sysfs_file']} (the kernel's copy)"
+def _probe(probe_id: str, probe: "ProbeResult") -> "ProbeEvidence":
+    if probe.argv:
+        command = " ".join(shlex.quote(str(a)) for a in probe.argv)
+    elif probe.sysfs_file:
+        command = f"read {probe.sysfs_file} (the kernel's copy)"
     else:
-        command = f"not sent: {entry.get('skip_reason') or 'skipped'}"
-    raw, damaged = _response(entry)
+        command = f"not sent: {probe.skip_reason or 'skipped'}"
+    raw, damaged = _response(probe)
     return ProbeEvidence(
-        id=_text(entry.get("id")),
-        source=_text(entry.get("source")),
+        id=probe_id,
+        source=probe.source,
         command=command,
-        exit_status=entry.get("exit_status") if isinstance(entry.get("exit_status"), int) else None,
-        exit_meaning=entry.get("exit_meaning"),
-        outcome=entry.get("outcome"),
-        duration_s=entry.get("duration_s")
-        if isinstance(entry.get("duration_s"), (int, float))
-        else None,
-        stderr=_text(entry.get("stderr")),
+        exit_status=probe.exit_status,
+        exit_meaning=probe.exit_meaning,
+        outcome=probe.outcome,
+        duration_s=probe.duration_s,
+        stderr=probe.stderr,
         raw=raw,
         raw_damaged=damaged,
-        printed_as_hexdump=entry.get("output_format") == "hex",
+        printed_as_hexdump=probe.output_format == "hex",
     )
 
 
-def _key_words(key_hex: str, pr: "dict[str, Any]") -> str:
+def _key_words(key_hex: str) -> str:
     """A PR key in words (:func:`guestprobe.decode.persist.describe_key`)."""
     from guestprobe.decode.persist import describe_key
 
@@ -268,35 +279,36 @@ def _key_words(key_hex: str, pr: "dict[str, Any]") -> str:
         return f"0x{key_hex}"
 
 
-def _holder(pr: "dict[str, Any]") -> str:
+def _held(pr: "PersistentReservations") -> "Any":
+    """The reservation READ RESERVATION found held, or None."""
+    return None if pr.reservation is None else pr.reservation.reservation
+
+
+def _holder(pr: "PersistentReservations") -> str:
     """The reservation holder in a few words ("" where none is held, or PR IN was not read)."""
     from guestprobe.decode.persist import holder_words
 
-    key_hex = _text(_dict(_dict(pr.get("reservation")).get("reservation")).get("key_hex"))
-    return holder_words(key_hex) if key_hex else ""
+    held = _held(pr)
+    return holder_words(held.key_hex) if held is not None and held.key_hex else ""
 
 
-def _pr_facts(pr: "dict[str, Any]") -> "list[tuple[str, str]]":
+def _pr_facts(pr: "PersistentReservations") -> "list[tuple[str, str]]":
     facts = []
-    held = _dict(_dict(pr.get("reservation")).get("reservation"))
-    if held.get("key_hex"):
-        facts.append(
-            (
-                "reservation holder",
-                f"{held.get('type_name') or held.get('type_code')} held by key "
-                + _key_words(str(held["key_hex"]), pr),
-            )
-        )
-    elif isinstance(pr.get("reservation"), dict):
+    held = _held(pr)
+    if held is not None and held.key_hex:
+        facts.append((
+            "reservation holder",
+            f"{held.type_name or held.type_code} held by key " + _key_words(held.key_hex),
+        ))
+    elif pr.reservation is not None:
         facts.append(("reservation", "none held"))
-    keys = _list(_dict(pr.get("keys")).get("keys_hex"))
+    keys = [] if pr.keys is None else pr.keys.keys_hex
+    holder_key = None if held is None else held.key_hex
     if keys:
         facts.append((
             "registered keys",
-            "; ".join(
-                f"0x{k} (the holder's)" if k == held.get("key_hex") else _key_words(str(k), pr)
-                for k in keys
-            ),
+            "; ".join(f"0x{k} (the holder's)" if k == holder_key else _key_words(k)
+                      for k in keys),
         ))
     return facts
 
@@ -312,89 +324,89 @@ def _probe_outcome(probe: "ProbeEvidence") -> str:
 
 
 class _Builder:
-    def __init__(self, document: "dict[str, Any]") -> None:
-        self.document = document
+    def __init__(self, report: "Report") -> None:
+        self.report = report
         self.remedies: "list[Fix]" = []
+        self._guest: "dict[str, Any] | None" = None
+        self._disk_json: "dict[int, dict[str, Any]]" = {}
 
-    def remedy_index(self, entry: "dict[str, Any]") -> int:
-        platform, text = _text(entry.get("platform")), _text(entry.get("text")).strip()
+    def remedy_index(self, entry: "Remedy") -> int:
+        platform, text = entry.platform, entry.text.strip()
         for index, remedy in enumerate(self.remedies):
             if (remedy.platform, remedy.text) == (platform, text):
                 return index
         self.remedies.append(Fix(platform, text))
         return len(self.remedies) - 1
 
-    def verdict(self, raw: "dict[str, Any]", disk: "dict[str, Any] | None") -> "VerdictView":
-        subject = _text(disk.get("name")) if disk is not None else GUEST
-        probes_by_id = {
-            p.get("id"): p for p in _list((disk or {}).get("probes")) if isinstance(p, dict)
-        }
-        fact_groups = _dict((disk or {}).get("facts"))
+    def cited_fact(self, disk: "DiskReport | None", path: str) -> "Any":
+        """A fact a verdict cites outside the probes ("sda/transport.kind",
+        "guest/platform.…"), in the report's JSON form; None where the report lacks it."""
+        if disk is None:
+            source = self.guest_context()
+        else:
+            source = self._disk_json.get(id(disk))
+            if source is None:
+                source = self._disk_json[id(disk)] = disk.to_dict()
+        value = resolve(source, path)
+        return None if value is MISSING else value
+
+    def verdict(self, raw: "Verdict", disk: "DiskReport | None") -> "VerdictView":
+        subject = disk.name if disk is not None else GUEST
+        probes_by_id = {} if disk is None else {f"{disk.name}/{p.name}": p for p in disk.probes}
+        fact_groups = [] if disk is None else disk.facts.cited_groups()
         probes: "list[ProbeEvidence]" = []
         decoded: "list[FactGroup]" = []
         cited_groups: "list[str]" = []
-        for cited in _list(raw.get("evidence")):
-            evidence_id = _text(cited)
+        groups_json: "dict[str, Any]" = {}
+        for evidence_id in raw.evidence:
             if evidence_id in probes_by_id:
-                probes.append(_probe(probes_by_id[evidence_id]))
-                cited_groups += [
-                    name
-                    for name, group in fact_groups.items()
-                    if evidence_id in _list(_dict(group).get("evidence"))
-                    and name not in cited_groups
-                ]
+                probes.append(_probe(evidence_id, probes_by_id[evidence_id]))
+                for name, group in fact_groups:
+                    if evidence_id in group.evidence and name not in cited_groups:
+                        cited_groups.append(name)
+                        groups_json[name] = group.to_dict()
                 continue
-            # a cited fact outside the probes: "sda/transport.kind", "guest/platform.…"
             _, _, path = evidence_id.partition("/")
-            source = disk if disk is not None else self.guest_context()
             fields: "list[tuple[str, str]]" = []
-            _flatten(_resolve(source, path), "", fields)
+            _flatten(self.cited_fact(disk, path), "", fields)
             if any(value != NOT_REPORTED for _, value in fields):  # no box of nothing
                 decoded.append(FactGroup(path or evidence_id, fields))
         groups = []
         for name in cited_groups:
             fields = []
-            _flatten(fact_groups[name], "", fields)
+            _flatten(groups_json[name], "", fields)
             groups.append(FactGroup(f"facts.{name}", fields))
         decoded = groups + decoded
         facts = self.verdict_facts(disk, probes) if disk is not None else []
         return VerdictView(
             subject=subject,
-            feature=_text(raw.get("feature")),
-            title=_text(raw.get("title")) or _text(raw.get("feature")),
-            status=_text(raw.get("status")) or UNKNOWN,
-            reasons=[
-                Reason(_text(r.get("code")), _text(r.get("text")))
-                for r in _list(raw.get("reasons"))
-                if isinstance(r, dict)
-            ],
+            feature=raw.feature,
+            title=raw.title or raw.feature,
+            status=raw.status or UNKNOWN,
+            reasons=list(raw.reasons),
             facts=facts,
             probes=probes,
             decoded=decoded,
-            remedies=[
-                self.remedy_index(r) for r in _list(raw.get("remediation")) if isinstance(r, dict)
-            ],
-            missing=[_text(m) for m in _list(raw.get("missing"))],
-            guide_section=_text(raw.get("guide_section")),
+            remedies=[self.remedy_index(r) for r in raw.remediation],
+            missing=list(raw.missing),
+            guide_section=raw.guide_section,
         )
 
     def guest_context(self) -> "dict[str, Any]":
         from guestprobe.check.derived import guest_derived
-        from guestprobe.document.model import Report
 
-        try:  # (a document edited by hand past what a report holds: no guest facts to show)
-            guest = guest_derived(Report.from_dict(self.document, "report"))
-        except BadInputError:
-            guest = {}
-        return {"platform": self.document.get("platform"), "guest": guest}
+        if self._guest is None:
+            self._guest = {"platform": self.report.platform.to_dict(),
+                           "guest": guest_derived(self.report)}
+        return self._guest
 
     @staticmethod
     def verdict_facts(
-        disk: "dict[str, Any]",
+        disk: "DiskReport",
         probes: "list[ProbeEvidence]",
     ) -> "list[tuple[str, str]]":
         facts = [("transport", _transport(disk))]
-        identity = _identity(disk)
+        identity = disk.facts.identity.vendor_product
         if identity:
             facts.append(("identity", identity))
         sent = [p for p in probes if p.source in ("sg3_utils", "none")]
@@ -406,41 +418,27 @@ class _Builder:
                 )
             )
         if any(p.id.endswith(("/pr_read_reservation", "/pr_read_keys")) for p in probes):
-            facts.extend(_pr_facts(_dict(_dict(disk.get("facts")).get("persistent_reservations"))))
+            facts.extend(_pr_facts(disk.facts.persistent_reservations))
         return facts
 
 
-def _transport(disk: "dict[str, Any]") -> str:
-    transport = _dict(disk.get("transport"))
-    words = _text(transport.get("kind")) or "?"
-    if transport.get("mode"):
-        words += f"/{transport['mode']}"
-    if transport.get("detail"):
-        words += f" ({transport['detail']})"
+def _transport(disk: "DiskReport") -> str:
+    transport = disk.transport
+    words = transport.kind or "?"
+    if transport.mode:
+        words += f"/{transport.mode}"
+    if transport.detail:
+        words += f" ({transport.detail})"
     return words
 
 
-def _identity(disk: "dict[str, Any]") -> str:
-    identity = _dict(_dict(disk.get("facts")).get("identity"))
-    return " ".join(_text(identity.get(k)) for k in ("vendor", "product") if identity.get(k))
-
-
-def _outcomes(disk: "dict[str, Any]") -> "dict[str, str]":
-    facts = _dict(disk.get("facts"))
-    return {
-        "inquiry": _text(_dict(facts.get("passthrough")).get("inquiry_outcome")),
-        "pr_in": _text(_dict(facts.get("persistent_reservations")).get("read_keys_outcome")),
-        "ws16": _text(_dict(_dict(facts.get("write_same")).get("write_same16_oor")).get("outcome")),
-    }
-
-
-def _hypervisor(platform: "dict[str, Any]") -> str:
-    from guestprobe.collect.platform import PlatformFacts
-
-    try:
-        return _text(PlatformFacts.from_dict(dict(platform)).hypervisor)
-    except (TypeError, ValueError, AttributeError):
-        return ""
+def _outcomes(disk: "DiskReport") -> "dict[str, str]":
+    facts = disk.facts
+    return dict(
+        inquiry=_text(facts.passthrough.inquiry_outcome),
+        pr_in=_text(facts.persistent_reservations.read_keys_outcome),
+        ws16=_text(facts.write_same.write_same16_oor.outcome),
+    )
 
 
 def _same(a: "VerdictView", b: "VerdictView") -> bool:
@@ -451,94 +449,91 @@ def _same(a: "VerdictView", b: "VerdictView") -> bool:
     )
 
 
-def _platform(document: "dict[str, Any]") -> "list[tuple[str, str]]":
-    platform = _dict(document.get("platform"))
-    scan = _dict(document.get("scan"))
-    sg3 = _dict(platform.get("sg3_utils"))
-    dmi = " ".join(
-        _text(platform.get(k)) for k in ("dmi_sys_vendor", "dmi_product_name") if platform.get(k)
+def _platform(report: "Report") -> "PlatformLines":
+    platform, scan, tool = report.platform, report.scan, report.tool
+    sg3 = _Sg3(platform.sg3_utils)
+    return PlatformLines(
+        host_name=_text(platform.hostname),
+        hypervisor=_text(platform.hypervisor),
+        dmi=" ".join(filter(None, (platform.dmi_sys_vendor, platform.dmi_product_name))),
+        kernel=_text(platform.kernel_release),
+        sg3_utils=" ".join(filter(None, [
+            _text(sg3.release), f"(sg_inq {sg3.sg_inq_version})" if sg3.sg_inq_version else ""
+        ])),
+        udev_database="populated" if platform.udev_database_populated else "not populated",
+        virtio_devices=", ".join(
+            f"{_text(v.name)} ({_text(v.kind)})" for v in platform.virtio_devices
+        ) or "none",
+        collected_by=_text(scan.collected_by_version),
+        scan_started=_text(scan.started_at),
+        judged_by=f"{tool.name} {tool.version}, report schema {report.schema_version}",
     )
-    rows = [
-        ("host name", _text(platform.get("hostname"))),
-        ("hypervisor", _hypervisor(platform)),
-        ("DMI", dmi),
-        ("kernel", _text(platform.get("kernel_release"))),
-        ("sg3_utils", " ".join(filter(None, [_text(sg3.get("release")),
-                                             f"(sg_inq {sg3['sg_inq_version']})"
-                                             if sg3.get("sg_inq_version") else ""]))),
-        ("udev database",
-         "populated" if platform.get("udev_database_populated") else "not populated"),
-        ("VirtIO devices", ", ".join(
-            f"{_text(_dict(v).get('name'))} ({_text(_dict(v).get('kind'))})"
-            for v in _list(platform.get("virtio_devices"))
-        ) or "none"),
-        ("collected by guestprobe", _text(scan.get("collected_by_version"))),
-        ("scan started", _text(scan.get("started_at"))),
-        ("judged by", f"{_text(_dict(document.get('tool')).get('name'))} "
-                      f"{_text(_dict(document.get('tool')).get('version'))}, "
-                      f"report schema {_text(document.get('schema_version'))}"),
-    ]
-    return [(label, value) for label, value in rows if value]
 
 
-def _sg3_note(document: "dict[str, Any]") -> str:
+class _Sg3:
+    """sg3_utils' facts of the platform (``platform.sg3_utils``: the collector's own dict)."""
+
+    def __init__(self, facts: "dict[str, Any]") -> None:
+        # (a dict of the collector's, not checked field by field when a report is read back)
+        self.release = facts.get("release")
+        self.sg_inq_version = facts.get("sg_inq_version")
+        self.release_basis = facts.get("release_basis")
+        differences = facts.get("differences")
+        self.differences = [_text(d.get("code")) if isinstance(d, dict) else ""
+                            for d in (differences if isinstance(differences, list) else [])]
+
+
+def _sg3_note(report: "Report") -> str:
     """One line on the sg3_utils release when it differs from the newest (or is unknown)."""
-    sg3 = _dict(_dict(document.get("platform")).get("sg3_utils"))
-    differences = [_text(_dict(d).get("code")) for d in _list(sg3.get("differences"))]
-    if not differences and not (sg3.get("sg_inq_version") and not sg3.get("release")):
+    sg3 = _Sg3(report.platform.sg3_utils)
+    if not sg3.differences and not (sg3.sg_inq_version and not sg3.release):
         return ""
     return (
-        f"sg3_utils {_text(sg3.get('release')) or 'release unknown'} "
-        f"({_text(sg3.get('release_basis'))}): differences handled: "
-        f"{', '.join(differences) or 'none'} (platform.sg3_utils.differences in the JSON report)"
+        f"sg3_utils {_text(sg3.release) or 'release unknown'} "
+        f"({_text(sg3.release_basis)}): differences handled: "
+        f"{', '.join(sg3.differences) or 'none'} (platform.sg3_utils.differences in the JSON "
+        "report)"
     )
 
 
-def build_report_view(document: "dict[str, Any]", redacted: bool = False) -> "ReportView":
-    """The model of a judged report document (see the module docstring)."""
-    builder = _Builder(document)
+def build_report_view(report: "Report", redacted: bool = False) -> "ReportView":
+    """The model of a judged report (see the module docstring)."""
+    builder = _Builder(report)
     features: "list[str]" = []
     titles: "dict[str, str]" = {}
     disks: "list[DiskRow]" = []
-    for disk in map(_dict, _list(document.get("disks"))):
+    for disk in report.disks:
         verdicts = {}
-        for raw in _list(disk.get("verdicts")):
-            verdict = builder.verdict(_dict(raw), disk)
+        for raw in disk.verdicts:
+            verdict = builder.verdict(raw, disk)
             verdicts[verdict.feature] = verdict
             if verdict.feature not in features:
                 features.append(verdict.feature)
                 titles[verdict.feature] = verdict.title
-        identity = _dict(_dict(disk.get("facts")).get("identity"))
+        identity = disk.facts.identity
         disks.append(
             DiskRow(
-                name=_text(disk.get("name")),
-                dev_path=_text(disk.get("dev_path")),
+                name=disk.name,
+                dev_path=disk.dev_path,
                 transport=_transport(disk),
-                identity=_identity(disk),
-                lu_designator=_text(identity.get("lu_designator")),
-                size_bytes=disk["size_bytes"] if isinstance(disk.get("size_bytes"), int) else None,
-                status=_text(disk.get("status")),
-                by_id=[_text(link) for link in _list(disk.get("by_id"))],
+                identity=identity.vendor_product,
+                lu_designator=_text(identity.lu_designator),
+                size_bytes=disk.size_bytes,
+                status=disk.status,
+                by_id=list(disk.by_id),
                 outcomes=_outcomes(disk),
                 verdicts=verdicts,
-                holder=_holder(_dict(_dict(disk.get("facts")).get("persistent_reservations"))),
+                holder=_holder(disk.facts.persistent_reservations),
             )
         )
-    groups = [
-        LuGroup(_text(g.get("lu_designator")), [_text(d) for d in _list(g.get("disks"))])
-        for g in map(_dict, _list(document.get("logical_units")))
-    ]
-    guest_verdicts = [
-        builder.verdict(_dict(raw), None) for raw in _list(document.get("guest_verdicts"))
-    ]
+    groups = [LuGroup(lu.lu_designator, list(lu.disks)) for lu in report.logical_units]
+    guest_verdicts = [builder.verdict(raw, None) for raw in report.guest_verdicts]
     findings, caveats = _findings(features, disks, groups, guest_verdicts, builder.remedies)
-    scan = _dict(document.get("scan"))
-    duration = scan.get("duration_s")
-    count = scan.get("disk_count")
+    scan = report.scan
+    count = scan.disk_count
     summary = (
-        f"{_text(count)} {'disk' if count == 1 else 'disks'} in "
-        + (f"{duration:.1f} s" if isinstance(duration, (int, float)) else "? s")
-        + f", {_text(scan.get('processes_started'))} processes"
+        f"{count} {'disk' if count == 1 else 'disks'} in {scan.duration_s:.1f} s"
+        f", {scan.processes_started} processes"
     )
     return ReportView(
         features=features,
@@ -549,13 +544,13 @@ def build_report_view(document: "dict[str, Any]", redacted: bool = False) -> "Re
         findings=findings,
         caveats=caveats,
         remedies=builder.remedies,
-        platform=_platform(document),
-        hostname=_text(_dict(document.get("platform")).get("hostname")),
-        generated_at=_text(document.get("generated_at")),
+        platform=_platform(report),
+        hostname=_text(report.platform.hostname),
+        generated_at=report.generated_at,
         scan_summary=summary,
-        complete=scan.get("complete") is not False,
+        complete=scan.complete,
         redacted=redacted,
-        sg3_note=_sg3_note(document),
+        sg3_note=_sg3_note(report),
     )
 
 
@@ -685,54 +680,45 @@ def _classify(finding: "Finding", findings: "list[Finding]", caveats: "list[Find
         caveats.append(finding)
 
 
-def narrow_document(
-    document: "dict[str, Any]",
+def narrow_report(
+    report: "Report",
     disks: "tuple[str, ...]" = (),
     features: "tuple[str, ...]" = (),
-) -> "dict[str, Any]":
-    """The document as far as ``disks`` (names or /dev paths) and ``features`` (ids, or their
+) -> "Report":
+    """The report as far as ``disks`` (names or /dev paths) and ``features`` (ids, or their
     titles) go, for a report on one disk or one feature; the guest-wide verdicts stay unless a
     feature is named. ValueError names what is not in the report and what is."""
-    out = dict(document)
-    all_disks = [_dict(d) for d in _list(document.get("disks"))]
+    chosen_disks = list(report.disks)
+    units = list(report.logical_units)
+    guest_verdicts = list(report.guest_verdicts)
     if disks:
         wanted = {name[5:] if name.startswith("/dev/") else name for name in disks}
-        known = [_text(d.get("name")) for d in all_disks]
+        known = [d.name for d in chosen_disks]
         unknown = sorted(wanted - set(known))
         if unknown:
             raise ValueError(f"no disk {', '.join(unknown)} in this report "
                              f"(it has {', '.join(known) or 'none'})")
-        all_disks = [d for d in all_disks if _text(d.get("name")) in wanted]
-        out["logical_units"] = [
-            dict(g, disks=[n for n in _list(g.get("disks")) if n in wanted])
-            for g in map(_dict, _list(document.get("logical_units")))
-            if set(_list(g.get("disks"))) & wanted
-        ]
+        chosen_disks = [d for d in chosen_disks if d.name in wanted]
+        units = [replace(u, disks=[n for n in u.disks if n in wanted])
+                 for u in units if set(u.disks) & wanted]
     if features:
-        verdicts = [_dict(v) for d in _list(document.get("disks")) for v in
-                    _list(_dict(d).get("verdicts"))] + list(
-            map(_dict, _list(document.get("guest_verdicts"))))
+        verdicts = [v for d in report.disks for v in d.verdicts] + guest_verdicts
         names = {}
         for verdict in verdicts:
-            feature = _text(verdict.get("feature"))
-            names[feature.lower()] = feature
-            names[_text(verdict.get("title")).lower()] = feature
+            names[verdict.feature.lower()] = verdict.feature
+            names[verdict.title.lower()] = verdict.feature
         chosen = set()
         for name in features:
             feature = names.get(name.lower().replace("-", "_")) or names.get(name.lower())
             if feature is None:
-                known = sorted({_text(v.get("feature")) for v in verdicts})
+                known = sorted({v.feature for v in verdicts})
                 raise ValueError(f"no feature {name} in this report (it has {', '.join(known)})")
             chosen.add(feature)
-        all_disks = [
-            dict(d, verdicts=[v for v in _list(d.get("verdicts"))
-                              if _dict(v).get("feature") in chosen])
-            for d in all_disks
-        ]
-        out["guest_verdicts"] = [v for v in _list(document.get("guest_verdicts"))
-                                 if _dict(v).get("feature") in chosen]
-    out["disks"] = all_disks
-    return out
+        chosen_disks = [replace(d, verdicts=[v for v in d.verdicts if v.feature in chosen])
+                        for d in chosen_disks]
+        guest_verdicts = [v for v in guest_verdicts if v.feature in chosen]
+    return replace(report, disks=chosen_disks, logical_units=units,
+                   guest_verdicts=guest_verdicts)
 
 
 GUIDE = "Veritas InfoScale 8.0.2 Virtualization Guide for Linux"

@@ -16,7 +16,7 @@ verdicts, the LU groups with their paths, the platform and versions.
 
 import base64
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guestprobe.decode.hexdump import format_hexdump
 from guestprobe.report.escape import html_lines, html_text
@@ -35,6 +35,10 @@ from guestprobe.report.findings import (
     guide_parts,
 )
 from guestprobe.report.table import feature_name, matrix_features
+
+if TYPE_CHECKING:  # pragma: no cover
+    from guestprobe.document.compare import Comparison, LuRow
+    from guestprobe.document.model import Report
 
 STYLE = """
 :root{--fg:#1d1d1f;--muted:#5b5b66;--line:#c9c9d1;--bg:#fff;--code:#f4f4f7}
@@ -347,28 +351,27 @@ def _remedy_item(number: int, remedy: "Fix") -> str:
             f"{html_text(audience)}<pre>{html_lines(remedy.text)}</pre></li>")
 
 
-def _host_redacted_banner(document: "dict[str, Any]") -> "list[str]":
+def _host_redacted_banner(report: "Report") -> "list[str]":
     """report --host of a redacted bundle: the page says the host view is redacted too."""
-    join = document.get("host_join")
-    if not (isinstance(join, dict) and join.get("host_redacted")):
+    if report.host_join is None or not report.host_join.host_redacted:
         return []
     return ['<p class="banner">The host view joined to it (--host) is redacted with the '
             "bundle's key: the same tokens, and no real serial, LU designator, domain name, UUID "
             "or source path.</p>"]
 
 
-def render_html(document: "dict[str, Any]", redacted: bool = False) -> str:
-    """The whole page for one judged report document."""
-    view = build_report_view(document, redacted=redacted)
+def render_html(report: "Report", redacted: bool = False) -> str:
+    """The whole page for one judged report."""
+    view = build_report_view(report, redacted=redacted)
     counts: "dict[str, int]" = {}
     for finding in view.findings:
         counts[finding.verdict.status] = counts.get(finding.verdict.status, 0) + 1
     summary = ", ".join(f"{n} {STATUS_WORDS[s]}" for s, n in sorted(counts.items())
                         if s in STATUS_WORDS) or "every verdict usable"
     title = f"guestprobe report: {view.hostname or 'guest'}"
-    platform = dict(view.platform)
-    where = ", ".join(filter(None, [platform.get("hypervisor"), platform.get("DMI"),
-                                    platform.get("kernel") and f"kernel {platform['kernel']}"]))
+    platform = view.platform
+    where = ", ".join(filter(None, [platform.hypervisor, platform.dmi,
+                                    platform.kernel and f"kernel {platform.kernel}"]))
     body = [f"<header><h1>{html_text(title)}</h1>",
             f"<p>{html_text(where)}</p>" if where else "",
             f'<p class="muted">{html_text(view.scan_summary)}; generated '
@@ -377,7 +380,7 @@ def render_html(document: "dict[str, Any]", redacted: bool = False) -> str:
         body.append('<p class="banner">Redacted bundle: host names, serials, WWIDs and LU '
                     "designators, by-id links, IQNs, portal addresses and PR keys are keyed "
                     "hashes.</p>")
-    body += _host_redacted_banner(document)
+    body += _host_redacted_banner(report)
     if not view.complete:
         body.append('<p class="banner">INCOMPLETE: a disk timed out or vanished during the scan.'
                     "</p>")
@@ -416,7 +419,7 @@ def render_html(document: "dict[str, Any]", redacted: bool = False) -> str:
         body.append("<p>No disk carries an LU designator.</p>")
     body.append("</section>")
     rows = "".join(f"<tr><th>{html_text(k)}</th><td>{html_text(v)}</td></tr>"
-                   for k, v in view.platform)
+                   for k, v in view.platform.rows())
     body.append(f'<section id="platform"><h2>Platform and versions</h2><table>{rows}</table>'
                 "</section>")
     body.append("<footer>Written by guestprobe: a self-contained page (no script, nothing "
@@ -428,20 +431,19 @@ def render_html(document: "dict[str, Any]", redacted: bool = False) -> str:
 _PR_WORDS = {"yes": ("usable", "PR"), "no": ("not_usable", "no PR"), "unknown": ("unknown", "PR?")}
 
 
-def _comparison_cell(row: "dict[str, Any]", name: "Any") -> str:
+def _comparison_cell(row: "LuRow", name: str) -> str:
     """One node's cell of an LU's row: its paths to the LU and whether each is PR-capable."""
-    paths = (row.get("paths") or {}).get(name)
+    paths = row.paths.get(name)
     if not paths:
         return '<td class="not_usable"><span class="st">not seen</span></td>'
-    state = (row.get("pr_capable_by_node") or {}).get(name, "unknown")
+    state = row.pr_capable_by_node.get(name, "unknown")
     css, word = _PR_WORDS.get(state, ("unknown", str(state)))
     detail = ", ".join(
-        f"{p.get('disk')}: {_PR_WORDS.get(p.get('pr_capable'), ('', '?'))[1]}"
-        + ("" if p.get("read_keys_outcome") in (None, "ok")
-           else f" (PR IN {p.get('read_keys_outcome')})")
+        f"{p.disk}: {_PR_WORDS.get(p.pr_capable, ('', '?'))[1]}"
+        + ("" if p.read_keys_outcome in (None, "ok") else f" (PR IN {p.read_keys_outcome})")
         for p in paths
     )
-    held = {(p.get("reservation") or {}).get("key_hex") for p in paths} - {None}
+    held = {p.held_key for p in paths} - {None}
     if held:  # PR works, and somebody holds it: not the plain green "PR"
         from guestprobe.decode.persist import key_owner
 
@@ -460,52 +462,51 @@ def _is_hex(text: "Any") -> bool:
     return True
 
 
-def _comparison_row(row: "dict[str, Any]", nodes: "list[Any]") -> str:
+def _comparison_row(row: "LuRow", nodes: "list[str]") -> str:
     """One LU: its designator, identity, each node's cell, seen by all, PR where seen, holder."""
     from guestprobe.bundle.compare import holder_cell
 
     cells = [_comparison_cell(row, name) for name in nodes]
-    css, word = _PR_WORDS.get(row.get("pr_capable_where_seen"), ("unknown", "?"))
-    seen_css = "usable" if row.get("seen_by_all") else "degraded"
+    css, word = _PR_WORDS.get(row.pr_capable_where_seen, ("unknown", "?"))
+    seen_css = "usable" if row.seen_by_all else "degraded"
     holder = holder_cell(row, nodes)
     holder_css = "usable" if holder in ("none", "-") else "degraded"
     return (
-        f"<tr><td class=\"mono\">{html_text(row.get('lu_designator'))}</td>"
-        f"<td>{html_text(row.get('identity') or '-')}</td>{''.join(cells)}"
+        f"<tr><td class=\"mono\">{html_text(row.lu_designator)}</td>"
+        f"<td>{html_text(row.identity or '-')}</td>{''.join(cells)}"
         f'<td class="{seen_css}"><span class="st">'
-        f"{'yes' if row.get('seen_by_all') else 'NO'}</span></td>"
+        f"{'yes' if row.seen_by_all else 'NO'}</span></td>"
         f'<td class="{css}"><span class="st">{html_text(word)}</span></td>'
         f'<td class="{holder_css}">{html_text(holder)}</td></tr>'
     )
 
 
-def render_comparison_html(result: "dict[str, Any]") -> str:
+def render_comparison_html(result: "Comparison") -> str:
     """The node x LU matrix of ``guestprobe compare``: which node sees each LU through which
     paths, whether PR-capable, and the coordinator-disk count."""
-    nodes = [node.get("name") for node in result.get("nodes") or []]
+    nodes = [node.name for node in result.nodes]
     head = "".join(f"<th>{html_text(name)}</th>" for name in nodes)
-    rows = [_comparison_row(row, nodes) for row in result.get("logical_units") or []]
-    findings = [v for v in result.get("cluster_verdicts") or [] if v.get("lu_designator")]
-    coordinator = result.get("coordinator_disks") or {}
-    enough = bool(coordinator.get("enough"))
+    rows = [_comparison_row(row, nodes) for row in result.logical_units]
+    findings = [v for v in result.cluster_verdicts if v.lu_designator]
+    coordinator = result.coordinator_disks
+    enough = coordinator.enough
     body = [
-        "<header><h1>guestprobe compare: " + html_text(", ".join(map(str, nodes))) + "</h1>",
+        "<header><h1>guestprobe compare: " + html_text(", ".join(nodes)) + "</h1>",
         "<ul>" + "".join(
-            f"<li><strong>{html_text(n.get('name'))}</strong>: {html_text(n.get('source'))}, "
-            f"{html_text(n.get('disk_count'))} disks"
-            + "".join(f"<br><span class=\"muted\">{html_text(note)}</span>"
-                      for note in n.get("notes") or [])
+            f"<li><strong>{html_text(n.name)}</strong>: {html_text(n.source)}, "
+            f"{html_text(n.disk_count)} disks"
+            + "".join(f"<br><span class=\"muted\">{html_text(note)}</span>" for note in n.notes)
             + "</li>"
-            for n in result.get("nodes") or []
+            for n in result.nodes
         ) + "</ul></header>",
         '<section><h2>Coordinator disks</h2>'
         f'<div class="card k-{"usable" if enough else "not_usable"}"><h3>'
         f'<span class="badge st {"usable" if enough else "not_usable"}">'
         f'{"OK" if enough else "NOT ENOUGH"}</span> '
-        f"{html_text(coordinator.get('candidate_count'))} LU(s) seen by every node, PR-capable "
+        f"{html_text(coordinator.candidate_count)} LU(s) seen by every node, PR-capable "
         "and free of other owners' keys; largest odd set: "
-        f"{html_text(coordinator.get('largest_odd_set'))}</h3>"
-        f"<p>{html_text(coordinator.get('reason'))}</p></div></section>",
+        f"{html_text(coordinator.largest_odd_set)}</h3>"
+        f"<p>{html_text(coordinator.reason)}</p></div></section>",
         "<section><h2>Logical units by node</h2>",
     ]
     if rows:
@@ -519,17 +520,17 @@ def render_comparison_html(result: "dict[str, Any]") -> str:
                     "key and its owner.</p>")
         if findings:
             body.append("<ul>" + "".join(
-                f'<li><span class="badge st {html_text(v.get("status"))}">'
-                f"{html_text(v.get('status'))}</span> <span class=\"mono\">"
-                f"{html_text(v.get('lu_designator'))}</span> <code>{html_text(v.get('code'))}"
-                f"</code>: {html_text(v.get('text'))}</li>" for v in findings) + "</ul>")
+                f'<li><span class="badge st {html_text(v.status)}">'
+                f"{html_text(v.status)}</span> <span class=\"mono\">"
+                f"{html_text(v.lu_designator)}</span> <code>{html_text(v.code)}"
+                f"</code>: {html_text(v.text)}</li>" for v in findings) + "</ul>")
     else:
         body.append("<p>No disk with an LU designator on any node.</p>")
-    for name, missing in (result.get("missing_by_node") or {}).items():
+    for name, missing in result.missing_by_node.items():
         if missing:
             body.append(f"<p>{html_text(name)} does not see: "
                         f"<span class=\"mono\">{html_text(', '.join(missing))}</span></p>")
-    for name, disks in (result.get("disks_without_designator") or {}).items():
+    for name, disks in result.disks_without_designator.items():
         body.append(f"<p>{html_text(name)}: no LU designator (cannot be matched): "
                     f"{html_text(', '.join(map(str, disks)))}</p>")
     body.append("</section><footer>Written by guestprobe compare: a self-contained page (no "

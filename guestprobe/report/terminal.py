@@ -16,7 +16,7 @@ the report is escaped (:mod:`.escape`) before it is laid out.
 """
 
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guestprobe.report.escape import terminal_text
 from guestprobe.report.findings import (
@@ -28,7 +28,7 @@ from guestprobe.report.findings import (
     Fix,
     ReportView,
     build_report_view,
-    narrow_document,
+    narrow_report,
 )
 from guestprobe.report.table import (
     MIN_WIDTH,
@@ -39,6 +39,9 @@ from guestprobe.report.table import (
     render_matrix,
     wrap,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from guestprobe.document.model import Report
 
 DEFAULT_WIDTH = 100
 _COLOURS = {"not_usable": "31", "degraded": "33", "unknown": "35", "usable": "32"}
@@ -176,23 +179,22 @@ def render_findings(view: "ReportView", width: int = DEFAULT_WIDTH, color: bool 
 
 
 def _runs_on(view: "ReportView") -> str:
-    platform = dict(view.platform)
-    hypervisor, dmi = platform.get("hypervisor"), platform.get("DMI")
+    hypervisor, dmi = view.platform.hypervisor, view.platform.dmi
     return f"{hypervisor} ({dmi})" if hypervisor and dmi else hypervisor or dmi or "unknown"
 
 
 def _platform_known(view: "ReportView") -> bool:
-    return dict(view.platform).get("hypervisor") not in (None, "", "unknown")
+    return view.platform.hypervisor not in ("", "unknown")
 
 
 def render_header(view: "ReportView", width: int) -> "list[str]":
     """Whose report it is: node and time, then kernel, sg3_utils, platform, redaction."""
-    platform = dict(view.platform)
+    platform = view.platform
     first = (f"node {view.hostname or '(unknown)'}, collected "
-             f"{platform.get('scan started') or view.generated_at or '(unknown)'}")
+             f"{platform.scan_started or view.generated_at or '(unknown)'}")
     second = ", ".join([
-        f"kernel {platform.get('kernel') or '(unknown)'}",
-        f"sg3_utils {platform.get('sg3_utils') or '(not found)'}",
+        f"kernel {platform.kernel or '(unknown)'}",
+        f"sg3_utils {platform.sg3_utils or '(not found)'}",
         f"platform {_runs_on(view)}",
         "REDACTED (host names, serials, WWIDs, LU designators replaced)" if view.redacted
         else "not redacted",
@@ -286,7 +288,7 @@ def render_answers(view: "ReportView", width: int, style: "Style") -> "list[str]
 
 
 def render_report(
-    document: "dict[str, Any]",
+    report: "Report",
     brief: bool = False,
     color: bool = False,
     width: int = DEFAULT_WIDTH,
@@ -298,8 +300,8 @@ def render_report(
     guest-wide verdicts, the answer per LU, the disk table), then (unless ``brief``) the
     findings. ``disks`` and ``features`` narrow it (ValueError: not in the report)."""
     if disks or features:
-        document = narrow_document(document, disks, features)
-    view = build_report_view(document, redacted)
+        report = narrow_report(report, disks, features)
+    view = build_report_view(report, redacted)
     style = Style(color)
     width = max(width, MIN_WIDTH)
     parts = ["\n".join(render_header(view, width))]
@@ -328,9 +330,9 @@ def render_report(
     return text + ("\n" + findings if findings else "")
 
 
-def render_table(document: "dict[str, Any]") -> str:
+def render_table(report: "Report") -> str:
     """The first screen alone, uncoloured (what ``--brief`` prints)."""
-    return render_report(document, brief=True)
+    return render_report(report, brief=True)
 
 
 __all__ = ["SYMBOL_STATUS", "Style", "render_findings", "render_report", "render_table", "wrap"]

@@ -139,3 +139,34 @@ def json_text(document: "dict[str, Any]") -> str:
 
 LIVE_MARKUP = re.compile(r"<\s*(script|img|iframe|object|embed|link|meta\s+http-equiv=.refresh)",
                          re.I)
+
+
+# the views take the typed report: these read a test's JSON document back as a saved report is
+def typed(document: "dict[str, Any]") -> "Any":
+    from guestprobe.document.model import Report
+
+    return Report.from_dict(document, "report")
+
+
+def view_of(document: "dict[str, Any]", *args: "Any", **kwargs: "Any") -> "Any":
+    from guestprobe.report.findings import build_report_view
+
+    return build_report_view(typed(document), *args, **kwargs)
+
+
+def terminal_of(document: "dict[str, Any]", *args: "Any", **kwargs: "Any") -> str:
+    from guestprobe.report.terminal import render_report
+
+    return render_report(typed(document), *args, **kwargs)
+
+
+def table_of(document: "dict[str, Any]") -> str:
+    from guestprobe.report.terminal import render_table
+
+    return render_table(typed(document))
+
+
+def page_of(document: "dict[str, Any]", *args: "Any", **kwargs: "Any") -> str:
+    from guestprobe.report.html import render_html
+
+    return render_html(typed(document), *args, **kwargs)

@@ -10,6 +10,7 @@ import checkfacts as cf
 import pytest
 from click.testing import CliRunner
 from documents import judge_in_place as apply_checks
+from reportpages import table_of
 
 from guestprobe.check.conditions import (
     MISSING,
@@ -29,7 +30,6 @@ from guestprobe.check.rules import (
     parse_rule,
 )
 from guestprobe.cli import cli
-from guestprobe.report.terminal import render_table
 
 CONTEXT = {
     "name": "sdb",
@@ -236,7 +236,7 @@ def test_the_table_shows_the_matrix():
     document = cf.document([cf.virtio_blk(), cf.passthrough()])
     document["scan"].update(duration_s=1.0, processes_started=3, complete=True)
     apply_checks(document)
-    table = render_table(document)
+    table = table_of(document)
     head = next(line for line in table.splitlines() if line.startswith("DISK "))
     assert head.split()[1:4] == ["TRANSPORT", "FENC", "DISC"] and "FENC I/O fencing" in table
     row = next(line for line in table.splitlines() if line.startswith("vda ") and "NO" in line)

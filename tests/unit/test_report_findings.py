@@ -15,14 +15,16 @@ from reportpages import (
     judge,
     normalize,
     not_usable,
+    page_of,
+    terminal_of,
     unfilled,
+    view_of,
 )
 from test_bundle_cli import FakeGuest, run_cli
 
 from guestprobe.cli import common
 from guestprobe.decode.hexdump import format_hexdump
-from guestprobe.report.findings import build_report_view
-from guestprobe.report.terminal import render_findings, render_report
+from guestprobe.report.terminal import render_findings
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -76,7 +78,7 @@ def test_each_fix_is_printed_once_with_whom_it_is_for(example):
 def test_a_verdict_without_a_remedy_says_so():
     document = judge(example_report(EXAMPLES / "foreign-reservation.tar.gz"))
     (name,) = [disk["name"] for disk in document["disks"]]
-    block = render_report(document).split(f"NOT USABLE  {name}  thin_reclaim", 1)[1]
+    block = terminal_of(document).split(f"NOT USABLE  {name}  thin_reclaim", 1)[1]
     assert "fix: none in the rules" in block.split("\n\n", 1)[0]
 
 
@@ -84,7 +86,7 @@ def test_the_holder_of_a_foreign_reservation_is_named():
     """The rig's other initiator holds the LU with a VxFEN key (VF1A2B03): cluster and node."""
     document = judge(example_report(EXAMPLES / "foreign-reservation.tar.gz"))
     (name,) = [disk["name"] for disk in document["disks"]]
-    text = normalize(render_report(document))
+    text = normalize(terminal_of(document))
     assert ("reservation holder: write_exclusive_registrants_only held by key 0x5646314132423033 "
             "'VF1A2B03' (Veritas coordinator key: cluster 6699, node 3)") in text
     assert "registered keys: 0x5646314132423033 (the holder's)" in text
@@ -114,18 +116,17 @@ def _with_pr_in(keys: "list[bytes]", reservation: "bytes | None") -> "dict":
 def test_a_veritas_holder_is_decoded_to_cluster_and_node():
     """The foreign-reservation LU as held by node 1 of Veritas cluster 57069 (VFDEED01),
     with a CVM data disk key of node 2 registered: both decoded, in the terminal and the page."""
-    from guestprobe.report.html import render_html
 
     document = _with_pr_in([b"VFDEED01", b"CPGR0001"], b"VFDEED01")
     (name,) = [disk["name"] for disk in document["disks"]]
-    text = normalize(render_report(document))
+    text = normalize(terminal_of(document))
     holder = ("reservation holder: write_exclusive_registrants_only held by key "
               "0x5646444545443031 'VFDEED01' (Veritas coordinator key: cluster 57069, node 1)")
     assert holder in text
     assert ("0x4350475230303031 'CPGR0001' (Veritas data disk key (CVM shared disk group), "
             "node 2)") in text
     assert f"DEGRADED {name} pr_fencing" in text and "reserved_by_veritas_cluster" in text
-    page = PageText(render_html(document)).text
+    page = PageText(page_of(document)).text
     assert holder.replace("reservation holder: ", "reservation holder ") in page
 
 
@@ -135,7 +136,7 @@ def test_a_holder_in_no_veritas_format_is_said_to_be_one():
     key = bytes.fromhex("f0e1d2c3b4a59687")
     document = _with_pr_in([key], key)
     (name,) = [disk["name"] for disk in document["disks"]]
-    text = normalize(render_report(document))
+    text = normalize(terminal_of(document))
     assert ("reservation holder: write_exclusive_registrants_only held by key 0xf0e1d2c3b4a59687 "
             "(not a Veritas or fence_scsi key format: another cluster or a manual sg_persist)"
             ) in text
@@ -143,7 +144,7 @@ def test_a_holder_in_no_veritas_format_is_said_to_be_one():
 
 
 def test_paths_of_one_lu_give_one_finding():
-    text = render_report(judge(example_report(EXAMPLES / "two-paths.tar.gz")))
+    text = terminal_of(judge(example_report(EXAMPLES / "two-paths.tar.gz")))
     lu = "LU naa.60000000000000000e00000000010001 (sda, sdb)"
     heads = [line for line in text.splitlines() if line.startswith(("NOT USABLE", "DEGRADED"))]
     assert heads and all(lu in line for line in heads if "guest" not in line)
@@ -156,7 +157,7 @@ def test_paths_that_disagree_are_listed_each():
     sdb = next(d for d in document["disks"] if d["name"] == "sdb")
     resize = next(v for v in sdb["verdicts"] if v["feature"] == "resize")
     resize["reasons"][0]["text"] += " (only on this path)"
-    view = build_report_view(document)
+    view = view_of(document)
     subjects = [f.subject for f in view.findings if f.verdict.feature == "resize"]
     assert subjects == [
         "sda (a path to LU naa.60000000000000000e00000000010001)",
@@ -165,7 +166,7 @@ def test_paths_that_disagree_are_listed_each():
 
 
 def test_usable_with_a_caveat_is_one_entry_each():
-    view = build_report_view(judge(example_report(EXAMPLES / "mixed.tar.gz")))
+    view = view_of(judge(example_report(EXAMPLES / "mixed.tar.gz")))
     caveats = {(f.subject, f.verdict.feature) for f in view.caveats}
     assert ("sdb", "pr_fencing") in caveats  # passive: not yet proven, error_policy note
     assert ("sdb", "fast_recovery") in caveats  # the host's cache='none' cannot be seen
@@ -186,8 +187,8 @@ def test_brief_keeps_only_the_tables(capsys):
 
 def test_colour_only_adds_to_the_words():
     document = judge(example_report(EXAMPLES / "mixed.tar.gz"))
-    plain = render_report(document, color=False)
-    coloured = render_report(document, color=True)
+    plain = terminal_of(document, color=False)
+    coloured = terminal_of(document, color=True)
     assert "\x1b[31mNOT USABLE\x1b[0m" in coloured and "\x1b[31mNO\x1b[0m" in coloured
     assert "\x1b" not in plain
     assert ANSI.sub("", coloured) == plain  # the words carry the meaning
@@ -216,7 +217,7 @@ def test_colour_on_a_tty_without_no_color(monkeypatch, tty, no_color, expected):
 
 @pytest.mark.parametrize("width", [50, 80, 120])
 def test_prose_wraps_to_the_width(width):
-    view = build_report_view(judge(example_report(EXAMPLES / "mixed.tar.gz")))
+    view = view_of(judge(example_report(EXAMPLES / "mixed.tar.gz")))
     text = render_findings(view, width=width)
     for line in text.splitlines():
         verbatim = line.startswith("      ")  # a fix's domain XML or YAML, kept as written
@@ -236,7 +237,7 @@ def test_the_readme_shows_what_report_prints():
     assert len(block) == 2
     shown = block[1].split("\n```\n", 1)[0]
     document = judge(example_report(EXAMPLES / "foreign-reservation.tar.gz"))
-    printed = render_report(document, width=80, brief=True).rstrip("\n")
+    printed = terminal_of(document, width=80, brief=True).rstrip("\n")
     # (the scan line's duration is the bundle's: the same every time)
     assert shown == printed
 
@@ -268,8 +269,8 @@ def test_alike_disks_share_a_finding():
         disk = copy.deepcopy(kinds[index % 3])
         disk["name"] = f"d{index}"
         document["disks"].append(disk)
-    view = build_report_view(document)
-    single = build_report_view(judge(example_report(EXAMPLES / "mixed.tar.gz")))
+    view = view_of(document)
+    single = view_of(judge(example_report(EXAMPLES / "mixed.tar.gz")))
     assert len(view.findings) == len(single.findings)
     vda_like = [f for f in view.findings if f.verdict.codes[0] == "virtio_blk_no_pr"]
     assert [(f.subject, f.disks) for f in vda_like] == [("d2, d5, d8", ["d2", "d5", "d8"])]
@@ -291,10 +292,9 @@ def test_a_redacted_bundle_renders_redacted(tmp_path, capsys):
 def test_each_cell_holds_its_evidence():
     """The pr_fencing cell of the foreign reservation: the commands, exit statuses, the PR IN
     data as bytes (read from sg_persist's own hex dump), and the decoded fields."""
-    from guestprobe.report.html import render_html
 
     document = judge(example_report(EXAMPLES / "foreign-reservation.tar.gz"))
-    view = build_report_view(document)
+    view = view_of(document)
     name = view.disks[0].name
     verdict = view.disks[0].verdicts["pr_fencing"]
     assert [p.id for p in verdict.probes] == [
@@ -302,7 +302,7 @@ def test_each_cell_holds_its_evidence():
     reservation = verdict.probes[1]
     assert reservation.printed_as_hexdump and not reservation.raw_damaged
     assert reservation.raw[8:16] == b"VF1A2B03"
-    page = render_html(document)
+    page = page_of(document)
     opened = page.split('<td class="cell degraded"><details>')[1:]
     cells = [c.split("</details>", 1)[0] for c in opened]
     (cell,) = [c for c in cells if "<code>pr_fencing</code>" in c]
@@ -314,10 +314,11 @@ def test_each_cell_holds_its_evidence():
 
 
 def test_a_damaged_answer_is_shown_not_fatal():
-    from guestprobe.report.html import render_html
 
     document = judge(example_report(EXAMPLES / "foreign-reservation.tar.gz"))
     probe = next(p for p in document["disks"][0]["probes"] if p["name"] == "pr_read_keys")
-    probe["stdout_hex"] = "zz-not-hex"
-    page = render_html(document)
-    assert "the answer as stored (it does not decode)" in page and "zz-not-hex" in page
+    # hex, as a saved report is checked to hold, but a dump whose header cannot be
+    damaged = b"  PR generation=0x3, Additional length=99999999999\nzz-not-a-dump"
+    probe["output_format"], probe["stdout_hex"] = "hex", damaged.hex()
+    page = page_of(document)
+    assert "the answer as stored (it does not decode)" in page and "zz-not-a-dump" in page

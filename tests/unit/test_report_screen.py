@@ -6,12 +6,10 @@ import json
 import checkfacts as cf
 import pytest
 from documents import judge_in_place as apply_checks
-from reportpages import EXAMPLE_BUNDLES, EXAMPLES, example_report, judge
+from reportpages import EXAMPLE_BUNDLES, EXAMPLES, example_report, judge, terminal_of, view_of
 from test_bundle_cli import run_cli
 
-from guestprobe.report.findings import build_report_view
 from guestprobe.report.table import STATUS_SYMBOLS, feature_head, matrix_features
-from guestprobe.report.terminal import render_report
 
 WIDTH = 80
 SCREEN = 24
@@ -45,7 +43,7 @@ def test_the_report_fits_80_columns_and_answers_on_the_first_screen(
     assert f"node {platform['hostname']}," in first
     assert f"kernel {platform['kernel_release']}," in first
     assert f"sg3_utils {platform['sg3_utils']['release']} " in first
-    view = build_report_view(document)
+    view = view_of(document)
     features = matrix_features(view)
     head = next(line for line in screen if line.startswith("DISK "))
     assert head.split()[-len(features):] == [feature_head(f) for f in features]
@@ -79,7 +77,7 @@ def test_a_fix_for_one_disk_names_its_wwid_and_target():
     disk = cf.passthrough_pr_filtered()
     document = cf.document([disk])
     apply_checks(document)
-    view = build_report_view(document)
+    view = view_of(document)
     name, designator = disk["name"], disk["facts"]["identity"]["lu_designator"]
     lun = next(r for r in view.remedies if "<reservations managed=" in r.text)
     assert f"dm-uuid-mpath-3{designator[4:]}" in lun.text and "-WWID" not in lun.text
@@ -91,9 +89,9 @@ def test_an_unknown_hypervisor_gets_no_libvirt_fix():
         "dmi_sys_vendor": "", "dmi_product_name": "", "sys_hypervisor_type": None,
         "cpu_hypervisor_flag": True})
     apply_checks(document)
-    view = build_report_view(document)
+    view = view_of(document)
     assert view.remedies and all(r.platform != "libvirt" for r in view.remedies)
-    text = render_report(document, width=WIDTH)
+    text = terminal_of(document, width=WIDTH)
     assert "the guest runs on unknown" not in text
     assert "the hypervisor is unknown, so no hypervisor's own fixes are given" in " ".join(
         text.split())
@@ -117,7 +115,7 @@ def test_eperm_as_root_is_a_guest_wide_finding_not_a_transport_verdict():
                                   "naming"):
             assert (verdict["status"], verdict["reasons"][0]["code"]) == (
                 "unknown", "raw_io_denied"), verdict["feature"]
-    text = render_report(document, width=WIDTH)
+    text = terminal_of(document, width=WIDTH)
     assert "guest  Raw SCSI I/O from this process: NOT USABLE (no_raw_io_capability)" in text
 
 
@@ -153,7 +151,7 @@ def test_a_redacted_bundle_says_so_in_the_header(capsys, monkeypatch):
 
 
 def test_words_have_their_plurals():
-    text = render_report(judge(example_report(EXAMPLES / "foreign-reservation.tar.gz")))
+    text = terminal_of(judge(example_report(EXAMPLES / "foreign-reservation.tar.gz")))
     for wrong in ("1 disks", "LU(s)", "verdict(s)", "path(s)", "controller(s)", "'report'.;"):
         assert wrong not in text, wrong
     assert "1 disk in " in text

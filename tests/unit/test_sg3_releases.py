@@ -12,6 +12,7 @@ import pytest
 from documents import build_document
 from fakesys import MIXED, kvm_mixed
 from replay import register_disk
+from reportpages import table_of
 
 from guestprobe.collect import process
 from guestprobe.collect.probe import ProbeOptions
@@ -240,14 +241,13 @@ def test_newest_argvs_against_1_37_are_errors_not_ok(tmp_path, fp):
 
 
 def test_table_names_the_release_and_its_differences(tmp_path, fp):
-    from guestprobe.report.terminal import render_table
 
     collection = _scan_iet(tmp_path, fp, b"Version string: 1.17 20130923\n", (1, 37))
-    text = render_table(build_document(collection))
+    text = table_of(build_document(collection))
     assert "sg3_utils 1.37 (sg_inq version 1.17): differences handled: sg_inq_no_only" in text
     newest = build_document(collection)
     newest["platform"]["sg3_utils"].update(release="1.46", differences=[])
-    assert "differences handled" not in render_table(newest)
+    assert "differences handled" not in table_of(newest)
 
 
 def test_read_full_status_is_known_to_1_37_and_adapted_like_the_other_pr_in_probes():
