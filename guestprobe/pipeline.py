@@ -137,13 +137,14 @@ def bundle(
         key = redact_key.encode() if redact_key else new_key()
         collection = redact_collection(collection, key)
         redaction = {"method": "hmac-sha256", "key": "given" if redact_key else "random"}
-    document = report_of(collection).to_dict()
+    report = report_of(collection)
+    document = report.to_dict()
     mac_key = redact_key.encode() if redact_key else None
     page = output_bytes(render_html(document, redacted=redaction is not None))
-    data = build_bundle(
-        document, describe_versions(document), redaction, key=mac_key, report_html=page
-    )
-    return BuiltBundle(data, document, redaction is not None, default_bundle_name(document))
+    versions = describe_versions(report.platform, report.schema_version)
+    data = build_bundle(document, versions, redaction, key=mac_key, report_html=page)
+    name = default_bundle_name(report.platform.hostname, report.generated_at)
+    return BuiltBundle(data, document, redaction is not None, name)
 
 
 def join_host(report: "Any", host_path: str, redaction: "Any" = None,

@@ -20,12 +20,10 @@ The sums do not stop a deliberate edit (they can be recomputed); a manifest writ
 
 
 import gzip
-import hashlib
-import hmac
 import importlib
 import io
 import json
-import platform
+import platform as platform_module
 import re
 import tarfile
 import zlib
@@ -35,11 +33,24 @@ from pathlib import Path
 from typing import Any
 
 from guestprobe import __version__
+from guestprobe.collect.platform import PlatformFacts
 from guestprobe.document import inputs
+from guestprobe.document.bundle import (
+    BUNDLE_FORMAT,
+    BUNDLE_FORMAT_VERSION,
+    MAC_METHOD,
+    Manifest,
+    ManifestFile,
+    Versions,
+    check_mac,
+    check_manifest,
+)
+from guestprobe.document.model import Tool
 from guestprobe.errors import BadInputError
 
-BUNDLE_FORMAT = "guestprobe-bundle"
-BUNDLE_FORMAT_VERSION = 1
+__all__ = ["BUNDLE_FORMAT", "BUNDLE_FORMAT_VERSION", "MAC_METHOD", "Bundle", "build_bundle",
+           "default_bundle_name", "describe_versions", "is_bundle", "read_bundle"]
+
 MANIFEST = "manifest.json"
 REPORT = "report.json"
 VERSIONS = "versions.json"
@@ -47,8 +58,6 @@ MEMBERS = (MANIFEST, REPORT, VERSIONS)
 REPORT_HTML = "report.html"  # the same report as a page for people (collect writes it)
 OPTIONAL_MEMBERS = (REPORT_HTML,)
 GZIP_MAGIC = b"\x1f\x8b"
-MAC_METHOD = "hmac-sha256"
-MAC_CONTEXT = b"guestprobe-bundle-manifest\0"  # the redaction tokens use the key for other input
 _CHUNK = 1024 * 1024
 _FIRST_PIECE = 64  # the first input piece of a gzip member (an empty member is 20 bytes)
 
@@ -104,28 +113,27 @@ def _os_release(path: "Path") -> "dict[str, str]":
 
 
 def describe_versions(
-    document: "dict[str, Any]", os_release: "Path" = Path("/etc/os-release")
-) -> "dict[str, Any]":
-    """Versions of everything that shaped the report: tool, libraries, sg3_utils, kernel, OS."""
-    facts = document.get("platform") or {}
-    sg3 = facts.get("sg3_utils") or {}
-    return {
-        "guestprobe": __version__,
-        "report_schema": document.get("schema_version"),
-        "python": platform.python_version(),
-        "click": _package_version("click"),
-        "pyudev": _package_version("pyudev"),
-        "sg3_utils": {"release": sg3.get("release"), "sg_inq_version": sg3.get("sg_inq_version")},
-        "kernel": facts.get("kernel_release"),
-        "os_release": _os_release(os_release),
-    }
+    platform: "PlatformFacts", schema_version: "str | None",
+    os_release: "Path" = Path("/etc/os-release"),
+) -> "Versions":
+    """Versions of everything that shaped the report (of ``schema_version``, on ``platform``):
+    tool, libraries, sg3_utils, kernel, OS."""
+    return Versions(
+        guestprobe=__version__,
+        report_schema=schema_version,
+        python=platform_module.python_version(),
+        click=_package_version("click"),
+        pyudev=_package_version("pyudev"),
+        sg3_utils=Versions.sg3_of(platform.sg3_utils or {}),
+        kernel=platform.kernel_release,
+        os_release=_os_release(os_release),
+    )
 
 
-def default_bundle_name(document: "dict[str, Any]") -> str:
+def default_bundle_name(hostname: "str | None", generated_at: "str | None") -> str:
     """``guestprobe-HOST-TIME.tar.gz``: a file name (never a path) whatever the host name."""
-    host = (document.get("platform") or {}).get("hostname") or "guest"
-    host = re.sub(r"[^A-Za-z0-9._-]", "_", host).lstrip(".")[:64] or "guest"  # a name, no path
-    stamp = (document.get("generated_at") or "").replace(":", "").replace("-", "")[:15]
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", hostname or "guest").lstrip(".")[:64] or "guest"
+    stamp = (generated_at or "").replace(":", "").replace("-", "")[:15]
     return f"guestprobe-{host}-{stamp or 'now'}.tar.gz"
 
 
@@ -141,7 +149,7 @@ def _add(tar: "tarfile.TarFile", name: str, data: bytes, mtime: int) -> None:
 
 def build_bundle(
     document: "dict[str, Any]",
-    versions: "dict[str, Any]",
+    versions: "Versions | dict[str, Any]",
     redaction: "dict[str, Any] | None" = None,
     created_at: "datetime | None" = None,
     key: "bytes | None" = None,
@@ -154,28 +162,27 @@ def build_bundle(
     """
     created = created_at or datetime.now(timezone.utc)
     mtime = int(created.timestamp())
+    if isinstance(versions, Versions):
+        versions = versions.to_dict()
     payload = {REPORT: _json_bytes(document), VERSIONS: _json_bytes(versions)}
     if report_html is not None:
         payload[REPORT_HTML] = report_html
-    manifest = {
-        "format": BUNDLE_FORMAT,
-        "format_version": BUNDLE_FORMAT_VERSION,
-        "schema_version": document.get("schema_version"),
-        "tool": {"name": "guestprobe", "version": __version__},
-        "created_at": created.isoformat(timespec="seconds"),
-        "redaction": redaction,
-        "files": [
-            {"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            for name, data in payload.items()
-        ],
-    }
+    manifest = Manifest(
+        format=BUNDLE_FORMAT,
+        format_version=BUNDLE_FORMAT_VERSION,
+        schema_version=document.get("schema_version"),
+        tool=Tool("guestprobe", __version__),
+        created_at=created.isoformat(timespec="seconds"),
+        redaction=redaction,
+        files=[ManifestFile.of(name, data) for name, data in payload.items()],
+    )
     if key is not None:
-        manifest["mac"] = {"method": MAC_METHOD, "value": _manifest_mac(manifest, key)}
+        manifest = manifest.keyed(key)
     buffer = io.BytesIO()
     # the gzip header's mtime is fixed too: the same report always gives the same bundle bytes
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=mtime) as gz:  # noqa: SIM117
         with tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-            _add(tar, MANIFEST, _json_bytes(manifest), mtime)
+            _add(tar, MANIFEST, _json_bytes(manifest.to_dict()), mtime)
             for name, data in payload.items():
                 _add(tar, name, data, mtime)
     return buffer.getvalue()
@@ -257,64 +264,6 @@ def _load_json(data: bytes, what: str, source: str) -> "Any":
     return inputs.load_json(data, f"{source}: {what} in the bundle")
 
 
-def _manifest_mac(manifest: "dict[str, Any]", key: bytes) -> str:
-    """HMAC-SHA256 of the manifest (all but its ``mac`` field), in a canonical JSON form."""
-    body = {name: value for name, value in manifest.items() if name != "mac"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    return hmac.new(key, MAC_CONTEXT + canonical, hashlib.sha256).hexdigest()
-
-
-def _check_mac(manifest: "dict[str, Any]", key: bytes, source: str) -> None:
-    mac = manifest.get("mac")
-    if not isinstance(mac, dict) or mac.get("method") != MAC_METHOD:
-        raise BadInputError(
-            f"{source}: bundle carries no MAC (collected without --redact-key), so the key "
-            "cannot verify it; refused"
-        )
-    value = mac.get("value")
-    if not isinstance(value, str) or not hmac.compare_digest(value, _manifest_mac(manifest, key)):
-        raise BadInputError(
-            f"{source}: bundle MAC does not match the key (edited after collection, or "
-            "collected with another key)"
-        )
-
-
-def _check_manifest(manifest: "Any", files: "dict[str, bytes]", source: str) -> None:
-    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        raise BadInputError(f"{source}: not a guestprobe bundle (manifest is foreign)")
-    version = manifest.get("format_version")
-    if type(version) is not int or version != BUNDLE_FORMAT_VERSION:  # not true, not 1.0
-        raise BadInputError(
-            f"{source}: bundle format {str(version)[:20]!r} is not "
-            f"readable by this guestprobe (reads {BUNDLE_FORMAT_VERSION})"
-        )
-    if not isinstance(manifest.get("redaction"), (dict, type(None))):
-        raise BadInputError(f"{source}: bundle manifest is damaged (redaction)")
-    listed = manifest.get("files")
-    if not isinstance(listed, list):
-        raise BadInputError(f"{source}: bundle manifest has no file list")
-    names = set()
-    for entry in listed:
-        name = entry.get("name") if isinstance(entry, dict) else None
-        if not isinstance(name, str):
-            raise BadInputError(f"{source}: bundle manifest is damaged (a file without a name)")
-        if name not in files:
-            raise BadInputError(f"{source}: bundle is incomplete ({name[:40]!r} is missing)")
-        data = files[name]
-        digest = hashlib.sha256(data).hexdigest()
-        if entry.get("size") != len(data) or entry.get("sha256") != digest:
-            raise BadInputError(
-                f"{source}: {name} does not match the bundle manifest "
-                "(damaged or cut off after collection)"
-            )
-        names.add(name)
-    unlisted = sorted(set(files) - names - {MANIFEST})
-    if unlisted or REPORT not in names:
-        raise BadInputError(
-            f"{source}: bundle manifest does not cover {', '.join(unlisted) or REPORT}"
-        )
-
-
 def read_bundle(data: bytes, source: str = "bundle", key: "bytes | None" = None) -> "Bundle":
     """Unpack and verify a bundle; :class:`BadInputError` (one line) for anything amiss.
 
@@ -329,9 +278,9 @@ def read_bundle(data: bytes, source: str = "bundle", key: "bytes | None" = None)
     if MANIFEST not in files:
         raise BadInputError(f"{source}: not a guestprobe bundle (no {MANIFEST})")
     manifest = _load_json(files[MANIFEST], MANIFEST, source)
-    _check_manifest(manifest, files, source)
+    check_manifest(manifest, files, source, REPORT, (MANIFEST,))
     if key is not None:
-        _check_mac(manifest, key, source)
+        check_mac(manifest, key, source)
     report = _load_json(files[REPORT], REPORT, source)
     from guestprobe.document.build import check_schema_version  # (imports the decoders)
 

@@ -1,14 +1,12 @@
 """The cluster comparison: which LUs every node sees, and whether they can be coordinator disks.
 
-Pure: report documents in, one comparison record out (no file access, no printing). LUs are
+Pure: typed reports in, one comparison record out (no file access, no printing). LUs are
 matched across nodes by ``facts.identity.lu_designator``; whether a path, an LU and the shared
 LUs are PR-capable enough for I/O fencing's coordinator disks is judged by the rules' cluster
 scope, :mod:`guestprobe.check.cluster`.
 """
 
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +24,20 @@ from guestprobe.check.cluster import (
     path_pr_state,
     shared_host_initiators,
 )
+from guestprobe.document.compare import (
+    ComparedNode,
+    Comparison,
+    CoordinatorDisks,
+    JoinedHostDisk,
+    LuRow,
+    PathState,
+    report_fingerprint,
+)
+from guestprobe.document.model import DiskReport, Report
 from guestprobe.errors import BadInputError
+
+__all__ = ["NodeReport", "compare_nodes", "holder_cell", "render_comparison",
+           "report_fingerprint"]
 
 PR_MARKS = {YES: "PR", NO: "noPR", UNKNOWN: "PR?"}
 
@@ -36,29 +47,18 @@ class NodeReport:
     """One node's report, as given on the command line."""
 
     source: str  # the file it came from
-    document: "dict[str, Any]"  # judged with this machine's rules
+    report: "Report"  # judged with this machine's rules
     fingerprint: str = ""  # of the report as collected: the same report twice is refused
     notes: "list[str]" = field(default_factory=list)
     host: "str | None" = None  # compare --host: the host view its disks were joined with
 
     @property
     def hostname(self) -> "str | None":
-        return (self.document.get("platform") or {}).get("hostname")
+        return self.report.platform.hostname
 
     @property
     def name(self) -> str:
         return self.hostname or self.source
-
-
-def report_fingerprint(document: "dict[str, Any]") -> str:
-    """What makes two reports the same collection: host, start time, every disk's raw record."""
-    scan = document.get("scan") or {}
-    basis = {
-        "platform": document.get("platform"),
-        "started_at": scan.get("started_at"),
-        "disks": [(d.get("inventory"), d.get("probes")) for d in document.get("disks") or []],
-    }
-    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def check_distinct_nodes(nodes: "list[NodeReport]") -> None:
@@ -81,146 +81,144 @@ def check_distinct_nodes(nodes: "list[NodeReport]") -> None:
             seen_hosts[node.hostname] = node.source
 
 
-def _identity(disk: "dict[str, Any]") -> str:
-    identity = (disk.get("facts") or {}).get("identity") or {}
-    return " ".join(filter(None, [identity.get("vendor"), identity.get("product")]))
-
-
-def _host_disk(node: "NodeReport", disk: "dict[str, Any]") -> "dict[str, Any] | None":
+def _host_disk(node: "NodeReport", disk: "DiskReport") -> "JoinedHostDisk | None":
     """The host disk (``--host``) this node's disk was joined with, and which host it is on."""
-    joined = ((node.document.get("host_join") or {}).get("disks") or {}).get(disk.get("name"))
+    joined = ((node.report.host_join or {}).get("disks") or {}).get(disk.name)
     if not joined or not isinstance(joined.get("disk"), dict) or node.host is None:
         return None
-    host_disk = joined["disk"]
-    return {"host": node.host, "target_dev": host_disk.get("target_dev"),
-            "kind": host_disk.get("kind"), "passthrough": bool(host_disk.get("passthrough")),
-            "reservations": host_disk.get("reservations")}
+    return JoinedHostDisk.of(node.host, joined["disk"])
 
 
-def _units(nodes: "list[NodeReport]") -> "tuple[dict[str, dict[str, Any]], dict[str, list]]":
+@dataclass
+class _Unit:
+    """One LU being gathered: each node's paths to it, the host disks they were joined with."""
+
+    lu_designator: str
+    identity: str
+    size_bytes: "int | None"
+    paths: "dict[str, list[PathState]]" = field(default_factory=dict)
+    host_disks: "dict[str, list[JoinedHostDisk]]" = field(default_factory=dict)
+
+
+def _units(nodes: "list[NodeReport]") -> "tuple[dict[str, _Unit], dict[str, list[str]]]":
     """Every LU by its designator, with each node's paths to it (two paths of one node stay
     that node's: never "shared"); and each node's disks that have no designator."""
-    units: "dict[str, dict[str, Any]]" = {}
+    units: "dict[str, _Unit]" = {}
     no_designator: "dict[str, list[str]]" = {}
     for node in nodes:
-        for disk in node.document.get("disks") or []:
-            if (disk.get("transport") or {}).get("kind") in ("device-mapper", "md"):
+        for disk in node.report.disks:
+            if disk.transport.kind in ("device-mapper", "md"):
                 continue  # a map above the paths carries their designator: not a path
-            designator = ((disk.get("facts") or {}).get("identity") or {}).get("lu_designator")
+            designator = disk.facts.identity.lu_designator
             if not designator:
-                no_designator.setdefault(node.name, []).append(disk.get("name"))
+                no_designator.setdefault(node.name, []).append(disk.name)
                 continue
-            unit = units.setdefault(
-                designator,
-                {
-                    "lu_designator": designator,
-                    "identity": _identity(disk),
-                    "size_bytes": disk.get("size_bytes"),
-                    "paths": {},
-                    "host_disks": {},
-                },
-            )
-            unit["paths"].setdefault(node.name, []).append(path_pr_state(disk))
+            unit = units.get(designator)
+            if unit is None:
+                unit = units[designator] = _Unit(
+                    designator, disk.facts.identity.vendor_product, disk.size_bytes
+                )
+            unit.paths.setdefault(node.name, []).append(path_pr_state(disk))
             host_disk = _host_disk(node, disk)
             if host_disk is not None:
-                unit["host_disks"].setdefault(node.name, []).append(host_disk)
+                unit.host_disks.setdefault(node.name, []).append(host_disk)
     return units, no_designator
 
 
-def _row(unit: "dict[str, Any]", names: "list[str]", cluster_id: "int | None") -> "dict[str, Any]":
+def _row(unit: "_Unit", names: "list[str]", cluster_id: "int | None") -> "LuRow":
     """One LU's row: who sees it, whether PR-capable where seen, its holder, its verdicts."""
-    paths = unit["paths"]
+    paths = unit.paths
     missing = [name for name in names if name not in paths]
-    pr_where_seen, verdicts, use = judge_lu(unit["lu_designator"], paths, names, cluster_id)
-    verdicts += shared_host_initiators(unit["lu_designator"], unit["host_disks"])
+    pr_where_seen, verdicts, use = judge_lu(unit.lu_designator, paths, names, cluster_id)
+    verdicts += shared_host_initiators(unit.lu_designator, unit.host_disks)
     seen_by_all = not missing
-    return {
-        **unit,
-        "seen_by": [name for name in names if name in paths],
-        "missing_from": missing,
-        "pr_capable_by_node": {
-            name: combine([path["pr_capable"] for path in paths[name]])
+    return LuRow(
+        lu_designator=unit.lu_designator,
+        identity=unit.identity,
+        size_bytes=unit.size_bytes,
+        paths=paths,
+        host_disks=unit.host_disks,
+        seen_by=[name for name in names if name in paths],
+        missing_from=missing,
+        pr_capable_by_node={
+            name: combine([path.pr_capable for path in paths[name]])
             for name in names
             if name in paths
         },
-        "seen_by_all": seen_by_all,
-        "pr_capable_where_seen": pr_where_seen,
-        "pr_capable_from_all": pr_where_seen if seen_by_all else NO,
-        "holders": [holder.to_dict() for holder in holders(paths)],
-        "use": None if use is None else use.to_dict(),
-        "verdicts": [verdict.to_dict() for verdict in verdicts],
-    }
+        seen_by_all=seen_by_all,
+        pr_capable_where_seen=pr_where_seen,
+        pr_capable_from_all=pr_where_seen if seen_by_all else NO,
+        holders=holders(paths),
+        use=use,
+        verdicts=verdicts,
+    )
 
 
-def _candidate(row: "dict[str, Any]") -> str:
+def _candidate(row: "LuRow") -> str:
     """YES: a coordinator candidate; UNKNOWN: it may be one; NO: it is not."""
-    if not row["seen_by_all"] or row["pr_capable_where_seen"] == NO:
+    if not row.seen_by_all or row.pr_capable_where_seen == NO:
         return NO
-    if any(v["status"] == "not_usable" for v in row["verdicts"]):
+    if any(v.status == "not_usable" for v in row.verdicts):
         return NO
-    use = (row["use"] or {}).get("code")
-    if row["pr_capable_where_seen"] == UNKNOWN or use == LU_VERITAS_KEYS_CLUSTER_UNKNOWN:
+    use = None if row.use is None else row.use.code
+    if row.pr_capable_where_seen == UNKNOWN or use == LU_VERITAS_KEYS_CLUSTER_UNKNOWN:
         return UNKNOWN
     return YES if use is None or use in FREE_USES else NO
 
 
-def compare_nodes(nodes: "list[NodeReport]", cluster_id: "int | None" = None) -> "dict[str, Any]":
+def compare_nodes(nodes: "list[NodeReport]", cluster_id: "int | None" = None) -> "Comparison":
     """The comparison record (what ``guestprobe compare --json`` prints); ``cluster_id``: the
     Veritas cluster id of these nodes (``--cluster-id``), which tells its own keys apart."""
     check_distinct_nodes(nodes)
     names = [node.name for node in nodes]
     units, no_designator = _units(nodes)
     rows = [_row(unit, names, cluster_id) for unit in units.values()]
-    rows.sort(key=lambda row: (not row["seen_by_all"], row["lu_designator"]))
-    candidates = [row["lu_designator"] for row in rows if _candidate(row) == YES]
-    unconfirmed = [row["lu_designator"] for row in rows if _candidate(row) == UNKNOWN]
+    rows.sort(key=lambda row: (not row.seen_by_all, row.lu_designator))
+    candidates = [row.lu_designator for row in rows if _candidate(row) == YES]
+    unconfirmed = [row.lu_designator for row in rows if _candidate(row) == UNKNOWN]
     coordinator = judge_coordinator_disks(candidates, unconfirmed)
-    cluster_verdicts = [v for row in rows for v in row["verdicts"]]
+    cluster_verdicts = [v for row in rows for v in row.verdicts]
     cluster_verdicts.append(ClusterVerdict(
         coordinator.code, "usable" if coordinator.enough else "not_usable", coordinator.text
-    ).to_dict())
-    return {
-        "nodes": [
-            {
-                "name": node.name,
-                "source": node.source,
-                "disk_count": len(node.document.get("disks") or []),
-                "notes": node.notes,
-                "host": node.host,
-            }
+    ))
+    return Comparison(
+        nodes=[
+            ComparedNode(node.name, node.source, len(node.report.disks), node.notes, node.host)
             for node in nodes
         ],
-        "cluster_id": cluster_id,
-        "logical_units": rows,
-        "disks_without_designator": no_designator,
-        "missing_by_node": {
-            name: [row["lu_designator"] for row in rows if name in row["missing_from"]]
+        cluster_id=cluster_id,
+        logical_units=rows,
+        disks_without_designator=no_designator,
+        missing_by_node={
+            name: [row.lu_designator for row in rows if name in row.missing_from]
             for name in names
         },
-        "coordinator_disks": {
-            "code": coordinator.code,
-            "candidates": coordinator.candidates,
-            "candidate_count": len(coordinator.candidates),
-            "largest_odd_set": coordinator.largest_odd_set,
-            "enough": coordinator.enough,
-            "unconfirmed": coordinator.unconfirmed,
-            "reason": coordinator.text,
-        },
-        "cluster_verdicts": cluster_verdicts,
-    }
+        coordinator_disks=CoordinatorDisks(
+            code=coordinator.code,
+            candidates=coordinator.candidates,
+            candidate_count=len(coordinator.candidates),
+            largest_odd_set=coordinator.largest_odd_set,
+            enough=coordinator.enough,
+            unconfirmed=coordinator.unconfirmed,
+            reason=coordinator.text,
+        ),
+        cluster_verdicts=cluster_verdicts,
+    )
 
 
-def holder_cell(row: "dict[str, Any]", names: "list[str]") -> str:
+def holder_cell(row: "LuRow | dict[str, Any]", names: "list[str]") -> str:
     """The LU's reservation holder(s) for a table cell: ``VF1A2B03: cluster 6699, node 3``,
-    with the nodes that saw it where not every node that read it did; ``none``; ``-``."""
-    read = [n for n in names if any(p.get("reservation") is not None
-                                    for p in (row["paths"].get(n) or []))]
-    if not row["holders"]:
+    with the nodes that saw it where not every node that read it did; ``none``; ``-``.
+    ``row``: the LU's record (or its JSON form, as the HTML page has it)."""
+    if isinstance(row, dict):
+        row = LuRow.from_dict(row, "logical_unit")
+    read = [n for n in names if any(p.reservation is not None for p in row.paths.get(n) or [])]
+    if not row.holders:
         return "none" if read else "-"
     parts = []
-    for holder in row["holders"]:
-        seen = holder["seen_from"]
-        text = holder["holder_text"]
+    for holder in row.holders:
+        seen = list(holder.seen_from)
+        text = holder.holder_text
         parts.append(text if sorted(seen) == sorted(read) else f"{text} (from {', '.join(seen)})")
     return "; ".join(parts)
 
@@ -228,7 +226,7 @@ def holder_cell(row: "dict[str, Any]", names: "list[str]") -> str:
 WHERE_SEEN_WORDS = {YES: "yes", NO: "NO", UNKNOWN: "?"}
 
 
-def _cell(paths: "list[dict[str, Any]] | None") -> str:
+def _cell(paths: "list[PathState] | None") -> str:
     """``sdb:PR``; ``sdf:noPR(not_supported)``; ``sdb:PR/held:VF1A2B03`` where that node reads
     a reservation (the HOLDER column decodes the key)."""
     from guestprobe.decode.persist import key_owner
@@ -237,40 +235,41 @@ def _cell(paths: "list[dict[str, Any]] | None") -> str:
         return "-"
     cells = []
     for p in paths:
-        cell = f"{p['disk']}:{PR_MARKS[p['pr_capable']]}"
-        if p["read_keys_outcome"] not in (None, "ok"):
-            cell += f"({p['read_keys_outcome']})"
-        held = (p.get("reservation") or {}).get("key_hex")
+        cell = f"{p.disk}:{PR_MARKS[p.pr_capable]}"
+        if p.read_keys_outcome not in (None, "ok"):
+            cell += f"({p.read_keys_outcome})"
+        held = p.held_key
         if held:
             cell += f"/held:{key_owner(int(held, 16)).label}"
         cells.append(cell)
     return ",".join(cells)
 
 
-def render_comparison(result: "dict[str, Any]") -> str:
-    """The readable form: one row per LU, one column per node, then the conclusions."""
+def render_comparison(result: "Comparison | dict[str, Any]") -> str:
+    """The readable form: one row per LU, one column per node, then the conclusions.
+    ``result``: the comparison (or its JSON form, read back)."""
     from guestprobe.report.escape import terminal_lines
     from guestprobe.report.findings import STATUS_WORDS
     from guestprobe.report.table import grid
 
-    names = [node["name"] for node in result["nodes"]]
+    if isinstance(result, dict):
+        result = Comparison.from_dict(result, "comparison")
+    names = [node.name for node in result.nodes]
     header = ["LU DESIGNATOR", "IDENTITY", *names, "SEEN BY ALL", "PR WHERE SEEN", "HOLDER"]
     rows = [
         [
-            row["lu_designator"],
-            row["identity"] or "-",
-            *[_cell(row["paths"].get(name)) for name in names],
-            "yes" if row["seen_by_all"] else "NO",
-            WHERE_SEEN_WORDS[row["pr_capable_where_seen"]],
+            row.lu_designator,
+            row.identity or "-",
+            *[_cell(row.paths.get(name)) for name in names],
+            "yes" if row.seen_by_all else "NO",
+            WHERE_SEEN_WORDS[row.pr_capable_where_seen],
             holder_cell(row, names),
         ]
-        for row in result["logical_units"]
+        for row in result.logical_units
     ]
     parts = [
         "Nodes: "
-        + ", ".join(
-            f"{n['name']} ({n['source']}, {n['disk_count']} disks)" for n in result["nodes"]
-        ),
+        + ", ".join(f"{n.name} ({n.source}, {n.disk_count} disks)" for n in result.nodes),
         grid(header, rows) + "\nPR = PR-capable, noPR = not, PR? = PR IN answers but the "
         "fencing verdict is unknown (facts missing), held:KEY = that node reads a reservation "
         "by KEY, - = not seen; PR WHERE SEEN: from every node that sees the LU; HOLDER: the "
@@ -278,22 +277,21 @@ def render_comparison(result: "dict[str, Any]") -> str:
         if rows
         else "No disk with an LU designator on any node.",
     ]
-    for name, missing in result["missing_by_node"].items():
+    for name, missing in result.missing_by_node.items():
         if missing:
             parts.append(f"{name} does not see: {', '.join(missing)}")
-    for name, disks in result["disks_without_designator"].items():
+    for name, disks in result.disks_without_designator.items():
         parts.append(f"{name}: no LU designator (cannot be matched): {', '.join(disks)}")
-    for node in result["nodes"]:
-        parts.extend(f"{node['name']}: {note}" for note in node["notes"])
-    findings = [v for v in result.get("cluster_verdicts") or [] if v.get("lu_designator")]
+    for node in result.nodes:
+        parts.extend(f"{node.name}: {note}" for note in node.notes)
+    findings = [v for v in result.cluster_verdicts if v.lu_designator]
     if findings:
         parts.append("\n".join(
-            f"{STATUS_WORDS.get(v['status'], v['status'])} {v['lu_designator']} {v['code']}: "
-            f"{v['text']}" for v in findings
+            f"{STATUS_WORDS.get(v.status, v.status)} {v.lu_designator} {v.code}: {v.text}"
+            for v in findings
         ))
-    coordinator = result["coordinator_disks"]
-    verdict = "OK" if coordinator["enough"] else "NOT ENOUGH"
-    parts.append(f"Coordinator disks: {verdict}: {coordinator['reason']}")
+    coordinator = result.coordinator_disks
+    verdict = "OK" if coordinator.enough else "NOT ENOUGH"
+    parts.append(f"Coordinator disks: {verdict}: {coordinator.reason}")
     # every name, path and note from a node's report is data: no control character gets through
     return terminal_lines("\n\n".join(parts)) + "\n"
-

@@ -35,10 +35,19 @@ Two paths of one LU inside one node are one node's paths, never "shared": they c
 
 
 from dataclasses import dataclass
-from typing import Any
 
-from guestprobe.decode.persist import KeyOwner, key_owner
-from guestprobe.document.verdict import Verdict, verdicts_of
+from guestprobe.decode.persist import KeyOwner, Registration, key_owner
+from guestprobe.document.compare import (
+    ClusterVerdict,
+    Holder,
+    JoinedHostDisk,
+    PathRegistration,
+    PathState,
+    ReservationRead,
+)
+from guestprobe.document.model import DiskReport
+
+__all__ = ["ClusterVerdict", "Holder"]
 
 MIN_COORDINATOR_DISKS = 3
 # the disk verdict about SCSI-3 PR I/O fencing (checks/pr_fencing.toml)
@@ -50,51 +59,45 @@ COORDINATOR_DISKS_ENOUGH = "coordinator_disks_enough"
 TOO_FEW_COORDINATOR_DISKS = "too_few_coordinator_disks"
 
 
-def _fencing_verdicts(disk: "dict[str, Any]") -> "list[Verdict]":
-    return [v for v in verdicts_of(disk.get("verdicts")) if v.feature in FENCING_FEATURES]
-
-
-def path_pr_state(disk: "dict[str, Any]") -> "dict[str, Any]":
+def path_pr_state(disk: "DiskReport") -> "PathState":
     """One path's PR answer: its READ KEYS outcome, its fencing verdict, and the conclusion."""
-    pr = (disk.get("facts") or {}).get("persistent_reservations") or {}
-    outcome = pr.get("read_keys_outcome")
-    statuses = [v.status for v in _fencing_verdicts(disk)]
+    pr = disk.facts.persistent_reservations
+    outcome = pr.read_keys_outcome
+    statuses = [v.status for v in disk.verdicts if v.feature in FENCING_FEATURES]
     if outcome != "ok" or any(s not in (*PR_OK_VERDICTS, "unknown") for s in statuses):
         state = NO
     elif "unknown" in statuses:
         state = UNKNOWN
     else:
         state = YES
-    held = (pr.get("reservation") or {}).get("reservation") if pr.get("reservation") else None
-    full = (disk.get("facts") or {}).get("pr_full_status") or {}
-    registrations = (full.get("decoded") or {}).get("registrations")
-    return {
-        "disk": disk.get("name"),
-        "read_keys_outcome": outcome,
-        "fencing_verdicts": statuses,
-        "pr_capable": state,
-        # None: not read; else the key and type of the reservation, or {} for none held
-        "reservation": None if pr.get("reservation") is None else dict(held or {}),
-        "keys": (pr.get("keys") or {}).get("keys_hex"),
-        "full_status_outcome": full.get("outcome"),  # None: not collected
-        "registrations": None if registrations is None else [
-            _registration_view(r) for r in registrations if isinstance(r, dict)
+    full = disk.facts.pr_full_status
+    return PathState(
+        disk=disk.name,
+        read_keys_outcome=outcome,
+        fencing_verdicts=statuses,
+        pr_capable=state,
+        # None: not read; else the reservation held, or none
+        reservation=None if pr.reservation is None else ReservationRead(pr.reservation.reservation),
+        keys=None if pr.keys is None else list(pr.keys.keys_hex),
+        full_status_outcome=full.outcome,  # None: not collected
+        registrations=None if full.decoded is None else [
+            _registration_view(r) for r in full.decoded.registrations
         ],
-    }
+    )
 
 
-def _registration_view(registration: "dict[str, Any]") -> "dict[str, Any]":
-    tid = registration.get("transport_id") or {}
-    initiator = tid.get("initiator")
-    return {
-        "key_hex": registration.get("key_hex"),
-        "reservation_holder": bool(registration.get("reservation_holder")),
-        "relative_target_port": registration.get("relative_target_port"),
-        "all_tg_pt": bool(registration.get("all_tg_pt")),
+def _registration_view(registration: "Registration") -> "PathRegistration":
+    tid = registration.transport_id
+    initiator = None if tid is None else tid.initiator
+    return PathRegistration(
+        key_hex=registration.key_hex,
+        reservation_holder=bool(registration.reservation_holder),
+        relative_target_port=registration.relative_target_port,
+        all_tg_pt=bool(registration.all_tg_pt),
         # the initiator (not the session: an iSCSI name without its ISID)
-        "initiator": None if initiator is None else f"{tid.get('protocol')} {initiator}",
-        "isid": tid.get("isid"),
-    }
+        initiator=None if initiator is None else f"{tid.protocol} {initiator}",
+        isid=None if tid is None else tid.isid,
+    )
 
 
 def combine(states: "list[str]") -> str:
@@ -173,66 +176,38 @@ LU_CODES = (
 FREE_USES = (LU_FREE, LU_OWN_CLUSTER_KEYS)
 
 
-@dataclass(frozen=True)
-class ClusterVerdict:
-    """One cluster-scope finding: a stable code, a status on the disk verdicts' scale."""
-
-    code: str
-    status: str  # usable | degraded | not_usable | unknown
-    text: str
-    lu_designator: "str | None" = None  # None: about the whole cluster
-    nodes: "tuple[str, ...]" = ()
-
-    def to_dict(self) -> "dict[str, Any]":
-        return {"code": self.code, "status": self.status, "text": self.text,
-                "lu_designator": self.lu_designator, "nodes": list(self.nodes)}
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Who holds (or is registered on) an LU, by each node's reading."""
-
-    owner: "KeyOwner"
-    type_name: "str | None"  # the reservation type, None for a registration only
-    nodes: "tuple[str, ...]"  # the nodes whose PR IN showed it
-
-    def to_dict(self) -> "dict[str, Any]":
-        return {**self.owner.to_dict(), "holder_text": self.owner.holder_text,
-                "type_name": self.type_name, "seen_from": list(self.nodes)}
-
-
-def holders(paths: "dict[str, list[dict[str, Any]]]") -> "list[Holder]":
+def holders(paths: "dict[str, list[PathState]]") -> "list[Holder]":
     """The reservation holders the nodes' READ RESERVATION answers name (one per key)."""
     found: "dict[str, tuple[str | None, list[str]]]" = {}
     for node, node_paths in paths.items():
         for path in node_paths:
-            key = (path.get("reservation") or {}).get("key_hex")
+            key = path.held_key
             if key:
-                entry = found.setdefault(key, (path["reservation"].get("type_name"), []))
+                entry = found.setdefault(key, (path.reservation.held.type_name, []))
                 if node not in entry[1]:
                     entry[1].append(node)
-    return [Holder(key_owner(int(key, 16)), type_name, tuple(nodes))
+    return [Holder.of(key_owner(int(key, 16)), type_name, tuple(nodes))
             for key, (type_name, nodes) in found.items()]
 
 
-def _registered_keys(paths: "dict[str, list[dict[str, Any]]]") -> "tuple[set, bool]":
+def _registered_keys(paths: "dict[str, list[PathState]]") -> "tuple[set, bool]":
     """Every key any node read on the LU (READ KEYS, the holder's), and whether any node read."""
     keys: "set[str]" = set()
     read = False
     for node_paths in paths.values():
         for path in node_paths:
-            if path.get("keys") is not None:
+            if path.keys is not None:
                 read = True
-                keys.update(path["keys"])
-            if path.get("reservation") is not None:
+                keys.update(path.keys)
+            if path.reservation is not None:
                 read = True
-                if path["reservation"].get("key_hex"):
-                    keys.add(path["reservation"]["key_hex"])
+                if path.held_key:
+                    keys.add(path.held_key)
     return keys, read
 
 
 def judge_use(
-    paths: "dict[str, list[dict[str, Any]]]", lu: str, cluster_id: "int | None"
+    paths: "dict[str, list[PathState]]", lu: str, cluster_id: "int | None"
 ) -> "ClusterVerdict | None":
     """Whose keys are on the LU: free, this cluster's, a Veritas cluster's (which one unknown),
     or somebody else's. None when no node read its keys."""
@@ -243,7 +218,7 @@ def judge_use(
         return ClusterVerdict(LU_FREE, "usable", "no key registered and no reservation held, "
                               "from every node that read them", lu)
     owners = [key_owner(int(key, 16)) for key in sorted(keys)]
-    held = {h.owner.key_hex: h for h in holders(paths)}
+    held = {h.key_hex: h for h in holders(paths)}
 
     def words(owner: "KeyOwner") -> str:
         holder = held.get(owner.key_hex)
@@ -268,19 +243,19 @@ def judge_use(
                           + "; ".join(words(o) for o in veritas), lu)
 
 
-def shared_initiators(paths: "dict[str, list[dict[str, Any]]]", lu: str) -> "list[ClusterVerdict]":
+def shared_initiators(paths: "dict[str, list[PathState]]", lu: str) -> "list[ClusterVerdict]":
     """READ FULL STATUS: one initiator (iSCSI name, FC/SAS port) whose registrations carry the
     keys of two or more nodes (Veritas or fence_scsi node ids of one cluster)."""
     by_initiator: "dict[str, dict[tuple, set]]" = {}
     for node_paths in paths.values():
         for path in node_paths:
-            for registration in path.get("registrations") or []:
-                if not registration.get("initiator") or not registration.get("key_hex"):
+            for registration in path.registrations or []:
+                if not registration.initiator or not registration.key_hex:
                     continue
-                owner = key_owner(int(registration["key_hex"], 16))
+                owner = key_owner(int(registration.key_hex, 16))
                 if owner.node is None:
                     continue
-                clusters = by_initiator.setdefault(registration["initiator"], {})
+                clusters = by_initiator.setdefault(registration.initiator, {})
                 clusters.setdefault((owner.scheme, owner.cluster), set()).add(owner.node)
     out = []
     for initiator, clusters in sorted(by_initiator.items()):
@@ -296,7 +271,7 @@ def shared_initiators(paths: "dict[str, list[dict[str, Any]]]", lu: str) -> "lis
 
 
 def judge_lu(
-    lu: str, paths: "dict[str, list[dict[str, Any]]]", names: "list[str]",
+    lu: str, paths: "dict[str, list[PathState]]", names: "list[str]",
     cluster_id: "int | None" = None,
 ) -> "tuple[str, list[ClusterVerdict], ClusterVerdict | None]":
     """(PR-capable where seen, the LU's verdicts, its use verdict) from each node's paths.
@@ -304,7 +279,7 @@ def judge_lu(
     PR-capable is combined over the nodes that see the LU only: not being seen by a node is
     ``lu_not_seen_by_all``, never "not PR-capable"."""
     seen = [name for name in names if name in paths]
-    pr_where_seen = combine([combine([p["pr_capable"] for p in paths[n]]) for n in seen])
+    pr_where_seen = combine([combine([p.pr_capable for p in paths[n]]) for n in seen])
     verdicts = []
     if 1 < len(seen) < len(names):
         missing = [name for name in names if name not in paths]
@@ -313,7 +288,7 @@ def judge_lu(
             f"seen by {', '.join(seen)}, not by {', '.join(missing)} (no disk with this LU "
             "designator there)", lu, tuple(missing)))
     if len(seen) > 1 and pr_where_seen != YES:
-        bad = [n for n in seen if combine([p["pr_capable"] for p in paths[n]]) != YES]
+        bad = [n for n in seen if combine([p.pr_capable for p in paths[n]]) != YES]
         code, status = (LU_NOT_PR_CAPABLE, "degraded") if pr_where_seen == NO else (
             LU_PR_UNKNOWN, "unknown")
         verdicts.append(ClusterVerdict(
@@ -326,7 +301,7 @@ def judge_lu(
 
 
 def shared_host_initiators(
-    lu: str, host_paths: "dict[str, list[dict[str, Any]]]"
+    lu: str, host_paths: "dict[str, list[JoinedHostDisk]]"
 ) -> "list[ClusterVerdict]":
     """``--host``: nodes whose disks of one LU are passed through (device='lun') from the same
     KVM host by the host's own initiator (not QEMU's libiscsi), or through one qemu-pr-helper
@@ -335,13 +310,11 @@ def shared_host_initiators(
     groups: "dict[tuple, set]" = {}
     for node, disks in host_paths.items():
         for disk in disks:
-            reservations = disk.get("reservations") or {}
-            socket = reservations.get("socket_path") if not reservations.get("managed") else None
+            socket = disk.pr_helper_socket
             if socket:
-                groups.setdefault(("qemu-pr-helper socket " + socket, disk.get("host")),
-                                  set()).add(node)
-            if disk.get("passthrough") and disk.get("kind") != "iscsi":
-                groups.setdefault(("the host's own initiator", disk.get("host")), set()).add(node)
+                groups.setdefault(("qemu-pr-helper socket " + socket, disk.host), set()).add(node)
+            if disk.passthrough and disk.kind != "iscsi":
+                groups.setdefault(("the host's own initiator", disk.host), set()).add(node)
     return [
         ClusterVerdict(
             NODES_SHARE_HOST_INITIATOR, "not_usable",

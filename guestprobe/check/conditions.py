@@ -71,18 +71,7 @@ def resolve(context: "Mapping[str, Any]", path: str) -> "Any":
     >>> resolve({"facts": {"keys": None}}, "facts.keys.count") is MISSING
     True
     """
-    value: "Any" = context
-    for part in path.split("."):
-        if isinstance(value, Mapping):
-            value = value.get(part, MISSING)
-        elif isinstance(value, list) and part.isdigit():
-            index = int(part)
-            value = value[index] if index < len(value) else MISSING
-        else:
-            return MISSING
-        if value is MISSING:
-            return MISSING
-    return value
+    return _resolve_steps(context, path.split("."))
 
 
 def _is_missing(value: "Any") -> bool:
@@ -151,16 +140,49 @@ def check_condition(condition: "Any") -> None:
         split_test(test)
 
 
-def _entry(context: "Mapping[str, Any]", path: str, test: "Any") -> "Truth":
-    operator, operand = split_test(test)
-    value = resolve(context, path)
+_TRUE, _FALSE = Truth(True), Truth(False)
+_TRUTHS = {True: _TRUE, False: _FALSE}
+# a condition's entries, each split once: (path, its steps, operator, operand), by the id of the
+# condition (kept beside it, so an id is never taken for another's)
+_COMPILED_MAX = 4096  # the shipped rules hold about 200
+_COMPILED: "dict[int, tuple[Mapping[str, Any], list[tuple[str, list[str], str, Any]]]]" = {}
+
+
+def _compiled(condition: "Mapping[str, Any]") -> "list[tuple[str, list[str], str, Any]]":
+    found = _COMPILED.get(id(condition))
+    if found is None or found[0] is not condition:
+        if len(_COMPILED) >= _COMPILED_MAX:  # rules loaded again and again (tests): bounded
+            _COMPILED.clear()
+        entries = [(p, p.split("."), *split_test(t)) for p, t in condition.items()]
+        found = _COMPILED[id(condition)] = (condition, entries)
+    return found[1]
+
+
+def _resolve_steps(context: "Mapping[str, Any]", steps: "list[str]") -> "Any":
+    value: "Any" = context
+    for part in steps:
+        if type(value) is dict or isinstance(value, Mapping):  # (a dict's test, without the ABC)
+            value = value.get(part, MISSING)
+        elif type(value) is list and part.isdigit():
+            index = int(part)
+            value = value[index] if index < len(value) else MISSING
+        else:
+            return MISSING
+        if value is MISSING:
+            return MISSING
+    return value
+
+
+def _entry(context: "Mapping[str, Any]", path: str, steps: "list[str]", operator: str,
+           operand: "Any") -> "Truth":
+    value = _resolve_steps(context, steps)
     if operator in ("exists", "missing"):
         present = not _is_missing(value)
-        return Truth(present == (operand if operator == "exists" else not operand))
+        return _TRUTHS[present == (operand if operator == "exists" else not operand)]
     if _is_missing(value):
         return Truth(None, (path,))
     try:
-        return Truth(_test(value, operator, operand))
+        return _TRUTHS[_test(value, operator, operand)]
     except _Undecidable:
         return Truth(None, (path,))
 
@@ -170,14 +192,21 @@ def _combine(truths: "Iterable[Truth]", decisive: bool) -> "Truth":
     missing: "list[str]" = []
     for truth in truths:
         if truth.value is decisive:
-            return Truth(decisive)
+            return _TRUTHS[decisive]
         missing.extend(p for p in truth.missing if p not in missing)
-    return Truth(None, tuple(missing)) if missing else Truth(not decisive)
+    return Truth(None, tuple(missing)) if missing else _TRUTHS[not decisive]
 
 
 def evaluate_all(context: "Mapping[str, Any]", condition: "Mapping[str, Any]") -> "Truth":
     """Every entry of ``condition`` holds (three-valued)."""
-    return _combine((_entry(context, p, t) for p, t in condition.items()), decisive=False)
+    missing: "list[str]" = []
+    for path, steps, operator, operand in _compiled(condition):
+        truth = _entry(context, path, steps, operator, operand)
+        if truth.value is False:
+            return _FALSE
+        if truth.value is None and path not in missing:
+            missing.append(path)
+    return Truth(None, tuple(missing)) if missing else _TRUE
 
 
 def evaluate_any(
@@ -207,6 +236,8 @@ def template_fields(text: str) -> "list[str]":
 
 
 def _words(value: "Any") -> str:
+    if type(value) is str:
+        return value
     if _is_missing(value):
         return "(unknown)"
     if isinstance(value, bool):

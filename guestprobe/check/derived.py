@@ -102,36 +102,29 @@ def _pr_facts(pr: "PersistentReservations") -> "dict[str, Any]":
     from guestprobe.decode.persist import decode_veritas_key, holder_words
 
     keys = None if pr.keys is None else pr.keys.keys
-    out: "dict[str, Any]" = {
+    held = None if pr.reservation is None else pr.reservation.reservation
+    veritas = None if held is None else decode_veritas_key(held.key)
+    return {
         "registrations_present": None if keys is None else bool(keys),
         "registered_keys_text": None
         if keys is None
         else ", ".join(_key_words(k) for k in keys) or "none",
-        "reservation_held": None,
-        "reservation_by_veritas_key": None,
-        "reservation_text": None,
-        "reservation_holder": None,
-        "reservation_cluster": None,
+        "reservation_held": None if pr.reservation is None else held is not None,
+        "reservation_by_veritas_key": None if held is None else veritas is not None,
+        "reservation_text": None
+        if held is None
+        else f"{held.type_name} by key {_key_words(held.key)}",
+        "reservation_holder": None if held is None else holder_words(held.key_hex),
+        "reservation_cluster": None if veritas is None else veritas.cluster_id,
     }
-    if pr.reservation is not None:
-        held = pr.reservation.reservation
-        out["reservation_held"] = held is not None
-        if held is not None:
-            veritas = decode_veritas_key(held.key)
-            out["reservation_by_veritas_key"] = veritas is not None
-            out["reservation_cluster"] = veritas.cluster_id if veritas is not None else None
-            out["reservation_holder"] = holder_words(held.key_hex)
-            out["reservation_text"] = f"{held.type_name} by key {_key_words(held.key)}"
-    return out
 
 
 def _fs_types(disk: "DiskReport") -> "list[str]":
     inventory = disk.inventory
-    types = [m.get("fs_type") for m in inventory.mounts if m.get("fs_type")]
+    types = [m.get("fs_type") for m in inventory.mounts]
     udev_type = inventory.udev_properties.get("ID_FS_TYPE")
-    if udev_type:
-        types.append(udev_type)
-    return sorted(set(types))
+    types.append(udev_type)
+    return sorted(set(filter(None, types)))
 
 
 def _multipath_maps(report: "Report") -> "dict[str, str]":

@@ -11,7 +11,7 @@ variable ``GUESTPROBE_RULES_DIR``, the installed package ``guestprobe.rules``, t
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +25,76 @@ SCOPES = ("disk", "guest")
 PLATFORMS = ("libvirt", "kubevirt", "ovirt", "guest", "infoscale")
 REMEDIES_FILE = "_remedies.toml"
 
-_RULE_KEYS = {
-    "feature", "title", "scope", "order", "guide_section", "summary", "needs", "evidence",
-    "case", "note", "remedy",
-}
-_CASE_KEYS = {
-    "when", "when_any", "status", "code", "text", "evidence", "remedies", "show", "missing",
-    "if_unknown",
-}
-_NOTE_KEYS = {"when", "when_any", "code", "text", "evidence", "remedies", "show"}
-_REMEDY_KEYS = {"platform", "when", "when_any", "text"}
-
-
 class RuleFileError(BadInputError):
     """A rule file that does not parse or does not follow the rule format."""
+
+
+# -- the tables of a rule file as TOML gives them: each key it may hold, read once ----------
+
+
+@dataclass(frozen=True)
+class _RuleTable:
+    """A rule file's top level: every key a rule file may have (absent: None)."""
+
+    feature: "Any" = None
+    title: "Any" = None
+    scope: "Any" = None
+    order: "Any" = None
+    guide_section: "Any" = None
+    summary: "Any" = None
+    needs: "Any" = None
+    evidence: "Any" = None
+    case: "Any" = None
+    note: "Any" = None
+    remedy: "Any" = None
+
+
+@dataclass(frozen=True)
+class _NoteTable:
+    """A ``[[note]]``: adds a reason, never changes the status."""
+
+    when: "Any" = None
+    when_any: "Any" = None
+    code: "Any" = None
+    text: "Any" = None
+    evidence: "Any" = None
+    remedies: "Any" = None
+    show: "Any" = None
+
+
+@dataclass(frozen=True)
+class _CaseTable(_NoteTable):
+    """A ``[[case]]``: a note's keys, and the status it decides."""
+
+    status: "Any" = None
+    missing: "Any" = None
+    if_unknown: "Any" = None
+
+
+@dataclass(frozen=True)
+class _RemedyTable:
+    """A ``[remedy.NAME]``."""
+
+    platform: "Any" = None
+    when: "Any" = None
+    when_any: "Any" = None
+    text: "Any" = None
+
+
+@dataclass(frozen=True)
+class _LibraryTable:
+    """``_remedies.toml``: its remedies (other keys are ignored)."""
+
+    remedy: "Any" = None
+
+
+def _table(cls: "type", table: "Mapping[str, Any]", what: str, strict: bool = True) -> "Any":
+    """The table's keys as the record ``cls`` (a ValueError naming unknown keys if ``strict``)."""
+    known = {f.name for f in fields(cls)}
+    extra = sorted(set(table) - known)
+    if extra and strict:
+        raise ValueError(f"{what}: unknown key(s) {', '.join(extra)}")
+    return cls(**{key: value for key, value in table.items() if key in known})
 
 
 @dataclass(frozen=True)
@@ -90,17 +146,14 @@ def _strings(value: "Any", what: str) -> "tuple[str, ...]":
     return tuple(value)
 
 
-def _text(table: "Mapping[str, Any]", key: str, what: str) -> str:
-    value = table.get(key)
+def _text(value: "Any", key: str, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} needs a non-empty {key!r}")
     template_fields(value)
     return value.strip()
 
 
-def _conditions(table: "Mapping[str, Any]", what: str) -> "tuple[Any, Any]":
-    when = table.get("when")
-    when_any = table.get("when_any")
+def _conditions(when: "Any", when_any: "Any", what: str) -> "tuple[Any, Any]":
     if when is not None:
         check_condition(when)
     if when_any is not None:
@@ -112,40 +165,35 @@ def _conditions(table: "Mapping[str, Any]", what: str) -> "tuple[Any, Any]":
     return when, when_any
 
 
-def _unknown_keys(table: "Mapping[str, Any]", known: "set[str]", what: str) -> None:
-    extra = sorted(set(table) - known)
-    if extra:
-        raise ValueError(f"{what}: unknown key(s) {', '.join(extra)}")
-
-
 def _clause(table: "Any", what: str, is_case: bool) -> "Clause":
     if not isinstance(table, Mapping):
         raise ValueError(f"{what} must be a table")
-    _unknown_keys(table, _CASE_KEYS if is_case else _NOTE_KEYS, what)
-    code = table.get("code")
+    read = _table(_CaseTable if is_case else _NoteTable, table, what)
+    code = read.code
     if not isinstance(code, str) or not code or not all(c.isalnum() or c in "_.-" for c in code):
         raise ValueError(f"{what}: code must be lower-case letters, digits, _ . -")
     if code != code.lower():
         raise ValueError(f"{what}: code {code!r} must be lower case")
     status = None
+    if_unknown = getattr(read, "if_unknown", None)
     if is_case:
-        status = table.get("status")
+        status = read.status
         if status not in STATUSES:
             raise ValueError(f"{what}: status must be one of {', '.join(STATUSES)}")
-    when, when_any = _conditions(table, what)
-    if table.get("if_unknown", "unknown") not in ("unknown", "skip"):
+    when, when_any = _conditions(read.when, read.when_any, what)
+    if if_unknown not in (None, "unknown", "skip"):
         raise ValueError(f"{what}: if_unknown is 'unknown' (the default) or 'skip'")
     return Clause(
         code=code,
-        text=_text(table, "text", what),
+        text=_text(read.text, "text", what),
         status=status,
         when=when,
         when_any=when_any,
-        evidence=_strings(table.get("evidence"), f"{what}: evidence"),
-        remedies=_strings(table.get("remedies"), f"{what}: remedies"),
-        show=_strings(table.get("show"), f"{what}: show"),
-        missing=_strings(table.get("missing"), f"{what}: missing"),
-        skip_if_unknown=table.get("if_unknown") == "skip",
+        evidence=_strings(read.evidence, f"{what}: evidence"),
+        remedies=_strings(read.remedies, f"{what}: remedies"),
+        show=_strings(read.show, f"{what}: show"),
+        missing=_strings(getattr(read, "missing", None), f"{what}: missing"),
+        skip_if_unknown=if_unknown == "skip",
     )
 
 
@@ -159,12 +207,12 @@ def parse_remedies(data: "Any", what: str) -> "dict[str, RemedyTemplate]":
         where = f"{what}: remedy {name!r}"
         if not isinstance(table, Mapping):
             raise ValueError(f"{where} must be a table")
-        _unknown_keys(table, _REMEDY_KEYS, where)
-        if table.get("platform") not in PLATFORMS:
+        read = _table(_RemedyTable, table, where)
+        if read.platform not in PLATFORMS:
             raise ValueError(f"{where}: platform must be one of {', '.join(PLATFORMS)}")
-        when, when_any = _conditions(table, where)
-        text = _text(table, "text", where)
-        remedies[name] = RemedyTemplate(name, table["platform"], text, when, when_any)
+        when, when_any = _conditions(read.when, read.when_any, where)
+        text = _text(read.text, "text", where)
+        remedies[name] = RemedyTemplate(name, read.platform, text, when, when_any)
     return remedies
 
 
@@ -172,38 +220,38 @@ def parse_rule(
     data: "Mapping[str, Any]", source: str, library: "Mapping[str, RemedyTemplate]"
 ) -> "Rule":
     """A :class:`Rule` from a parsed rule file; ValueError naming what is wrong."""
-    _unknown_keys(data, _RULE_KEYS, source)
-    feature = data.get("feature")
+    read = _table(_RuleTable, data, source)
+    feature = read.feature
     if not isinstance(feature, str) or not feature.replace("_", "").isalnum():
         raise ValueError(f"{source}: feature must be an id of letters, digits and _")
-    if data.get("scope") not in SCOPES:
+    if read.scope not in SCOPES:
         raise ValueError(f"{source}: scope must be 'disk' or 'guest'")
-    cases = data.get("case")
+    cases = read.case
     if not isinstance(cases, list) or not cases:
         raise ValueError(f"{source}: at least one [[case]] is needed")
     parsed_cases = tuple(_clause(c, f"{source}: case {i + 1}", True) for i, c in enumerate(cases))
-    notes = data.get("note") or []
+    notes = read.note or []
     if not isinstance(notes, list):
         raise ValueError(f"{source}: notes are [[note]] tables")
     parsed_notes = tuple(_clause(n, f"{source}: note {i + 1}", False) for i, n in enumerate(notes))
-    remedies = {**library, **parse_remedies(data.get("remedy"), source)}
+    remedies = {**library, **parse_remedies(read.remedy, source)}
     for clause in (*parsed_cases, *parsed_notes):
         for name in clause.remedies:
             if name not in remedies:
                 raise ValueError(f"{source}: {clause.code} names unknown remedy {name!r}")
     return Rule(
         feature=feature,
-        title=_text(data, "title", source),
-        scope=data["scope"],
-        guide_section=_text(data, "guide_section", source),
-        summary=_text(data, "summary", source),
-        needs=_strings(data.get("needs"), f"{source}: needs"),
-        evidence=_strings(data.get("evidence"), f"{source}: evidence"),
+        title=_text(read.title, "title", source),
+        scope=read.scope,
+        guide_section=_text(read.guide_section, "guide_section", source),
+        summary=_text(read.summary, "summary", source),
+        needs=_strings(read.needs, f"{source}: needs"),
+        evidence=_strings(read.evidence, f"{source}: evidence"),
         cases=parsed_cases,
         notes=parsed_notes,
         remedies=remedies,
         source=source,
-        order=_order(data.get("order")),
+        order=_order(read.order),
     )
 
 
@@ -258,7 +306,8 @@ def load_rules(directory: "str | os.PathLike[str] | None" = None) -> "list[Rule]
     if not library_file.exists():
         library_file = bundled_rules_dir() / REMEDIES_FILE
     try:
-        library = parse_remedies(_read(library_file).get("remedy"), library_file.name)
+        remedy = _table(_LibraryTable, _read(library_file), library_file.name, strict=False).remedy
+        library = parse_remedies(remedy, library_file.name)
     except ValueError as exc:
         raise RuleFileError(str(exc)) from None
     rules = []

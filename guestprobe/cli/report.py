@@ -92,7 +92,11 @@ def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None,
         )
     elif redaction:
         notes.append("redacted: matches only reports redacted with the same --redact-key")
-    return NodeReport(path, document, report_fingerprint(original), notes, host)
+    if hosts:  # judged again with the host's facts: its JSON form, as typed records
+        from guestprobe.document.model import Report
+
+        judged = Report.from_dict(document, path)
+    return NodeReport(path, judged, report_fingerprint(original), notes, host)
 
 
 def _host_views(host_files: "tuple[str, ...]") -> "tuple[list[Any] | None, dict[int, str]]":
@@ -163,7 +167,7 @@ def compare(
     if html_output:
         from guestprobe.report.html import render_comparison_html
 
-        write_atomically(html_output, render_comparison_html(result))
-    write_out(to_json(result) if as_json else render_comparison(result))
-    if statuses_fail([v["status"] for v in result["cluster_verdicts"]], fail_on):
+        write_atomically(html_output, render_comparison_html(result.to_dict()))
+    write_out(to_json(result.to_dict()) if as_json else render_comparison(result))
+    if statuses_fail([v.status for v in result.cluster_verdicts], fail_on):
         sys.exit(ExitStatus.FAIL_ON)

@@ -68,15 +68,26 @@ class ProbeResult:
 
     def to_dict(self) -> "dict[str, Any]":
         # by hand, not dataclasses.asdict: no deep copy, and reports hold hundreds of these
-        result = {f.name: getattr(self, f.name) for f in _FIELDS}
-        if self.argv is not None:
-            result["argv"] = list(self.argv)
-        return result
+        return {
+            "name": self.name,
+            "source": self.source,
+            "outcome": self.outcome,
+            "argv": None if self.argv is None else list(self.argv),
+            "sysfs_file": self.sysfs_file,
+            "output_format": self.output_format,
+            "exit_status": self.exit_status,
+            "exit_meaning": self.exit_meaning,
+            "duration_s": self.duration_s,
+            "attempts": self.attempts,
+            "stdout_hex": self.stdout_hex,
+            "stderr": self.stderr,
+            "skip_reason": self.skip_reason,
+            "skip_code": self.skip_code,
+        }
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any]") -> "ProbeResult":
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        return cls(**{key: value for key, value in data.items() if key in _KNOWN})
 
     @property
     def ok(self) -> bool:
@@ -90,7 +101,8 @@ class ProbeResult:
         return raw
 
 
-_FIELDS = fields(ProbeResult)
+_NAMES = tuple(f.name for f in fields(ProbeResult))
+_KNOWN = frozenset(_NAMES)
 
 
 @dataclass(frozen=True)

@@ -45,15 +45,6 @@ class DiskCollection:
             "probes": [probe.to_dict() for probe in self.probes],
         }
 
-    @classmethod
-    def from_dict(cls, data: "dict[str, Any]") -> "DiskCollection":
-        return cls(
-            disk=BlockDisk.from_dict(data["inventory"]),
-            probes=[ProbeResult.from_dict(p) for p in data.get("probes", [])],
-            status=data.get("status", DISK_PROBED),
-            processes=data.get("processes", 0),
-        )
-
     def probe(self, name: str) -> "ProbeResult | None":
         for result in self.probes:
             if result.name == name:
@@ -65,10 +56,10 @@ class DiskCollection:
 class Collection:
     platform: "PlatformFacts"
     disks: "list[DiskCollection]"
-    options: "dict[str, Any]"
-    started_at: str
-    duration_s: float
-    tool_version: str = __version__
+    options: "dict[str, Any]" = field(default_factory=dict)
+    started_at: str = ""
+    duration_s: float = 0.0
+    tool_version: str = "unknown"  # read back without one: an unknown guestprobe collected it
     processes_started: int = 0
     abandoned_processes: int = 0
     engine: "dict[str, Any] | None" = None  # collect/lib_engine.py EngineChoice.to_dict
@@ -87,21 +78,6 @@ class Collection:
             "platform": self.platform.to_dict(),
             "disks": [disk.to_dict() for disk in self.disks],
         }
-
-    @classmethod
-    def from_dict(cls, data: "dict[str, Any]") -> "Collection":
-        return cls(
-            platform=PlatformFacts.from_dict(data["platform"]),
-            disks=[DiskCollection.from_dict(d) for d in data["disks"]],
-            options=data.get("options", {}),
-            started_at=data.get("started_at", ""),
-            duration_s=data.get("duration_s", 0.0),
-            tool_version=data.get("tool_version", "unknown"),
-            processes_started=data.get("processes_started", 0),
-            abandoned_processes=data.get("abandoned_processes", 0),
-            engine=data.get("engine"),
-            startup_s=data.get("startup_s"),
-        )
 
 
 def _probe_one(
@@ -243,6 +219,7 @@ def _collect(
         },
         started_at=started_at,
         duration_s=time.monotonic() - start,
+        tool_version=__version__,
         processes_started=process.processes_started() - before + in_workers[0],
         abandoned_processes=process.abandoned_processes() + in_workers[1],
         engine=choice.to_dict(),

@@ -8,8 +8,9 @@ probing a small group of disks one after the other (a fork costs a few hundred m
 TCG guest: copy-on-write faults of the whole interpreter). A worker killed past its deadline
 takes only the disk it was probing with it; the rest of its group goes to a new worker.
 
-For each disk, the worker runs the probe plan and streams, as JSON lines on a pipe, what the plan's
-inputs were: each command's answer (a :class:`CommandResult`) and each kernel size it read.
+For each disk, the worker runs the probe plan and streams on a pipe (pickled records, each framed
+by its length) what the plan's inputs were: each command's answer (a :class:`CommandResult`) and
+each kernel size it read.
 The scan then runs the same plan again in this process over those answers (:class:`_Replay`), so
 the records are built exactly as the in-process plan builds them — and a worker that did not
 finish (killed past its deadline) gives the same records as a command that timed out today: the
@@ -17,9 +18,10 @@ answers up to the command in flight, that command timed out, the rest skipped.
 """
 
 
-import json
 import os
+import pickle
 import selectors
+import struct
 import time
 import typing
 from dataclasses import dataclass, field
@@ -32,36 +34,15 @@ from guestprobe.collect.process import CommandResult
 GRACE_S = 2.0  # beyond the probe timeout, before a silent worker is killed
 
 
-def _result_to_dict(command: "CommandResult") -> "dict[str, typing.Any]":
-    return {
-        "argv": list(command.argv),
-        "exit_status": command.exit_status,
-        "stdout": command.stdout.hex(),
-        "stderr": command.stderr.hex(),
-        "duration_s": command.duration_s,
-        "timed_out": command.timed_out,
-        "start_error": command.start_error,
-        "output_too_large": command.output_too_large,
-        "over_total_output": command.over_total_output,
-        "short_response": command.short_response,
-        "no_answer": command.no_answer,
-    }
+# the worker's messages, each pickled and framed by its length (the pipe joins this interpreter
+# and its own fork: records go across as they are, the answers' bytes without hex)
+BEGIN, SENDING, COMMAND, FAILED, KERNEL_CAPACITY, DONE = range(6)
+_FRAME = struct.Struct(">I")
 
 
-def _result_from_dict(data: "dict[str, typing.Any]") -> "CommandResult":
-    return CommandResult(
-        argv=tuple(data["argv"]),
-        exit_status=data["exit_status"],
-        stdout=bytes.fromhex(data["stdout"]),
-        stderr=bytes.fromhex(data["stderr"]),
-        duration_s=data["duration_s"],
-        timed_out=data["timed_out"],
-        start_error=data["start_error"],
-        output_too_large=data["output_too_large"],
-        over_total_output=data["over_total_output"],
-        short_response=data["short_response"],
-        no_answer=data["no_answer"],
-    )
+def _frame(kind: int, *values: "typing.Any") -> bytes:
+    data = pickle.dumps((kind, values), pickle.HIGHEST_PROTOCOL)
+    return _FRAME.pack(len(data)) + data
 
 
 def _worker(
@@ -79,11 +60,11 @@ def _worker(
     A disk in ``known`` was begun by a worker that died: its inputs up to the command that
     worker died sending are taken from there, not sent again. Its tools may keep
     ``output_share`` bytes of output, its share of the scan's total."""
-    out = os.fdopen(write_fd, "w", buffering=1)
+    out = os.fdopen(write_fd, "wb", buffering=0)
     process.limit_output(output_share)
 
-    def emit(**message: "typing.Any") -> None:
-        out.write(json.dumps(message) + "\n")
+    def emit(kind: int, *values: "typing.Any") -> None:
+        out.write(_frame(kind, *values))
 
     for index in group:
         disk = disks[index]
@@ -99,9 +80,9 @@ def _worker(
             if commands:
                 command = commands.pop(0)
             else:
-                emit(sending=list(argv))
+                emit(SENDING, list(argv))
                 command = run(argv, timeout_s)
-            emit(command=_result_to_dict(command))
+            emit(COMMAND, command)
             return command
 
         def streamed_capacity(
@@ -109,22 +90,22 @@ def _worker(
             capacities: "list[tuple[int | None, int | None]]" = capacities,
         ) -> "tuple[int | None, int | None]":
             size = capacities.pop(0) if capacities else capacity()
-            emit(kernel_capacity=list(size))
+            emit(KERNEL_CAPACITY, tuple(size))
             return size
 
         started, abandoned = process.processes_started(), process.abandoned_processes()
         output_left = process.output_left()
-        emit(begin=index)
+        emit(BEGIN, index)
         try:
             probe_disk(disk, options, streamed_run, streamed_capacity)
         except Exception as exc:  # a bug: the worker dies, and the parent is told why
-            emit(failed=f"{type(exc).__name__}: {exc}"[:200])
+            emit(FAILED, f"{type(exc).__name__}: {exc}"[:200])
             raise
         emit(
-            done=True,
-            processes=process.processes_started() - started,
-            abandoned=process.abandoned_processes() - abandoned,
-            output=output_left - process.output_left(),
+            DONE,
+            process.processes_started() - started,
+            process.abandoned_processes() - abandoned,
+            output_left - process.output_left(),
         )
     out.close()
 
@@ -336,31 +317,29 @@ def _take(worker: "_Worker", data: bytes, patience: float) -> "list[_DiskRun]":
     """Take the worker's messages; the disks it finished with them."""
     worker.deadline = time.monotonic() + patience  # the worker is alive and answering
     worker.buffer += data
-    if b"\n" not in data:  # a long message, still coming: not searched again and again
-        return []
-    *lines, rest = worker.buffer.split(b"\n")
-    worker.buffer = bytearray(rest)
     finished = []
-    for line in lines:
-        message = json.loads(line.decode())
-        if "begin" in message:
-            worker.runs.append(_DiskRun(message["begin"]))
+    while len(worker.buffer) >= _FRAME.size:
+        (size,) = _FRAME.unpack_from(worker.buffer)
+        if len(worker.buffer) < _FRAME.size + size:  # a long message, still coming
+            break
+        kind, values = pickle.loads(bytes(worker.buffer[_FRAME.size : _FRAME.size + size]))
+        del worker.buffer[: _FRAME.size + size]
+        if kind == BEGIN:
+            worker.runs.append(_DiskRun(*values))
             continue
         current = worker.runs[-1]
-        if "sending" in message:
-            current.in_flight = (message["sending"], time.monotonic())
-        elif "command" in message:
-            current.commands.append(_result_from_dict(message["command"]))
+        if kind == SENDING:
+            current.in_flight = (values[0], time.monotonic())
+        elif kind == COMMAND:
+            current.commands.append(values[0])
             current.in_flight = None
-        elif "failed" in message:
-            current.failed = message["failed"]
-        elif "kernel_capacity" in message:
-            current.capacities.append(tuple(message["kernel_capacity"]))  # type: ignore[arg-type]
-        elif "done" in message:
+        elif kind == FAILED:
+            current.failed = values[0]
+        elif kind == KERNEL_CAPACITY:
+            current.capacities.append(values[0])
+        elif kind == DONE:
             current.done = True
-            current.processes = message["processes"]
-            current.abandoned = message["abandoned"]
-            current.output = message["output"]
+            current.processes, current.abandoned, current.output = values
             finished.append(current)
     return finished
 

@@ -11,7 +11,7 @@ from typing import Any, Callable, List
 from guestprobe import __version__
 from guestprobe.classify.paths import group_paths
 from guestprobe.collect.scan import DISK_PROBED, Collection
-from guestprobe.document.codec import check_record
+from guestprobe.document.codec import load
 from guestprobe.document.model import DiskReport, LogicalUnit, Report, ScanSummary, Tool
 from guestprobe.errors import BadInputError
 
@@ -110,5 +110,10 @@ def collection_from_document(document: "Any") -> "Collection":
             f"report has {len(raw['disks']):,} disks, more than the {MAX_DISKS:,} guestprobe "
             "judges; refused"
         )
-    check_record(Collection, raw, "report")
-    return Collection.from_dict(raw)
+    return read_collection(raw, "report")
+
+
+def read_collection(raw: "Any", where: str = "collection") -> "Collection":
+    """The raw collection (a bundle's collection.json, a report's parts) as typed records,
+    checked in the same walk: BadInputError naming the field otherwise."""
+    return load(Collection, raw, where)

@@ -2,15 +2,17 @@
 
 :func:`load` checks JSON data against a dataclass's annotations and builds the record in the same
 walk; :class:`Record` gives a dataclass ``to_dict()`` (its fields, in order) and a validated
-``from_dict()``. Every record of the report (:mod:`guestprobe.document.model`) is one, and the
-collector's records are checked by :func:`check_record` before their own ``from_dict``.
+``from_dict()``. Every record of the report (:mod:`guestprobe.document.model`) is one; the
+collector's raw collection (``collect.scan.Collection``) is built by :func:`load` too, and the few
+collector records with a ``from_dict`` of their own are checked by :func:`check_record` first.
 
 Type checks of a saved report's raw records against the dataclasses that will hold them.
 
 A report read back (``guestprobe report``, ``compare``) is rebuilt into the collector's dataclasses
-(``Collection.from_dict``) and decoded and judged again. Every field is checked first against the
-annotation of the dataclass field it fills (``"int | None"``, ``"list[dict[str, str]]"``,
-``"BlockDisk"``, ...), so a value of the wrong JSON type is refused with one line naming it
+(``document.build.read_collection``) and decoded and judged again. Each field is checked
+against the annotation of the dataclass field it fills (``"int | None"``,
+``"list[dict[str, str]]"``, ``"BlockDisk"``, ...), so a value of the wrong JSON type is refused
+with one line naming it
 (``disks[2].inventory.size_bytes: a string, expected int | None``) instead of failing deep in a
 decoder. Hex fields (raw responses, sysfs pages) must be hex, and no longer than what a scan
 keeps of one answer. The annotations are read once per record class: each field's checker is
@@ -402,7 +404,7 @@ def plain(value: "Any") -> "Any":
     return value
 
 
-_NAMES: "Dict[type, Tuple[str, ...]]" = {}
+_NAMES: "Dict[type, Tuple[Tuple[str, bool, bool], ...]]" = {}
 
 
 class Record:
@@ -414,19 +416,25 @@ class Record:
     OMIT_NONE: "ClassVar[Tuple[str, ...]]" = ()
     OMIT_EMPTY: "ClassVar[Tuple[str, ...]]" = ()
 
-    def to_dict(self) -> "Dict[str, Any]":
+    def to_dict(self, skip: "str | None" = None) -> "Dict[str, Any]":
+        """The fields in order as JSON-ready data (but ``skip``, which the caller fills)."""
         cls = type(self)
         names = _NAMES.get(cls)
         if names is None:
-            names = _NAMES[cls] = tuple(f.name for f in fields(cls))
+            names = _NAMES[cls] = tuple(
+                (f.name, f.name in cls.OMIT_NONE, f.name in cls.OMIT_EMPTY) for f in fields(cls)
+            )
         out: "Dict[str, Any]" = {}
-        for name in names:
-            value = getattr(self, name)
-            if (value is None and name in self.OMIT_NONE) or (
-                not value and name in self.OMIT_EMPTY
-            ):
+        for name, omit_none, omit_empty in names:
+            if name == skip:
                 continue
-            out[name] = plain(value)
+            value = getattr(self, name)
+            if type(value) in _JSON_SCALARS:
+                if (omit_none and value is None) or (omit_empty and not value):
+                    continue
+                out[name] = value
+            elif not (omit_empty and not value):
+                out[name] = plain(value)
         return out
 
     @classmethod

@@ -85,29 +85,24 @@ def read_input_file(path: str) -> bytes:
         os.close(fd)
 
 
-def json_depth_exceeds(value: "Any", limit: int) -> bool:
-    """Whether ``value`` (parsed JSON) nests containers deeper than ``limit``; no recursion."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
+def _refusal(value: "Any", limit: int) -> "str | None":
+    """Why parsed JSON ``value`` is refused, or None: containers nested deeper than ``limit``, or
+    a number too large for a float (``1e999``: the parser makes it infinite). No recursion: one
+    level of containers at a time."""
+    level = [value] if type(value) in (dict, list) else []
+    depth = 1
+    while level:
         if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
+            return f"JSON nested deeper than {limit} levels"
+        values = [v for item in level for v in (item.values() if type(item) is dict else item)]
+        if math.inf in values or -math.inf in values:
+            return _HUGE
+        level = [v for v in values if type(v) is dict or type(v) is list]
+        depth += 1
+    return None
 
 
-class _NotJson(ValueError):
-    """A number JSON does not have (``NaN``, ``Infinity``, ``1e999``)."""
-
-
-def _no_constant(name: str) -> float:
-    raise _NotJson(f"{name} is not a JSON number")
+_HUGE = "not valid JSON (a number too large for a float)"
 
 
 def _finite(text: str) -> float:
@@ -115,6 +110,14 @@ def _finite(text: str) -> float:
     if not math.isfinite(number):
         raise _NotJson(f"{text[:20]} is too large a number")
     return number
+
+
+class _NotJson(ValueError):
+    """A constant JSON does not have (``NaN``, ``Infinity``)."""
+
+
+def _no_constant(name: str) -> float:
+    raise _NotJson(f"{name} is not a JSON number")
 
 
 def load_json(data: bytes, what: str) -> "Any":
@@ -129,7 +132,7 @@ def load_json(data: bytes, what: str) -> "Any":
             "a report may hold; refused"
         )
     try:
-        value = json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+        value = json.loads(data, parse_constant=_no_constant)
     except _NotJson as exc:
         raise BadInputError(f"{what}: not valid JSON ({exc})") from None
     except (UnicodeDecodeError, ValueError):
@@ -138,6 +141,12 @@ def load_json(data: bytes, what: str) -> "Any":
         raise BadInputError(f"{what}: JSON nested too deeply") from None
     except MemoryError:
         raise BadInputError(f"{what}: too large to read") from None
-    if json_depth_exceeds(value, MAX_JSON_DEPTH):
-        raise BadInputError(f"{what}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    refusal = _HUGE if value in (math.inf, -math.inf) else _refusal(value, MAX_JSON_DEPTH)
+    if refusal is _HUGE:  # parsed again, each number checked, to name it
+        try:
+            json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+        except _NotJson as exc:
+            raise BadInputError(f"{what}: not valid JSON ({exc})") from None
+    if refusal is not None:
+        raise BadInputError(f"{what}: {refusal}")
     return value

@@ -217,8 +217,9 @@ class DiskReport(Record):
     verdicts: "List[Verdict]" = field(default_factory=list)
 
     def to_dict(self) -> "Dict[str, Any]":
-        out = Record.to_dict(self)
+        out = Record.to_dict(self, skip="probes")
         out["probes"] = [{"id": f"{self.name}/{p.name}", **p.to_dict()} for p in self.probes]
+        out["verdicts"] = out.pop("verdicts")  # in field order: after the probes
         return out
 
     @classmethod

@@ -8,6 +8,7 @@ import json
 import os
 import stat
 import tarfile
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from guestprobe.bundle.archive import (
     is_bundle,
     read_bundle,
 )
+from guestprobe.collect.platform import PlatformFacts
 from guestprobe.errors import BadInputError, ExitStatus
 from guestprobe.report.output import write_atomically
 
@@ -31,8 +33,14 @@ DOCUMENT = {
 }
 
 
+def versions_of(document: dict) -> "Any":
+    """The versions record of a report document (its platform facts, its schema)."""
+    platform = PlatformFacts.from_dict(document["platform"])
+    return describe_versions(platform, document["schema_version"])
+
+
 def _bundle(document: dict = DOCUMENT) -> bytes:
-    return build_bundle(document, describe_versions(document))
+    return build_bundle(document, versions_of(document))
 
 
 def _tar_gz(files: "dict[str, bytes]") -> bytes:

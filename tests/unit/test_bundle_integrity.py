@@ -11,17 +11,17 @@ import hashlib
 import json
 
 import pytest
-from test_bundle_archive import DOCUMENT, _members, _tar_gz
+from test_bundle_archive import DOCUMENT, _members, _tar_gz, versions_of
 from test_bundle_cli import run_cli
 
-from guestprobe.bundle.archive import build_bundle, describe_versions, read_bundle
+from guestprobe.bundle.archive import build_bundle, read_bundle
 from guestprobe.errors import BadInputError
 
 KEY = b"cluster-7 shared key"
 
 
 def _keyed(key: "bytes | None" = KEY) -> bytes:
-    return build_bundle(DOCUMENT, describe_versions(DOCUMENT), {"method": "hmac-sha256"}, key=key)
+    return build_bundle(DOCUMENT, versions_of(DOCUMENT), {"method": "hmac-sha256"}, key=key)
 
 
 def _edited(data: bytes, strip_mac: bool = False) -> bytes:

@@ -7,10 +7,10 @@ from pathlib import Path
 from fakesys import MIXED, SATA_NVME
 
 from guestprobe.bundle.redact import redact_collection
-from guestprobe.collect.scan import Collection
 from guestprobe.decode.hexdump import dump_line_bytes, rewrite_hexdump
 from guestprobe.decode.persist import pr_key_offsets
 from guestprobe.decode.vpd import designator_spans
+from guestprobe.document.build import read_collection
 
 HOST = "db-node7.corp.example"
 IQN = "iqn.2003-01.org.linux-iscsi.db-node7:target1"
@@ -24,7 +24,7 @@ KEYS_DUMP = (
 
 def redacted_dict(collection: dict, key: bytes) -> dict:
     """The typed redaction of a collection given in its JSON form, in its JSON form."""
-    return redact_collection(Collection.from_dict(collection), key).to_dict()
+    return redact_collection(read_collection(collection), key).to_dict()
 
 
 def vpd83_designators(data: bytes) -> "list[tuple[int, int, bytes]]":

@@ -12,13 +12,13 @@ import tarfile
 from pathlib import Path
 
 from documents import build_document
+from test_bundle_archive import versions_of
 from test_bundle_redact import IQN, PORTAL_IP, SECRETS, _collection, redacted_dict
 
-from guestprobe.bundle.archive import build_bundle, describe_versions, read_bundle
+from guestprobe.bundle.archive import build_bundle, read_bundle
 from guestprobe.bundle.redact import redact_collection
-from guestprobe.collect.scan import Collection
 from guestprobe.decode.hexdump import dump_line_bytes
-from guestprobe.document.build import collection_from_document
+from guestprobe.document.build import collection_from_document, read_collection
 from guestprobe.pipeline import judge
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -34,7 +34,7 @@ def _example_collection(name: str) -> dict:
 
 
 def _redacted_document(collection: dict) -> dict:
-    return build_document(redact_collection(Collection.from_dict(collection), KEY), judge)
+    return build_document(redact_collection(read_collection(collection), KEY), judge)
 
 
 # -- finding 5: PR data --------------------------------------------------------------------------
@@ -56,7 +56,7 @@ def _with_key(collection: dict, old: bytes, new: bytes) -> dict:
 
 def test_redacted_foreign_reservation_keeps_type_and_scope():
     collection = _example_collection("foreign-reservation.tar.gz")
-    plain = build_document(Collection.from_dict(collection), judge)
+    plain = build_document(read_collection(collection), judge)
     redacted = _redacted_document(collection)
     before = plain["disks"][0]["facts"]["persistent_reservations"]["reservation"]["reservation"]
     after = redacted["disks"][0]["facts"]["persistent_reservations"]["reservation"]["reservation"]
@@ -214,7 +214,7 @@ def _walk_hex(value, out: "list[bytes]") -> None:
 def _bundle_text(collection: dict) -> str:
     """Every member of the bundle, and every raw byte in it, as text (latin-1)."""
     document = _redacted_document(collection)
-    data = build_bundle(document, describe_versions(document), {"method": "hmac-sha256"})
+    data = build_bundle(document, versions_of(document), {"method": "hmac-sha256"})
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         members = {m.name: tar.extractfile(m).read() for m in tar}
     raw: "list[bytes]" = []
@@ -293,7 +293,7 @@ def test_nvme_identify_bytes_redacted_in_place():
     changed = [i for i in range(4096) if old[i] != new[i]]
     assert changed and all(4 <= i < 24 or 768 <= i < 1024 for i in changed)
     assert new[768:772] == b"nqn." and b"NVMESER1" not in new
-    document = build_document(Collection.from_dict(redacted), judge)
+    document = build_document(read_collection(redacted), judge)
     nvme = next(d for d in document["disks"] if d["name"] == "nvme1n1")
     assert nvme["transport"]["kind"] == "nvme"
     assert nvme["facts"]["identity"]["product"] == "QEMU NVMe Ctrl"

@@ -1,7 +1,7 @@
 """Redaction of the typed records gives the very bytes the dict redaction of main (0da65dc) gave.
 
 ``tests/fixtures/redacted-collections.json.gz`` was written with that code, before redaction
-moved to the records: for each sample, ``Collection.from_dict(redact_collection(
+moved to the records: for each sample, ``read_collection(redact_collection(
 collection.to_dict(), b"fixture-key")).to_dict()``. The samples: the four unredacted example
 bundles; foreign-reservation with its PR IN answers as sg_persist 1.37 prints them (the header
 as text, the dump padded to column 60); the captured pages of ``test_bundle_redact`` alone,
@@ -21,7 +21,7 @@ import pytest
 from guestprobe.bundle.archive import read_bundle
 from guestprobe.bundle.redact import redact_collection
 from guestprobe.collect.scan import Collection
-from guestprobe.document.build import collection_from_document
+from guestprobe.document.build import collection_from_document, read_collection
 
 TOP = Path(__file__).resolve().parents[2]
 FIXTURE = TOP / "tests" / "fixtures" / "redacted-collections.json.gz"
@@ -35,7 +35,7 @@ def _json(collection: "Collection") -> str:
 
 def _input(name: str) -> "Collection":
     if "input" in SAMPLES[name]:
-        return Collection.from_dict(copy.deepcopy(SAMPLES[name]["input"]))
+        return read_collection(copy.deepcopy(SAMPLES[name]["input"]))
     report = read_bundle((TOP / "examples" / f"{name}.tar.gz").read_bytes()).report
     return collection_from_document(report)
 

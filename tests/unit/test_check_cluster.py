@@ -5,9 +5,9 @@ other because one initiator serves them."""
 
 import struct
 
-from test_compare import LU_A, LU_B, LU_C, _disk, _node
+from test_compare import LU_A, LU_B, LU_C, _disk, _node, compare_nodes
 
-from guestprobe.bundle.compare import compare_nodes, render_comparison
+from guestprobe.bundle.compare import render_comparison
 from guestprobe.check.cluster import LU_CODES
 
 VF = {n: b"VF1A2B0" + str(n).encode() for n in range(10)}
@@ -17,19 +17,25 @@ def _held(disk: dict, holder: "bytes | None", keys: "list[bytes]" = ()) -> dict:
     """``disk`` whose READ KEYS lists ``keys`` (and the holder) and READ RESERVATION ``holder``."""
     pr = disk["facts"]["persistent_reservations"]
     keys = list(keys) + ([holder] if holder and holder not in keys else [])
-    pr["keys"] = {"keys_hex": [k.hex() for k in keys]}
-    pr["reservation"] = {"reservation": None if holder is None else {
-        "key_hex": holder.hex(), "type_name": "write_exclusive_registrants_only"}}
+    pr["keys"] = {"generation": 1, "keys": [int(k.hex(), 16) for k in keys],
+                  "keys_hex": [k.hex() for k in keys], "truncated": False}
+    pr["reservation"] = {"generation": 1, "truncated": False, "reservation": None
+                         if holder is None else {
+        "key": int(holder.hex(), 16), "key_hex": holder.hex(), "scope": 0, "scope_name": "lu",
+        "type_code": 6, "type_name": "write_exclusive_registrants_only"}}
     return disk
 
 
 def _full_status(disk: dict, *registrations: "tuple[bytes, str, str]") -> dict:
     """READ FULL STATUS facts: (key, iSCSI name, ISID) per registration."""
-    disk["facts"]["pr_full_status"] = {"outcome": "ok", "decoded": {"registrations": [
-        {"key_hex": key.hex(), "reservation_holder": False, "all_tg_pt": False,
-         "relative_target_port": 1,
-         "transport_id": {"protocol": "iscsi", "initiator": name, "isid": isid}}
-        for key, name, isid in registrations]}}
+    disk["facts"]["pr_full_status"] = {"outcome": "ok", "evidence": [], "decoded": {
+        "generation": 1, "truncated": False, "registrations": [
+            {"key": int(key.hex(), 16), "key_hex": key.hex(), "reservation_holder": False,
+             "all_tg_pt": False, "scope": None, "type_code": None, "type_name": None,
+             "relative_target_port": 1,
+             "transport_id": {"protocol_id": 5, "protocol": "iscsi", "format_code": 0,
+                              "initiator": name, "isid": isid, "raw_hex": ""}}
+            for key, name, isid in registrations]}}
     return disk
 
 
@@ -113,10 +119,10 @@ def test_full_status_shows_two_nodes_behind_one_initiator():
 
 def _on_host(node, host: str, kind: str = "iscsi-block", socket: "str | None" = None):
     node.host = host
-    node.document["host_join"] = {"disks": {d["name"]: {"disk": {
+    node.report.host_join = {"disks": {d.name: {"disk": {
         "target_dev": "sda", "kind": kind, "passthrough": True,
         "reservations": {"enabled": True, "managed": socket is None, "socket_path": socket}}}
-        for d in node.document["disks"]}}
+        for d in node.report.disks}}
     return node
 
 
@@ -150,3 +156,26 @@ def test_compare_records_which_host_view_joined_each_node(capsys, tmp_path):
     assert status == 0, err
     assert {n["name"]: n["host"] for n in json.loads(out)["nodes"]} == {
         "node2": host, "node1": None}
+
+
+def test_the_comparison_reads_back_as_it_was_written():
+    """compare --json's record (holders, full-status registrations, a joined host disk) read
+    back from its JSON gives the same JSON, and the text of the one is the text of the other."""
+    from guestprobe.bundle.compare import compare_nodes as typed_compare
+    from guestprobe.document.compare import Comparison
+
+    host_iqn = "iqn.2008-11.org.linux-kvm"
+    nodes = [_on_host(_node(h, [_full_status(_held(_disk("sdb", LU_A), VF[n], [VF[0], VF[1]]),
+                                             (VF[n], host_iqn, f"23d00000000{n}")),
+                                _disk("sdc", LU_B)]), "hostA.json", socket="/run/pr.sock")
+             for n, h in enumerate(("n1", "n2"))]
+    comparison = typed_compare(nodes, cluster_id=6699)
+    written = comparison.to_dict()
+    assert written["logical_units"][0]["paths"]["n1"][0]["registrations"][0]["initiator"] == (
+        f"iscsi {host_iqn}")
+    assert written["logical_units"][0]["host_disks"]["n1"][0]["host"] == "hostA.json"
+    assert {h["key_hex"] for h in written["logical_units"][0]["holders"]} == {
+        VF[0].hex(), VF[1].hex()}
+    read = Comparison.from_dict(written)
+    assert read.to_dict() == written
+    assert render_comparison(read) == render_comparison(comparison)

@@ -1,16 +1,21 @@
 """The cluster comparison on the reports of two and three nodes."""
 
 
+import copy
+import functools
+from pathlib import Path
+
 import pytest
 
-from guestprobe.bundle.compare import (
-    NodeReport,
-    compare_nodes,
-    render_comparison,
-    report_fingerprint,
-)
-from guestprobe.check.cluster import judge_coordinator_disks, path_pr_state
+from guestprobe import pipeline
+from guestprobe.bundle import compare
+from guestprobe.bundle.compare import NodeReport, render_comparison, report_fingerprint
+from guestprobe.check import cluster
+from guestprobe.check.cluster import judge_coordinator_disks
+from guestprobe.document.model import DiskReport, Report
 from guestprobe.errors import BadInputError
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 LU_A = "naa.6001405aaaaaaaaaaaaaaaaaaaaaaaaa"
 LU_B = "naa.6001405bbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -36,6 +41,40 @@ def _disk(name: str, lu: "str | None", keys: str = "ok", fencing: "str | None" =
     }
 
 
+@functools.lru_cache(maxsize=None)
+def _template() -> "dict":
+    """A whole judged report (an example's) whose first disk every test disk starts from."""
+    return pipeline.rejudge(str(EXAMPLES / "two-paths.tar.gz"))[1].to_dict()
+
+
+def _merged(base: "dict", part: "dict") -> "dict":
+    """``base`` with ``part``'s values, object by object."""
+    out = dict(base)
+    for key, value in part.items():
+        both = isinstance(value, dict) and isinstance(base.get(key), dict)
+        out[key] = _merged(base[key], value) if both and value else value
+    return out
+
+
+def _typed_disk(disk: "dict") -> "DiskReport":
+    """A test disk (the facts it cares about) as a whole typed disk: the template's, with no
+    PR facts and no verdicts but those given."""
+    base = copy.deepcopy(_template()["disks"][0])
+    base["facts"]["persistent_reservations"].update(
+        keys=None, reservation=None, veritas_keys=[], registered_key_count=None)
+    base["facts"]["pr_full_status"] = {"decoded": None, "outcome": None, "evidence": []}
+    base["probes"] = []
+    return DiskReport.from_dict(_merged(base, dict(disk, inventory=base["inventory"])))
+
+
+def _typed(document: "dict") -> "Report":
+    whole = dict(_template(), disks=[], platform=dict(
+        _template()["platform"], hostname=document["platform"]["hostname"]))
+    report = Report.from_dict(whole)
+    report.disks = [_typed_disk(disk) for disk in document["disks"]]
+    return report
+
+
 def _node(host: "str | None", disks: "list[dict]", source: "str | None" = None) -> "NodeReport":
     document = {
         "schema_version": "1.0",
@@ -43,7 +82,16 @@ def _node(host: "str | None", disks: "list[dict]", source: "str | None" = None) 
         "scan": {"started_at": "2026-11-28T02:00:00+00:00"},
         "disks": disks,
     }
-    return NodeReport(source or f"{host}.json", document, report_fingerprint(document))
+    return NodeReport(source or f"{host}.json", _typed(document), report_fingerprint(document))
+
+
+def compare_nodes(nodes: "list[NodeReport]", cluster_id: "int | None" = None) -> "dict":
+    """The comparison as ``compare --json`` prints it (render_comparison reads it back)."""
+    return compare.compare_nodes(nodes, cluster_id).to_dict()
+
+
+def path_pr_state(disk: "dict") -> "dict":
+    return cluster.path_pr_state(_typed_disk(disk)).to_dict()
 
 
 def test_two_nodes_one_lu_missing_on_one():

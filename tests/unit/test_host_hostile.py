@@ -377,7 +377,7 @@ def test_compare_notes_say_the_host_view_was_redacted(tmp_path):
                       load_host_file(host))
     assert any("host view redacted with the bundle's key" in n for n in node.notes), node.notes
     assert node.notes[0].startswith("host host-")  # the domain's name, redacted
-    text = json.dumps(node.document)
+    text = json.dumps(node.report.to_dict())
     assert not [s for s in _secrets(document) if s in text]
 
 

@@ -183,7 +183,7 @@ def test_default_bundle_name_is_a_file_name_whatever_the_host_name():
     from guestprobe.bundle.archive import default_bundle_name as _default_bundle_name
 
     for host in ("../../etc/cron.d/x", "a/b", "..", "\x1b[2J", ""):
-        name = _default_bundle_name({"platform": {"hostname": host}, "generated_at": "2026"})
+        name = _default_bundle_name(host, "2026")
         assert "/" not in name and name.startswith("guestprobe-") and "\x1b" not in name, name
 
 
