@@ -83,10 +83,11 @@ def check_distinct_nodes(nodes: "list[NodeReport]") -> None:
 
 def _host_disk(node: "NodeReport", disk: "DiskReport") -> "JoinedHostDisk | None":
     """The host disk (``--host``) this node's disk was joined with, and which host it is on."""
-    joined = ((node.report.host_join or {}).get("disks") or {}).get(disk.name)
-    if not joined or not isinstance(joined.get("disk"), dict) or node.host is None:
+    join = node.report.host_join
+    joined = join.disks.get(disk.name) if join is not None else None
+    if joined is None or node.host is None:
         return None
-    return JoinedHostDisk.of(node.host, joined["disk"])
+    return JoinedHostDisk.of(node.host, joined.disk)
 
 
 @dataclass

@@ -119,10 +119,16 @@ def test_full_status_shows_two_nodes_behind_one_initiator():
 
 def _on_host(node, host: str, kind: str = "iscsi-block", socket: "str | None" = None):
     node.host = host
-    node.report.host_join = {"disks": {d.name: {"disk": {
-        "target_dev": "sda", "kind": kind, "passthrough": True,
-        "reservations": {"enabled": True, "managed": socket is None, "socket_path": socket}}}
-        for d in node.report.disks}}
+    from guestprobe.document.host import HostJoin, JoinedDisk
+
+    node.report.host_join = HostJoin(
+        source=host, host_redacted=False, domain=None, domain_facts={}, weak_only=False,
+        matches=[], unmatched_guest_disks=[], unmatched_host_disks=[], conflicts=[],
+        disks={d.name: JoinedDisk(disk={
+            "target_dev": "sda", "kind": kind, "passthrough": True,
+            "reservations": {"enabled": True, "managed": socket is None,
+                             "socket_path": socket}}, matched_by="serial", key="s")
+            for d in node.report.disks})
     return node
 
 
