@@ -84,8 +84,8 @@ def check_distinct_nodes(nodes: "list[NodeReport]") -> None:
 def _host_disk(node: "NodeReport", disk: "DiskReport") -> "JoinedHostDisk | None":
     """The host disk (``--host``) this node's disk was joined with, and which host it is on."""
     join = node.report.host_join
-    joined = join.disks.get(disk.name) if join is not None else None
-    if joined is None or node.host is None:
+    joined = None if join is None else join.disks.get(disk.name)
+    if joined is None or not joined.disk or node.host is None:
         return None
     return JoinedHostDisk.of(node.host, joined.disk)
 

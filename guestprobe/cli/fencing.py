@@ -27,10 +27,11 @@ def progress(step: "Any", number: "list[int]") -> None:
     )
 
 
-def _emit_fencing(document: "dict[str, Any]", as_json: bool, output: "str | None") -> None:
+def _emit_fencing(document: "Any", as_json: bool, output: "str | None") -> None:
+    """The fencing-test report (a document.fencing.FencingDocument): JSON or the table."""
     from guestprobe.fencing.report import render_table
 
-    emit(document, as_json, output, render_table)
+    emit(document.to_dict(), as_json, output, lambda _: render_table(document))
 
 
 def _refusal_line(reasons: "list[Any]") -> str:
@@ -118,8 +119,8 @@ def _test(run: "Any", as_json: bool, output: "str | None") -> None:
     _emit_fencing(done.document, as_json, output)
     for left in done.leftovers:
         click.echo(
-            f"guestprobe: LEFT on {left['device']}: {left['what']} {left['key'] or ''}; "
-            f"remove with: {' ; '.join(left['commands'])}",
+            f"guestprobe: LEFT on {left.device}: {left.what} {left.key or ''}; "
+            f"remove with: {' ; '.join(left.commands)}",
             err=True,
         )
     if done.outcome.exit_status:

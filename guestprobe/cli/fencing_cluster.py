@@ -73,7 +73,7 @@ def fencing_node(step, lu, run_id, node, nodes, holder, victim, record_file, con
     with SignalGuard() as guard:
         record = NodeStep(step, run, located, timeout_s=timeout_s, guard=guard,
                           on_step=lambda s: progress(s, counter)).execute()  # fmt: skip
-    _finish(record, record_file, as_json)
+    _finish(record.to_dict(), record_file, as_json)
 
 
 def _finish(record: "dict[str, Any]", record_file: str, as_json: bool) -> None:
@@ -123,6 +123,7 @@ def fencing_cluster(records, run_id, as_json, output):
     every node. Exit 0: fencing proven; 9: a step failed, the nodes cannot fence each other or
     something is left (the commands that remove it are printed); 10: a node refused the LU.
     """
+    from guestprobe.document.fencing import NodeRecord, is_node_record
     from guestprobe.document.inputs import load_json, read_input_file
     from guestprobe.errors import BadInputError
     from guestprobe.fencing.crossnode import judge, render_table
@@ -139,10 +140,11 @@ def fencing_cluster(records, run_id, as_json, output):
             record = load_json(line, f"{name}:{number}")  # strict JSON, depth capped
             if not isinstance(record, dict):
                 raise BadInputError(f"{name}:{number}: not a JSON record")
-            lines.append(record)
-    document = judge(lines, run_id)
-    emit(document, as_json, output, render_table)
-    verdict = document["verdict"]
-    if verdict["exit_status"]:
-        click.echo(f"guestprobe: fencing-cluster: {verdict['code']}: {verdict['text']}", err=True)
-        sys.exit(verdict["exit_status"])
+            if is_node_record(record):  # another node's record: data, checked
+                lines.append(NodeRecord.from_dict(record, f"{name}:{number}"))
+    judged = judge(lines, run_id)
+    emit(judged.to_dict(), as_json, output, lambda _: render_table(judged))
+    verdict = judged.verdict
+    if verdict.exit_status:
+        click.echo(f"guestprobe: fencing-cluster: {verdict.code}: {verdict.text}", err=True)
+        sys.exit(verdict.exit_status)

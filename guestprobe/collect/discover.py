@@ -105,6 +105,11 @@ class BlockDisk:
         return [link for link in self.udev_links if link.startswith("/dev/disk/by-path/")]
 
     @property
+    def logical_block_size(self) -> "int | None":
+        """The kernel's logical block size (queue/logical_block_size), None: not read."""
+        return self.queue.get("logical_block_size")
+
+    @property
     def scsi_device(self) -> str:
         """The node SCSI commands go to: /dev/sgN where there is one (lighter than the disk)."""
         return self.sg_path or self.dev_path

@@ -34,6 +34,8 @@ from typing import Any
 from guestprobe.collect import process
 from guestprobe.collect.probe import ProbeOptions, Runner
 from guestprobe.decode.persist import key_hex
+from guestprobe.document.fencing import NODE_KIND, NodeRecord
+from guestprobe.document.model import DiskReport
 from guestprobe.fencing import proof, prout
 from guestprobe.fencing.keys import NodeKeys
 from guestprobe.fencing.preflight import (
@@ -65,7 +67,7 @@ from guestprobe.fencing.sequence import (
 )
 from guestprobe.fencing.signals import Interrupted, SignalGuard
 
-KIND = "fencing-node"
+KIND = NODE_KIND
 SCHEMA_VERSION = 1
 HOLDER, PREEMPTED, BYSTANDER = "holder", "preempted", "bystander"
 STEPS = (
@@ -191,7 +193,7 @@ def locate(
     udev: "Any" = None,
     full: bool = False,
     force: bool = False,
-    scan: "Callable[..., dict[str, dict[str, Any]]]" = gather,
+    scan: "Callable[..., dict[str, DiskReport]]" = gather,
 ) -> "Located":
     """Find this node's paths to ``run.lu`` by designator; the first (by kernel name) is used.
 
@@ -206,7 +208,7 @@ def locate(
         return Located(None, refusals=tuple(found))
     chosen = min(paths, key=lambda p: p.name)
     disk = discoverer.describe(chosen.name)
-    block_size = (disk.queue.get("logical_block_size") if disk is not None else None) or 512
+    block_size = (disk.logical_block_size if disk is not None else None) or 512
     path = PrPath(TARGET, chosen.device, chosen.dev_path, run.key, block_size)
     others = tuple(p for p in paths if p.name != chosen.name)
     if not full:
@@ -248,84 +250,78 @@ class NodeStep:
                            timeout_s=self.timeout_s, on_step=self.on_step,
                            guard=self.guard)  # fmt: skip
 
-    def execute(self) -> "dict[str, Any]":
+    def execute(self) -> "NodeRecord":
         """Run the step; its record (``status``: pass, fail, refused, interrupted, error)."""
         record = self._record()
         if self.located.refusals or self.located.path is None:
-            record["status"] = "refused"
+            record.status = "refused"
             return record
         if self.step == "preflight":
-            record["status"] = PASS
+            record.status = PASS
             return record
         test = self._test()
         if self.step == "cleanup":
             result = test.cleanup_only([self.run.key])
-            record["cleanup"] = {
+            record.cleanup = {
                 "leftovers": result.leftovers,
                 "keys_after": _hex(result.keys_after),
                 "reservation_after": result.reservation_after,
             }
-            record["steps"] = [s.to_dict() for s in result.steps]
+            record.steps = [s.record() for s in result.steps]
             clean = result.keys_after is not None and not result.leftovers
-            record["status"] = PASS if clean else FAIL
+            record.status = PASS if clean else FAIL
             return self._finish(record)
         try:
             try:
                 test.send_planned(plan(self.step, self.located.path, self.run))
                 self.guard.check()
             except Exception as exc:  # a bug: clean this node up, then report it
-                record["error"] = f"{type(exc).__name__}: {exc}"
+                record.error = f"{type(exc).__name__}: {exc}"
         except (Interrupted, KeyboardInterrupt) as exc:
-            record["interrupted"] = exc.name if isinstance(exc, Interrupted) else "SIGINT"
+            record.interrupted = exc.name if isinstance(exc, Interrupted) else "SIGINT"
         steps = list(test.result.steps)
-        if (record["error"] or record["interrupted"]) and self.step in WRITES_PR:
+        if (record.error or record.interrupted) and self.step in WRITES_PR:
             self.guard.hold()
             result = self._test().cleanup_only([self.run.key])
-            record["cleanup"] = {"leftovers": result.leftovers,
-                                 "keys_after": _hex(result.keys_after)}  # fmt: skip
+            record.cleanup = {"leftovers": result.leftovers,
+                              "keys_after": _hex(result.keys_after)}  # fmt: skip
             steps += result.steps
-        record["steps"] = [s.to_dict() for s in steps]
-        if record["interrupted"]:
-            record["status"] = "interrupted"
-        elif record["error"]:
-            record["status"] = "error"
+        record.steps = [s.record() for s in steps]
+        if record.interrupted:
+            record.status = "interrupted"
+        elif record.error:
+            record.status = "error"
         else:
             failed = any(s.status == FAIL for s in steps)
-            record["status"] = FAIL if failed else PASS
+            record.status = FAIL if failed else PASS
         return self._finish(record)
 
-    def _finish(self, record: "dict[str, Any]") -> "dict[str, Any]":
-        record["duration_s"] = round(time.monotonic() - self.started, 3)
+    def _finish(self, record: "NodeRecord") -> "NodeRecord":
+        record.duration_s = round(time.monotonic() - self.started, 3)
         return record
 
-    def _record(self) -> "dict[str, Any]":
+    def _record(self) -> "NodeRecord":
         run, located = self.run, self.located
         path = located.path
-        return {
-            "kind": KIND,
-            "schema_version": SCHEMA_VERSION,
-            "step": self.step,
-            "run_id": run.keys.run_id,
-            "lu": run.lu,
-            "node": run.node,
-            "nodes": run.keys.nodes,
-            "holder": run.holder,
-            "victim": run.victim,
-            "role": run.role,
-            "key": key_hex(run.key),
-            "host": socket.gethostname(),
-            "device": None if path is None else path.device,
-            "dev_path": None if path is None else path.dev_path,
-            "other_paths": [p.dev_path for p in located.others],
-            "preflight": None if located.facts is None else located.facts.to_dict(),
-            "refusals": [r.to_dict() for r in located.refusals],
-            "steps": [],
-            "status": None,
-            "error": None,
-            "interrupted": None,
-            "cleanup": None,
-            "duration_s": 0.0,
-        }
+        return NodeRecord(
+            kind=KIND,
+            schema_version=SCHEMA_VERSION,
+            step=self.step,
+            run_id=run.keys.run_id,
+            lu=run.lu,
+            node=run.node,
+            nodes=run.keys.nodes,
+            holder=run.holder,
+            victim=run.victim,
+            role=run.role,
+            key=key_hex(run.key),
+            host=socket.gethostname(),
+            device=None if path is None else path.device,
+            dev_path=None if path is None else path.dev_path,
+            other_paths=[p.dev_path for p in located.others],
+            preflight=None if located.facts is None else located.facts.record(),
+            refusals=list(located.refusals),
+        )
 
 
 def _hex(keys: "list[int] | None") -> "list[str] | None":

@@ -16,8 +16,7 @@
 """
 
 
-from dataclasses import dataclass
-
+from guestprobe.document.fencing import Outcome
 from guestprobe.errors import ExitStatus
 from guestprobe.fencing.preflight import Refusal
 from guestprobe.fencing.sequence import FAIL, TEST, UNSUPPORTED, FencingResult
@@ -25,14 +24,7 @@ from guestprobe.fencing.sequence import FAIL, TEST, UNSUPPORTED, FencingResult
 SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
 
 
-@dataclass(frozen=True)
-class FencingOutcome:
-    code: str
-    text: str
-    exit_status: int
-
-    def to_dict(self) -> "dict[str, object]":
-        return {"code": self.code, "text": self.text, "exit_status": self.exit_status}
+FencingOutcome = Outcome  # code, text, exit status
 
 
 def refused(refusals: "list[Refusal]") -> "FencingOutcome":
@@ -42,8 +34,8 @@ def refused(refusals: "list[Refusal]") -> "FencingOutcome":
 def _cleanup_text(result: "FencingResult") -> str:
     if result.leftovers:
         what = "; ".join(
-            f"{left['what']} {('0x' + left['key']) if left['key'] else ''} on {left['device']}"
-            f" (remove with: {' ; '.join(left['commands'])})"
+            f"{left.what} {('0x' + left.key) if left.key else ''} on {left.device}"
+            f" (remove with: {' ; '.join(left.commands)})"
             for left in result.leftovers
         )
         return f"cleanup left: {what}"
@@ -89,9 +81,10 @@ def judge(result: "FencingResult", with_peer: bool) -> "FencingOutcome":
             "and checked through each",
             ExitStatus.TEST_FAILED,
         )
-    proof = result.fence_proof or {}
-    if proof.get("result") == "not_enforced":
-        return FencingOutcome("fence_not_enforced", str(proof["text"]), ExitStatus.TEST_FAILED)
+    proof = result.fence_proof
+    said = (proof.result, proof.text) if proof is not None else ("not_run", "not sent")
+    if said[0] == "not_enforced":
+        return FencingOutcome("fence_not_enforced", str(said[1]), ExitStatus.TEST_FAILED)
     if failed:
         first = failed[0]
         return FencingOutcome(
@@ -104,8 +97,7 @@ def judge(result: "FencingResult", with_peer: bool) -> "FencingOutcome":
             "preempt_abort_unsupported",
             "PR basics proven, preempt-and-abort unsupported: REGISTER, RESERVE, RELEASE and "
             "PREEMPT work, but the target refuses PREEMPT AND ABORT, which Veritas I/O fencing "
-            f"relies on; fence proof: {proof.get('result', 'not_run')} "
-            f"({proof.get('text', 'not sent')})",
+            f"relies on; fence proof: {said[0]} ({said[1]})",
             ExitStatus.TEST_FAILED,
         )
     if with_peer:
@@ -113,8 +105,7 @@ def judge(result: "FencingResult", with_peer: bool) -> "FencingOutcome":
             "fencing_proven",
             "REGISTER, RESERVE, RELEASE and PREEMPT AND ABORT work "
             "and the preempted path is fenced off: SCSI-3 PR fencing works on this LU "
-            f"from this guest; fence proof: {proof.get('result', 'not_run')} "
-            f"({proof.get('text', 'not sent')})",
+            f"from this guest; fence proof: {said[0]} ({said[1]})",
             ExitStatus.OK,
         )
     return FencingOutcome(

@@ -1,8 +1,9 @@
 """Before any PERSISTENT RESERVE OUT: a read-only scan of the disk (and peer), and the refusals.
 
 :func:`gather` runs the scan's own collection with the write probes off (INQUIRY, VPD pages,
-READ CAPACITY, PERSISTENT RESERVE IN, REPORT SUPPORTED OPERATION CODES) and builds its report
-document; :func:`path_facts` picks what the fencing test needs from one disk of it, and
+READ CAPACITY, PERSISTENT RESERVE IN, REPORT SUPPORTED OPERATION CODES) and builds its typed
+report (:class:`guestprobe.document.model.Report`); :func:`path_facts` picks what the fencing
+test needs from one disk of it, and
 :func:`refusals` judges, purely, whether the test may run. Every refusal has a stable code.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from guestprobe.collect import process
 from guestprobe.collect.discover import BlockDisk
-from guestprobe.collect.probe import Runner
+from guestprobe.collect.probe import ProbeResult, Runner
 from guestprobe.collect.sg3 import Outcome
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
@@ -21,6 +22,8 @@ from guestprobe.compat import shell_join
 from guestprobe.decode import DecodeError
 from guestprobe.decode.persist import key_hex, key_owner
 from guestprobe.decode.vpd import decode_device_identification, lu_designators
+from guestprobe.document.fencing import PathRecord, RefusalRecord
+from guestprobe.document.model import DiskReport
 from guestprobe.fencing import prout
 from guestprobe.fencing.keys import RunKeys, leftover_run_id, sg_key
 
@@ -29,14 +32,7 @@ PEER = "peer"
 OTHER_PATH = "other_path"  # another path (sd/sg) to the tested LU, not on the command line
 
 
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    role: str
-    text: str
-
-    def to_dict(self) -> "dict[str, str]":
-        return {"code": self.code, "role": self.role, "text": self.text}
+Refusal = RefusalRecord  # why nothing is sent: code, role (the path), text
 
 
 @dataclass
@@ -62,67 +58,67 @@ class PathFacts:
     reservation_known: bool = False
     evidence: "list[dict[str, Any]]" = field(default_factory=list)  # the PR IN probes
 
+    def record(self) -> "PathRecord":
+        """The path as its JSON record (keys as hex)."""
+        return PathRecord(
+            role=self.role, name=self.name, dev_path=self.dev_path, device=self.device,
+            status=self.status, transport=self.transport, vendor_product=self.vendor_product,
+            lu_designator=self.lu_designator, holders=self.holders, mounts=self.mounts,
+            swaps=self.swaps, pr_in_outcome=self.pr_in_outcome,
+            pr_in_exit_status=self.pr_in_exit_status, pr_in_meaning=self.pr_in_meaning,
+            keys=None if self.keys is None else [key_hex(k) for k in self.keys],
+            reservation=self.reservation, evidence=self.evidence,
+        )
+
     def to_dict(self) -> "dict[str, Any]":
-        return {
-            "role": self.role,
-            "name": self.name,
-            "dev_path": self.dev_path,
-            "device": self.device,
-            "status": self.status,
-            "transport": self.transport,
-            "vendor_product": self.vendor_product,
-            "lu_designator": self.lu_designator,
-            "holders": self.holders,
-            "mounts": self.mounts,
-            "swaps": self.swaps,
-            "pr_in_outcome": self.pr_in_outcome,
-            "pr_in_exit_status": self.pr_in_exit_status,
-            "pr_in_meaning": self.pr_in_meaning,
-            "keys": None if self.keys is None else [key_hex(k) for k in self.keys],
-            "reservation": self.reservation,
-            "evidence": self.evidence,
-        }
+        return self.record().to_dict()
 
 
 _PR_IN_PROBES = ("pr_read_keys", "pr_read_reservation")
 
 
-def path_facts(role: str, disk: "dict[str, Any]") -> "PathFacts":
-    """Pick one disk's facts out of a scan report document's ``disks`` entry."""
-    facts = disk["facts"]
-    inventory = disk["inventory"]
-    identity = facts["identity"]
-    transport = disk["transport"]
-    pr = facts["persistent_reservations"]
-    probes = {p["name"]: p for p in disk["probes"]}
-    keys_probe = probes.get("pr_read_keys", {})
-    reservation = pr.get("reservation")
-    keys = pr.get("keys")  # a truncated list may hide a registration: unknown, not shorter
+def path_facts(role: str, disk: "DiskReport") -> "PathFacts":
+    """Pick what the fencing test needs out of one disk of the scan's typed report."""
+    facts = disk.facts
+    inventory = disk.inventory
+    identity = facts.identity
+    transport = disk.transport
+    pr = facts.persistent_reservations
+    keys_probe = disk.probe("pr_read_keys")
+    reservation = pr.reservation
+    keys = pr.keys  # a truncated list may hide a registration: unknown, not shorter
+    held = None if reservation is None else reservation.reservation
     return PathFacts(
         role=role,
-        name=disk["name"],
-        dev_path=disk["dev_path"],
-        device=disk["sg_path"] or disk["dev_path"],
-        status=disk["status"],
-        transport=transport["kind"] + (f"/{transport['mode']}" if transport.get("mode") else ""),
-        vendor_product=" ".join(filter(None, [identity.get("vendor"), identity.get("product")]))
-        or None,
-        lu_designator=identity.get("lu_designator"),
-        holders=list(inventory.get("holders") or []),
-        mounts=list(inventory.get("mounts") or []),
-        swaps=list(inventory.get("swaps") or []),
-        pr_in_outcome=pr.get("read_keys_outcome"),
-        pr_in_meaning=keys_probe.get("exit_meaning") or keys_probe.get("skip_reason"),
-        pr_in_exit_status=keys_probe.get("exit_status"),
-        keys=None if not keys or keys["truncated"] else list(keys["keys"]),
-        reservation=None if reservation is None else reservation["reservation"],
+        name=disk.name,
+        dev_path=disk.dev_path,
+        device=disk.sg_path or disk.dev_path,
+        status=disk.status,
+        transport=transport.kind + (f"/{transport.mode}" if transport.mode else ""),
+        vendor_product=identity.vendor_product or None,
+        lu_designator=identity.lu_designator,
+        holders=list(inventory.holders or []),
+        mounts=list(inventory.mounts or []),
+        swaps=list(inventory.swaps or []),
+        pr_in_outcome=pr.read_keys_outcome,
+        pr_in_meaning=None if keys_probe is None
+        else keys_probe.exit_meaning or keys_probe.skip_reason,
+        pr_in_exit_status=None if keys_probe is None else keys_probe.exit_status,
+        keys=None if not keys or keys.truncated else list(keys.keys),
+        reservation=None if held is None else held.to_dict(),
         reservation_known=reservation is not None,
         evidence=[
-            {key: probes[name].get(key) for key in ("id", "argv", "exit_status", "outcome")}
-            for name in _PR_IN_PROBES
-            if name in probes
+            _evidence(disk.name, probe)
+            for probe in (disk.probe(name) for name in _PR_IN_PROBES)
+            if probe is not None
         ],
     )
+
+
+def _evidence(disk: str, probe: "ProbeResult") -> "dict[str, Any]":
+    """A PR IN probe as the fencing report shows it: its id, argv, exit status, outcome."""
+    return {"id": f"{disk}/{probe.name}", "argv": None if probe.argv is None else list(probe.argv),
+            "exit_status": probe.exit_status, "outcome": probe.outcome}  # fmt: skip
 
 
 def gather(
@@ -131,16 +127,16 @@ def gather(
     sys: "SysRoot | None" = None,
     udev: "UdevView | None" = None,
     run: "Runner" = process.run,
-) -> "dict[str, dict[str, Any]]":
-    """The scan's report entries of ``names`` (write probes off, not judged), by kernel name."""
+) -> "dict[str, DiskReport]":
+    """The scan's typed disks of ``names`` (write probes off, not judged), by kernel name."""
     from guestprobe import pipeline
 
     request = pipeline.ScanRequest(
         names=list(names), timeout_s=timeout_s, write_probes=False, workers=max(1, len(names))
     )
     collection = pipeline.collect(request, sys=sys, udev=udev, run=run)
-    report = pipeline.report_of(collection, judged=False).to_dict()
-    return {disk["name"]: disk for disk in report["disks"]}
+    report = pipeline.report_of(collection, judged=False)
+    return {disk.name: disk for disk in report.disks}
 
 
 def scanned_lu_paths(
@@ -169,15 +165,17 @@ def scanned_lu_paths(
     return paths, sorted(unknown)
 
 
-def _answered(disk: "dict[str, Any]") -> bool:
+def _answered(disk: "DiskReport") -> bool:
     """Whether VPD page 0x83 answered, or the disk does not have it (not listed in page 0x00):
     then "no LU designator" is an answer (not this LU), not a gap."""
-    page = next((p for p in disk["probes"] if p["name"] == "vpd_0x83"), {})
-    return page.get("outcome") == "ok" or page.get("skip_code") == "vpd_not_listed"
+    page = disk.probe("vpd_0x83")
+    return page is not None and (page.outcome == "ok" or page.skip_code == "vpd_not_listed")
 
 
-def describe_key(key: int) -> str:
-    """A registration key for a person: hex, and what its format says about its owner."""
+def owner_of_key(key: int) -> str:
+    """A registration key for a person, as sg_persist takes it and its owner: the owner's words
+    are :func:`guestprobe.decode.persist.key_owner`'s (a Veritas key: ``VeritasKey.describe``),
+    or this tool's leftover of an earlier run."""
     owner = key_owner(key)
     if owner.scheme != "other":
         what = owner.text
@@ -302,7 +300,7 @@ def _foreign_refusal(target: "PathFacts", keys: "RunKeys") -> "Refusal | None":
     foreign = [key for key in target.keys or [] if key not in keys.all()]
     if not foreign:
         return None
-    lines = [describe_key(key) for key in foreign]
+    lines = [owner_of_key(key) for key in foreign]
     hints = [
         f"a leftover of this tool is removed from the path that registered it with: "
         f"{shell_join(prout.unregister('DEVICE', key))}"

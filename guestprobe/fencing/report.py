@@ -20,9 +20,11 @@ from guestprobe import __version__
 from guestprobe.compat import shell_join
 from guestprobe.decode.persist import key_hex
 from guestprobe.document.build import SCHEMA_VERSION
+from guestprobe.document.fencing import FencingCleanup, FencingDocument, RunKeysRecord
+from guestprobe.document.model import Tool
 from guestprobe.fencing.keys import RunKeys, sg_key
 from guestprobe.fencing.outcome import FencingOutcome
-from guestprobe.fencing.preflight import PathFacts, Refusal, describe_key
+from guestprobe.fencing.preflight import PathFacts, Refusal, owner_of_key
 from guestprobe.fencing.sequence import FencingResult, PlannedStep, PrPath
 from guestprobe.report.table import grid
 
@@ -41,49 +43,47 @@ def build_document(
     result: "FencingResult | None" = None,
     duration_s: float = 0.0,
     other_paths: "Sequence[PathFacts]" = (),
-) -> "dict[str, Any]":
-    document: "dict[str, Any]" = {
-        "schema_version": SCHEMA_VERSION,
-        "kind": KIND,
-        "tool": {"name": "guestprobe", "version": __version__},
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "duration_s": round(duration_s, 3),
-        "target": target.to_dict(),
-        "peer": None if peer is None else peer.to_dict(),
-        "other_paths": [path.to_dict() for path in other_paths],
-        "keys": {
-            "format": KEY_FORMAT,
-            "run_id": keys.run_id,
-            "target": key_hex(keys.target),
-            "peer": key_hex(keys.peer) if peer is not None else None,
-        },
-        "options": options,
-        "plan": plan,
-        "refusals": [r.to_dict() for r in refusals or []],
-        "steps": [],
-        "keys_before": None if target.keys is None else [key_hex(k) for k in target.keys],
-        "keys_after": None,
-        "reservation_before": target.reservation,
-        "reservation_after": None,
-        "cleanup": None,
-        "fence_proof": None,
-        "verdict": verdict.to_dict(),
-    }
+) -> "FencingDocument":
+    cleanup = None
     if result is not None:
-        document["steps"] = [step.to_dict() for step in result.steps]
-        document["keys_after"] = (
-            None if result.keys_after is None else [key_hex(k) for k in result.keys_after]
+        cleanup = FencingCleanup(
+            verified=result.cleanup_verified,
+            leftovers=list(result.leftovers),
+            pending_commands=result.pending_commands,
+            interrupted=result.interrupted,
+            error=result.error,
         )
-        document["reservation_after"] = result.reservation_after
-        document["fence_proof"] = result.fence_proof
-        document["cleanup"] = {
-            "verified": result.cleanup_verified,
-            "leftovers": result.leftovers,
-            "pending_commands": result.pending_commands,
-            "interrupted": result.interrupted,
-            "error": result.error,
-        }
-    return document
+    return FencingDocument(
+        schema_version=SCHEMA_VERSION,
+        kind=KIND,
+        tool=Tool("guestprobe", __version__),
+        generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        duration_s=round(duration_s, 3),
+        target=target.record(),
+        peer=None if peer is None else peer.record(),
+        other_paths=[path.record() for path in other_paths],
+        keys=RunKeysRecord(
+            format=KEY_FORMAT,
+            run_id=keys.run_id,
+            target=key_hex(keys.target),
+            peer=key_hex(keys.peer) if peer is not None else None,
+        ),
+        options=options,
+        plan=plan,
+        refusals=list(refusals or []),
+        steps=[] if result is None else [step.record() for step in result.steps],
+        keys_before=None if target.keys is None else [key_hex(k) for k in target.keys],
+        keys_after=_hex(None if result is None else result.keys_after),
+        reservation_before=target.reservation,
+        reservation_after=None if result is None else result.reservation_after,
+        cleanup=cleanup,
+        fence_proof=None if result is None else result.fence_proof,
+        verdict=verdict,
+    )
+
+
+def _hex(keys: "list[int] | None") -> "list[str] | None":
+    return None if keys is None else [key_hex(k) for k in keys]
 
 
 def render_plan(
@@ -121,68 +121,68 @@ def render_plan(
     return "\n".join(lines) + "\n"
 
 
-def render_table(document: "dict[str, Any]") -> str:
+def render_table(document: "FencingDocument") -> str:
     parts = []
-    target, peer = document["target"], document["peer"]
-    title = f"fencing-test {target['dev_path']} ({target['device']})"
+    target, peer = document.target, document.peer
+    title = f"fencing-test {target.dev_path} ({target.device})"
     if peer is not None:
-        title += f", peer {peer['dev_path']} ({peer['device']})"
-    if target.get("lu_designator"):
-        title += f" - LU {target['lu_designator']}"
+        title += f", peer {peer.dev_path} ({peer.device})"
+    if target.lu_designator:
+        title += f" - LU {target.lu_designator}"
     parts.append(title)
-    for refusal in document["refusals"]:
-        parts.append(f"REFUSED [{refusal['code']}] {refusal['text']}")
-    if document["steps"]:
+    for refusal in document.refusals:
+        parts.append(f"REFUSED [{refusal.code}] {refusal.text}")
+    if document.steps:
         rows = [
             [
                 str(index),
-                step["id"],
-                step["path"],
-                "-" if step["exit_status"] is None else str(step["exit_status"]),
-                step["exit_meaning"] or "-",
-                step["status"].upper() if step["status"] != "pass" else "pass",
-                f"{step['duration_s']:.2f}",
-                step["command"],
+                step.id,
+                step.path,
+                "-" if step.exit_status is None else str(step.exit_status),
+                step.exit_meaning or "-",
+                step.status.upper() if step.status != "pass" else "pass",
+                f"{step.duration_s:.2f}",
+                step.command,
             ]
-            for index, step in enumerate(document["steps"], start=1)
+            for index, step in enumerate(document.steps, start=1)
         ]
         parts.append(
             grid(["#", "STEP", "PATH", "EXIT", "MEANING", "RESULT", "S", "COMMAND"], rows)
         )
-        notes = [f"{step['id']}: {step['detail']}" for step in document["steps"] if step["detail"]]
+        notes = [f"{step.id}: {step.detail}" for step in document.steps if step.detail]
         if notes:
             parts.append("\n".join(notes))
-    if document["keys_before"] is not None:
+    if document.keys_before is not None:
         parts.append(
-            f"keys before: {_keys(document['keys_before'])}\n"
-            f"keys after:  {_keys(document['keys_after'])}"
+            f"keys before: {_keys(document.keys_before)}\n"
+            f"keys after:  {_keys(document.keys_after)}"
         )
-    cleanup = document["cleanup"]
-    if cleanup is not None and cleanup["leftovers"]:
+    cleanup = document.cleanup
+    if cleanup is not None and cleanup.leftovers:
         lines = ["LEFT ON THE DISK, remove with:"]
-        for left in cleanup["leftovers"]:
-            lines += [f"  {left['what']} {left['key'] or ''}:"] + [
-                f"    {command}" for command in left["commands"]
+        for left in cleanup.leftovers:
+            lines += [f"  {left.what} {left.key or ''}:"] + [
+                f"    {command}" for command in left.commands
             ]
         parts.append("\n".join(lines))
-    if cleanup is not None and cleanup["pending_commands"]:
+    if cleanup is not None and cleanup.pending_commands:
         parts.append(
-            f"WARNING: {cleanup['pending_commands']} command(s) timed out and may still reach "
+            f"WARNING: {cleanup.pending_commands} command(s) timed out and may still reach "
             "the disk; read the keys again in a minute: "
-            f"sg_persist --readonly --no-inquiry --in --read-keys {target['device']}"
+            f"sg_persist --readonly --no-inquiry --in --read-keys {target.device}"
         )
-    fence = document.get("fence_proof")
+    fence = document.fence_proof
     if fence:
         parts.append(
-            f"fence proof: {fence['result']} - {fence['text']}; write side (SYNCHRONIZE "
-            f"CACHE under Write Exclusive): {fence['write_side']}"
+            f"fence proof: {fence.result} - {fence.text}; write side (SYNCHRONIZE "
+            f"CACHE under Write Exclusive): {fence.write_side}"
         )
-    verdict = document["verdict"]
-    parts.append(f"verdict: {verdict['code']} - {verdict['text']}")
+    verdict = document.verdict
+    parts.append(f"verdict: {verdict.code} - {verdict.text}")
     return "\n\n".join(parts) + "\n"
 
 
 def _keys(keys: "list[str] | None") -> str:
     if keys is None:
         return "unknown (READ KEYS failed)"
-    return ", ".join(describe_key(int(k, 16)) for k in keys) or "none"
+    return ", ".join(owner_of_key(int(k, 16)) for k in keys) or "none"

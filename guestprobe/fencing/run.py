@@ -16,6 +16,7 @@ from guestprobe.collect.discover import Discoverer
 from guestprobe.collect.probe import ProbeOptions
 from guestprobe.collect.sysfs import SysRoot
 from guestprobe.collect.udev import UdevView
+from guestprobe.document.fencing import DiskLeftover, FencingDocument
 from guestprobe.errors import NotABlockDeviceError
 from guestprobe.fencing import keys as run_keys
 from guestprobe.fencing.keys import RunKeys
@@ -73,9 +74,9 @@ class Machine:
 class TestDone:
     """A test that was sent: its report, its outcome and what it could not remove."""
 
-    document: "Dict[str, Any]"
+    document: "FencingDocument"
     outcome: "FencingOutcome"
-    leftovers: "List[Dict[str, Any]]"
+    leftovers: "List[DiskLeftover]"
 
 
 class FencingRun:
@@ -100,7 +101,7 @@ class FencingRun:
             if disk is None:
                 raise NotABlockDeviceError(f"{name}: gone from sysfs")
             key = self.keys.target if role == TARGET else self.keys.peer
-            block_size = disk.queue.get("logical_block_size") or 512
+            block_size = disk.logical_block_size or 512
             paths[role] = PrPath(role, disk.scsi_device, disk.dev_path, key, block_size)
         return paths
 
@@ -127,7 +128,7 @@ class FencingRun:
         return {"force": request.force, "timeout_s": request.timeout_s,
                 "peer": request.peer is not None}
 
-    def document(self, outcome: "FencingOutcome", **extra: "Any") -> "Dict[str, Any]":
+    def document(self, outcome: "FencingOutcome", **extra: "Any") -> "FencingDocument":
         return build_document(
             self.facts[TARGET], self.facts.get(PEER), self.keys, self.plan, outcome,
             self.options, duration_s=time.monotonic() - self.started,
@@ -156,7 +157,7 @@ class FencingRun:
             reasons.append(unknown_path_refusal(unknown, target.lu_designator or "?"))
         return reasons
 
-    def refusal_document(self, reasons: "List[Refusal]") -> "Dict[str, Any]":
+    def refusal_document(self, reasons: "List[Refusal]") -> "FencingDocument":
         """The report of a run the preflight refused."""
         return self.document(refused(reasons), refusals=reasons)
 

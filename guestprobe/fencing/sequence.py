@@ -38,6 +38,7 @@ from guestprobe.decode.persist import (
     key_hex,
     pr_in_data_from_hexdump,
 )
+from guestprobe.document.fencing import DiskLeftover, FenceProof, StepRecord
 from guestprobe.fencing import proof, prout
 from guestprobe.fencing.keys import sg_key
 from guestprobe.fencing.preflight import PEER, TARGET
@@ -108,27 +109,19 @@ class Step:
     stdout_hex: str = ""
     stderr: str = ""
 
+    def record(self) -> "StepRecord":
+        """The step as its JSON record (document.fencing)."""
+        return StepRecord(
+            id=self.id, title=self.title, phase=self.phase, path=self.role, argv=self.argv,
+            command=shell_join(self.argv), expected=self.expected, status=self.status,
+            exit_status=self.exit_status, exit_meaning=self.exit_meaning, outcome=self.outcome,
+            attempts=self.attempts, exit_statuses=self.exit_statuses,
+            duration_s=round(self.duration_s, 3), detail=self.detail, observed=self.observed,
+            stdout_hex=self.stdout_hex, stderr=self.stderr,
+        )
+
     def to_dict(self) -> "dict[str, Any]":
-        return {
-            "id": self.id,
-            "title": self.title,
-            "phase": self.phase,
-            "path": self.role,
-            "argv": self.argv,
-            "command": shell_join(self.argv),
-            "expected": self.expected,
-            "status": self.status,
-            "exit_status": self.exit_status,
-            "exit_meaning": self.exit_meaning,
-            "outcome": self.outcome,
-            "attempts": self.attempts,
-            "exit_statuses": self.exit_statuses,
-            "duration_s": round(self.duration_s, 3),
-            "detail": self.detail,
-            "observed": self.observed,
-            "stdout_hex": self.stdout_hex,
-            "stderr": self.stderr,
-        }
+        return self.record().to_dict()
 
 
 def planned_steps(target: "PrPath", peer: "PrPath | None") -> "list[PlannedStep]":
@@ -270,20 +263,21 @@ def proof_steps(holder: "PrPath", fenced: "PrPath") -> "list[PlannedStep]":
     ]  # fmt: skip
 
 
-def fence_proof(steps: "Sequence[Step]") -> "dict[str, Any]":
+def fence_proof(steps: "Sequence[Step]") -> "FenceProof":
     """The proof's summary (:func:`guestprobe.fencing.proof.summarize`) from its steps."""
-    answers = {
-        step.id: proof.answer(step.exit_status)
-        for step in steps
-        if step.id.startswith("proof_") and step.exit_statuses
-    }
-    return proof.summarize(
-        fenced_read=answers.get("proof_read_fenced"),
-        holder_read=answers.get("proof_read_holder"),
-        fenced_read_we=answers.get("proof_read_fenced_we"),
-        fenced_sync=answers.get("proof_sync_cache_fenced"),
-        holder_sync=answers.get("proof_sync_cache_holder"),
-    )
+    answered = [step for step in steps if step.id.startswith("proof_") and step.exit_statuses]
+
+    def answer(step_id: str) -> "str | None":  # (the last step of that id)
+        found = [step for step in answered if step.id == step_id]
+        return proof.answer(found[-1].exit_status) if found else None
+
+    return FenceProof.from_dict(proof.summarize(
+        fenced_read=answer("proof_read_fenced"),
+        holder_read=answer("proof_read_holder"),
+        fenced_read_we=answer("proof_read_fenced_we"),
+        fenced_sync=answer("proof_sync_cache_fenced"),
+        holder_sync=answer("proof_sync_cache_holder"),
+    ))  # fmt: skip
 
 
 def cleanup_commands(target: "PrPath", peer: "PrPath | None") -> "list[list[str]]":
@@ -337,12 +331,12 @@ class FencingResult:
     reservation_after_known: bool = False
     interrupted: "str | None" = None  # "SIGINT", "SIGTERM"
     error: "str | None" = None  # a bug in guestprobe, caught so that cleanup still ran
-    leftovers: "list[dict[str, Any]]" = field(default_factory=list)
+    leftovers: "list[DiskLeftover]" = field(default_factory=list)
     cleanup_verified: bool = False
     pending_commands: int = 0  # timed-out commands that may still be in the kernel
     peer_other_lu: bool = False  # READ KEYS through the peer did not show the target's key
     keys_after_by_path: "dict[str, list[int] | None]" = field(default_factory=dict)
-    fence_proof: "dict[str, Any] | None" = None  # sequence.fence_proof(), after the test
+    fence_proof: "FenceProof | None" = None  # sequence.fence_proof(), after the test
 
 
 class FencingTest:
@@ -546,7 +540,7 @@ class FencingTest:
     def _check_same_lu(self, step: "Step") -> None:
         """After both REGISTERs, READ KEYS through the peer must show the target's key too: if it
         shows only its own, the peer reaches another LU with a colliding designator."""
-        keys = (step.observed or {}).get("keys")
+        keys = step.record().observed_keys()
         if keys is None or self.peer is None:
             return
         if self.peer.key in keys and self.target.key not in keys:
@@ -784,7 +778,7 @@ class FencingTest:
                 state is not None,
             )
         result.keys_after_by_path = {role: view[0] for role, view in views.items()}
-        leftovers: "list[dict[str, Any]]" = []
+        leftovers: "list[DiskLeftover]" = []
         found: "set[tuple[str, int]]" = set()
         for role, (seen, held, held_known) in views.items():
             if held is not None and held.key in self.ours and ("res", held.key) not in found:
@@ -814,13 +808,10 @@ class FencingTest:
 
     def _leftover(
         self, key: "int | None", what: str, argv: "list[str]", role: str = TARGET
-    ) -> "dict[str, Any]":
+    ) -> "DiskLeftover":
         """What cleanup left (or could not check) and the command that removes (or checks) it."""
         path = self.paths[role] if key is None else self.ours[key]
-        return {
-            "key": None if key is None else key_hex(key),
-            "path": path.role,
-            "device": path.device,
-            "what": what,
-            "commands": [shell_join(argv)],
-        }
+        return DiskLeftover(
+            None if key is None else key_hex(key), path.role, path.device, what,
+            [shell_join(argv)],
+        )

@@ -9,6 +9,7 @@ from test_compare import LU_A, LU_B, LU_C, _disk, _node, compare_nodes
 
 from guestprobe.bundle.compare import render_comparison
 from guestprobe.check.cluster import LU_CODES
+from guestprobe.document.host import HostJoin, JoinedDisk
 
 VF = {n: b"VF1A2B0" + str(n).encode() for n in range(10)}
 
@@ -119,16 +120,12 @@ def test_full_status_shows_two_nodes_behind_one_initiator():
 
 def _on_host(node, host: str, kind: str = "iscsi-block", socket: "str | None" = None):
     node.host = host
-    from guestprobe.document.host import HostJoin, JoinedDisk
-
+    disk = {"target_dev": "sda", "kind": kind, "passthrough": True,
+            "reservations": {"enabled": True, "managed": socket is None, "socket_path": socket}}
     node.report.host_join = HostJoin(
-        source=host, host_redacted=False, domain=None, domain_facts={}, weak_only=False,
+        source="host.json", host_redacted=False, domain="vm", domain_facts={}, weak_only=False,
         matches=[], unmatched_guest_disks=[], unmatched_host_disks=[], conflicts=[],
-        disks={d.name: JoinedDisk(disk={
-            "target_dev": "sda", "kind": kind, "passthrough": True,
-            "reservations": {"enabled": True, "managed": socket is None,
-                             "socket_path": socket}}, matched_by="serial", key="s")
-            for d in node.report.disks})
+        disks={d.name: JoinedDisk(disk, "serial", "x") for d in node.report.disks})
     return node
 
 

@@ -187,7 +187,7 @@ def test_cleanup_failure_names_what_is_left_and_the_commands(fp):
         "/dev/sg1"
     )
     assert unregister in verdict.text and release in verdict.text
-    assert [left["commands"] for left in result.leftovers] == [[release], [unregister]]
+    assert [left.commands for left in result.leftovers] == [[release], [unregister]]
 
 
 def test_no_clear_when_a_foreign_key_is_registered(fp):
@@ -306,10 +306,10 @@ def test_a_peer_key_left_on_another_lu_is_not_verified_away(fp):
     result = _run(PEER)
     assert script.sent() == script.expected
     assert not result.cleanup_verified
-    assert [(left["key"], left["device"]) for left in result.leftovers] == [
+    assert [(left.key, left.device) for left in result.leftovers] == [
         (f"{KB:016x}", B)
     ]
-    assert result.leftovers[0]["commands"] == [shell_join(prout.unregister(B, KB))]
+    assert result.leftovers[0].commands == [shell_join(prout.unregister(B, KB))]
     assert judge(result, with_peer=True).code == "cleanup_incomplete"
 
 
@@ -346,7 +346,7 @@ def _proof_run(fp, read_from_fenced_rc, sync_rc=24):
 def test_the_fence_proof_reads_refused_from_the_preempted_path_and_good_from_the_holder(fp):
     result = _proof_run(fp, 24)
     proof = result.fence_proof
-    assert (proof["result"], proof["write_side"]) == ("proven", "proven")
+    assert (proof.result, proof.write_side) == ("proven", "proven")
     read = next(s for s in result.steps if s.id == "proof_read_fenced")
     assert (read.status, read.exit_status, read.role) == (PASS, 24, "target")
     verdict = judge(result, with_peer=True)
@@ -355,7 +355,7 @@ def test_the_fence_proof_reads_refused_from_the_preempted_path_and_good_from_the
 
 def test_a_preempted_path_that_still_reads_cannot_be_fenced(fp):
     result = _proof_run(fp, 0)  # one I_T nexus (one host initiator): the READ goes through
-    assert result.fence_proof["result"] == "not_enforced"
+    assert result.fence_proof.result == "not_enforced"
     assert result.cleanup_verified  # the proof's own reservation (type 6) was released
     verdict = judge(result, with_peer=True)
     assert (verdict.code, verdict.exit_status) == ("fence_not_enforced", 9)
@@ -367,7 +367,7 @@ def test_an_answer_that_is_no_conflict_proves_nothing(fp):
     # SYNCHRONIZE CACHE with GOOD under Write Exclusive
     result = _proof_run(fp, 99, sync_rc=0)
     proof = result.fence_proof
-    assert (proof["result"], proof["write_side"]) == ("not_proven", "not_checked")
+    assert (proof.result, proof.write_side) == ("not_proven", "not_checked")
     steps = {s.id: s for s in result.steps}
     assert steps["proof_read_fenced"].status == "not_proven"
     assert steps["proof_sync_cache_fenced"].status == "not_checked"

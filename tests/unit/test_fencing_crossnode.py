@@ -15,7 +15,8 @@ from test_fencing_fakes import hexdump, read_keys_data, read_reservation_data
 
 from guestprobe.collect.process import CommandResult
 from guestprobe.fencing import proof
-from guestprobe.fencing.crossnode import judge, render_table
+from guestprobe.fencing.crossnode import judge as judge_records
+from guestprobe.fencing.crossnode import records_of, render_table
 from guestprobe.fencing.keys import leftover_run_id, node_keys
 from guestprobe.fencing.node import STEPS, Located, NodeRun, NodeStep
 from guestprobe.fencing.preflight import TARGET
@@ -106,6 +107,11 @@ class FakeLu:
         return 9, b""
 
 
+def judge(records: "list[dict]") -> "dict":
+    """The cross-node document (JSON) of the records, read as fencing-cluster reads them."""
+    return judge_records(records_of(records)).to_dict()
+
+
 def _steps_for(role_of_node: "dict[int, str]", step: str) -> "list[int]":
     who = {"reserve": "holder", "preempt": "holder", "exclusive": "holder",
            "prove-write": "preempted", "prove-read": "preempted"}  # fmt: skip
@@ -124,15 +130,16 @@ def _playbook(lu: "FakeLu", devices: "dict[int, str]", stop_after_failure: bool 
         for node in _steps_for({n: r.role for n, r in runs.items()}, step):
             path = PrPath(TARGET, devices[node], devices[node].replace("sg", "sd"), keys.key(node))
             record = NodeStep(step, runs[node], Located(path), runner=lu, timeout_s=5).execute()
-            record["host"] = f"node{node}"
-            records.append(json.loads(json.dumps(record)))
-            failed = failed or (record["status"] != "pass" and stop_after_failure)
+            record.host = f"node{node}"
+            records.append(json.loads(json.dumps(record.to_dict())))
+            failed = failed or (record.status != "pass" and stop_after_failure)
     return records
 
 
 def test_three_nodes_fence_proven_and_cleaned_up():
     lu = FakeLu({"/dev/sg1": "i1", "/dev/sg2": "i2", "/dev/sg3": "i3"})
-    document = judge(_playbook(lu, {1: "/dev/sg1", 2: "/dev/sg2", 3: "/dev/sg3"}))
+    records = _playbook(lu, {1: "/dev/sg1", 2: "/dev/sg2", 3: "/dev/sg3"})
+    document = judge(records)
     assert document["verdict"]["code"] == "fencing_proven", document["verdict"]
     assert document["fence_proof"]["result"] == proof.PROVEN
     assert document["fence_proof"]["write_side"] == proof.PROVEN
@@ -148,7 +155,7 @@ def test_three_nodes_fence_proven_and_cleaned_up():
     assert first_after_preempt["attempts"] == 2  # the UNIT ATTENTION, then the answer
     assert lu.keys == {} and lu.holder is None
     assert ("i2", "28") in lu.data_commands and ("i1", "28") in lu.data_commands
-    assert "fencing_proven" in render_table(document)
+    assert "fencing_proven" in render_table(judge_records(records_of(records)))
 
 
 def test_two_nodes_behind_one_host_initiator_cannot_fence_each_other():
@@ -229,8 +236,12 @@ def test_node_keys_are_this_tools_and_name_their_node():
         (b'{"step": "register", "x": NaN}\n', "NaN is not a JSON number"),  # was accepted
         (b"[1, 2]\n", "not a JSON record"),
         (b"[" * 100 + b"]" * 100 + b"\n", "nested"),
+        (b'{"kind": "fencing-node", "step": "read", "node": "2"}\n',
+         "node1.jsonl:1.node: a string, expected int"),  # was a traceback deep in the judging
+        (b'{"kind": "fencing-node", "step": "read", "node": 2, "steps": [{"id": 7}]}\n',
+         "node1.jsonl:1.steps[0].id: an integer, expected str"),
     ],
-    ids=["not_utf8", "nan", "not_a_record", "deep"],
+    ids=["not_utf8", "nan", "not_a_record", "deep", "bad_node", "bad_step"],
 )
 def test_fencing_cluster_reads_records_as_every_input_is_read(tmp_path, capsys, content, said):
     """One line and exit 8, through the bounded reader (a FIFO or a device is refused too)."""
@@ -255,3 +266,11 @@ def test_fencing_cluster_refuses_a_fifo_at_once(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         cli.main(["fencing-cluster", str(fifo)])
     assert exited.value.code == 8 and "FIFO" in capsys.readouterr().err
+
+
+def test_a_node_record_reads_back_as_it_was_written():
+    """What a node sends is read back, checked, into the same record: nothing lost or renamed."""
+    lu = FakeLu({"/dev/sg1": "i1", "/dev/sg2": "i2", "/dev/sg3": "i3"})
+    records = _playbook(lu, {1: "/dev/sg1", 2: "/dev/sg2", 3: "/dev/sg3"})
+    assert [r.to_dict() for r in records_of(records)] == records
+    assert {r.step for r in records_of(records)} == set(STEPS)

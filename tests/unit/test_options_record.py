@@ -65,4 +65,5 @@ def test_no_default_is_written_twice():
                 literal = _literal(value)
                 if literal in seen and not isinstance(literal, bool):
                     seen[literal].append(f"{path.relative_to(PACKAGE)}:{value.lineno}")
-    assert seen == {15.0: ["collect/probe.py:101"], "lib": ["collect/probe.py:108"]}
+    where = {literal: [place.split(":")[0] for place in places] for literal, places in seen.items()}
+    assert where == {15.0: ["collect/probe.py"], "lib": ["collect/probe.py"]}, seen
