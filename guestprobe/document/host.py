@@ -19,8 +19,8 @@ from guestprobe.document.verdict import Verdict
 from guestprobe.errors import BadInputError
 
 __all__ = [
-    "Change", "Conflict", "HostDisk", "HostDocument", "HostDomain", "HostJoin", "JoinMatch",
-    "JoinedDisk", "Reservations",
+    "Change", "Conflict", "HostDisk", "HostDocument", "HostDomain", "HostJoin", "JoinKeys",
+    "JoinMatch", "JoinedDisk", "Reservations", "Tool",
 ]
 
 
