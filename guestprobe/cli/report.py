@@ -83,7 +83,6 @@ def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None,
         )
         if joined and joined.host_redacted:
             notes.append(HOST_REDACTED_NOTE)
-    document = judged.to_dict()
     if redaction.get("key") == "random":
         notes.append(
             "redacted with a per-bundle key: its LU designators cannot match other nodes' "
@@ -91,10 +90,6 @@ def _load_node(path: str, key: "bytes | None", hosts: "list[Any] | None" = None,
         )
     elif redaction:
         notes.append("redacted: matches only reports redacted with the same --redact-key")
-    if hosts:  # judged again with the host's facts: its JSON form, as typed records
-        from guestprobe.document.model import Report
-
-        judged = Report.from_dict(document, path)
     return NodeReport(path, judged, report_fingerprint(original), notes, host)
 
 

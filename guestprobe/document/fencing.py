@@ -201,15 +201,14 @@ class ClusterCleanup(Record):
 
 
 @dataclass(frozen=True)
-class Outcome(Record):
-    """A fencing test's verdict: a stable code, the sentence, the exit status."""
+class FencingOutcome(Record):
+    """A fencing test's verdict (fencing-test's, and fencing-cluster's over the nodes): a
+    stable code, the sentence, the exit status."""
 
     code: str
     text: str
     exit_status: int
 
-
-ClusterVerdict = Outcome
 
 
 @dataclass(frozen=True)
@@ -226,7 +225,7 @@ class ClusterDocument(Record):
     views: "Dict[str, View]"
     fence_proof: "FenceProof"
     cleanup: "ClusterCleanup"
-    verdict: "Outcome"
+    verdict: "FencingOutcome"
 
 
 @dataclass(frozen=True)
@@ -282,4 +281,4 @@ class FencingDocument(Record):
     reservation_after: "Optional[Dict[str, Any]]"
     cleanup: "Optional[FencingCleanup]"
     fence_proof: "Optional[FenceProof]"
-    verdict: "Outcome"
+    verdict: "FencingOutcome"

@@ -120,6 +120,8 @@ class HostDomain(Record):
 
 @dataclass(frozen=True)
 class Tool(Record):
+    """The program that wrote a document (a report, a host document): its name and version."""
+
     name: str
     version: str
 

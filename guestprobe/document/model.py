@@ -43,7 +43,7 @@ from guestprobe.decode.vpd import (
     LogicalBlockProvisioning,
 )
 from guestprobe.document.codec import Record, load
-from guestprobe.document.host import HostJoin
+from guestprobe.document.host import HostJoin, Tool
 from guestprobe.document.verdict import Reason, Remedy, Verdict
 
 __all__ = [
@@ -256,12 +256,6 @@ class LogicalUnit(Record):
     lu_designator: str
     disks: "List[str]"
     path_count: int
-
-
-@dataclass(frozen=True)
-class Tool(Record):
-    name: str
-    version: str
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from guestprobe.document.fencing import (
     NODE_KIND,
     ClusterCleanup,
     ClusterDocument,
-    ClusterVerdict,
     FenceProof,
+    FencingOutcome,
     HostRefusal,
     Leftover,
     NodeEntry,
@@ -260,8 +260,8 @@ def _node_entry(run: "CrossNode", node: int) -> "NodeEntry":
 
 
 def _verdict(run, refusals, views, fence, verified, left, problems, unsupported):
-    def verdict(code: str, text: str, status: int) -> "ClusterVerdict":
-        return ClusterVerdict(code, text, int(status))
+    def verdict(code: str, text: str, status: int) -> "FencingOutcome":
+        return FencingOutcome(code, text, int(status))
 
     if not run.records:
         return verdict("step_failed", "no record of any node (is guestprobe installed on the "

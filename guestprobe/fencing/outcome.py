@@ -16,15 +16,12 @@
 """
 
 
-from guestprobe.document.fencing import Outcome
+from guestprobe.document.fencing import FencingOutcome
 from guestprobe.errors import ExitStatus
 from guestprobe.fencing.preflight import Refusal
 from guestprobe.fencing.sequence import FAIL, TEST, UNSUPPORTED, FencingResult
 
 SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
-
-
-FencingOutcome = Outcome  # code, text, exit status
 
 
 def refused(refusals: "list[Refusal]") -> "FencingOutcome":
